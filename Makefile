@@ -1,0 +1,36 @@
+# gilbench: `make bench` and `make test` set themselves up on a machine with only python3.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PROFILE ?= default
+RUN ?= results/latest
+ARGS ?=
+
+.PHONY: bench test report clean help
+
+help:
+	@echo "make bench [PROFILE=quick|default|smoke] [ARGS='--workers 1,2']  run a benchmark, write its report"
+	@echo "make test                                                         run the test suite"
+	@echo "make report [RUN=results/latest]                                  rebuild a run's report"
+	@echo "make clean                                                        remove .venv and results"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when pyproject.toml changes.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+bench: $(STAMP)
+	$(BIN)/gilbench run --profile $(PROFILE) $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(ARGS)
+
+report: $(STAMP)
+	$(BIN)/gilbench report $(RUN)
+
+clean:
+	rm -rf $(VENV) results *.egg-info .pytest_cache

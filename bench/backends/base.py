@@ -1,0 +1,79 @@
+"""The one interface every execution model implements, and the error it raises."""
+
+from __future__ import annotations
+
+import traceback
+from abc import ABC, abstractmethod
+from typing import Any, Callable, ClassVar
+
+
+class TaskFailed(Exception):
+    """A batch did not complete: a task raised, or a worker died or was killed.
+
+    ``how`` is "raised", "exited" (non-zero exit code) or "signal" (killed, e.g. out of memory).
+    """
+
+    def __init__(
+        self,
+        how: str,
+        worker: int,
+        error_type: str = "",
+        message: str = "",
+        tb: str = "",
+        exitcode: int | None = None,
+    ) -> None:
+        self.how, self.worker, self.error_type = how, worker, error_type
+        self.message, self.tb, self.exitcode = message, tb, exitcode
+        super().__init__(self.summary())
+
+    def summary(self) -> str:
+        if self.how == "raised":
+            return f"worker {self.worker}: {self.error_type}: {self.message}"
+        if self.how == "signal":
+            return f"worker {self.worker} killed by signal {-(self.exitcode or 0)}"
+        return f"worker {self.worker} exited with code {self.exitcode} {self.message}".rstrip()
+
+    @classmethod
+    def from_exception(cls, worker: int, exc: BaseException) -> "TaskFailed":
+        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        return cls("raised", worker, type(exc).__name__, str(exc), tb)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "how": self.how,
+            "worker": self.worker,
+            "error_type": self.error_type,
+            "message": self.message,
+            "traceback": self.tb,
+            "exitcode": self.exitcode,
+        }
+
+
+def assignments(tasks: int, workers: int) -> list[list[int]]:
+    """The static split of task indices over workers: task i goes to worker i mod workers."""
+    return [list(range(w, tasks, workers)) for w in range(workers)]
+
+
+class Backend(ABC):
+    """An execution model: runs one batch of tasks on ``workers`` workers and returns when all ended.
+
+    Subclasses set ``name`` (what users type) and ``description``; a backend that starts processes
+    sets ``uses_processes`` so that its start method is recorded.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    uses_processes: ClassVar[bool] = False
+    #: a backend with a fixed worker count (the sequential baseline) lists it here
+    fixed_workers: ClassVar[int | None] = None
+
+    def __init__(self, start_method: str | None = None) -> None:
+        self.start_method = start_method
+
+    @abstractmethod
+    def run_batch(self, task: Callable[[int], Any], tasks: int, workers: int) -> list[Any]:
+        """Run ``task(i)`` for i in range(tasks) on ``workers`` workers; results in index order.
+
+        Raises TaskFailed if any task raised or any worker did not end cleanly: a batch that did
+        not complete must never yield a timing.
+        """

@@ -1,0 +1,83 @@
+"""multiprocessing.Process workers: real processes, results handed back through a Queue.
+
+Process start-up is inside the timed batch: it is the price a user pays for each batch here.
+The start method is explicit (the interpreter's default when none is given) and recorded.
+Every child's exit code is checked: a child that died or was killed fails the batch.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue as queue_module
+from typing import Any, Callable
+
+from bench.backends.base import Backend, TaskFailed, assignments
+
+#: how often the parent checks for children that died without reporting; arrivals are not delayed
+POLL_S = 0.05
+
+
+def _child(results: Any, worker: int, task: Callable[[int], Any], indices: list[int]) -> None:
+    try:
+        done = [(i, task(i)) for i in indices]
+    except BaseException as exc:  # noqa: BLE001 - every failure must reach the parent
+        results.put((worker, False, TaskFailed.from_exception(worker, exc).as_dict()))
+    else:
+        results.put((worker, True, done))
+
+
+class Processes(Backend):
+    name = "processes"
+    description = "one multiprocessing.Process per worker, started per batch, results through a Queue"
+    uses_processes = True
+
+    def run_batch(self, task: Callable[[int], Any], tasks: int, workers: int) -> list[Any]:
+        ctx = multiprocessing.get_context(self.start_method)
+        results_queue = ctx.Queue()
+        procs = [
+            ctx.Process(target=_child, args=(results_queue, w, task, idx), name=f"gilbench-worker-{w}")
+            for w, idx in enumerate(assignments(tasks, workers))
+        ]
+        for proc in procs:
+            proc.start()
+        try:
+            results = self._collect(results_queue, procs, tasks)
+        except BaseException:
+            for proc in procs:  # the batch has failed: stop the rest now rather than wait for them
+                if proc.is_alive():
+                    proc.kill()
+            raise
+        finally:
+            for proc in procs:
+                proc.join()
+            results_queue.close()
+            results_queue.join_thread()
+        for w, proc in enumerate(procs):
+            if proc.exitcode:
+                how = "signal" if proc.exitcode < 0 else "exited"
+                raise TaskFailed(how, w, exitcode=proc.exitcode)
+        return results
+
+    @staticmethod
+    def _collect(results_queue: Any, procs: list[Any], tasks: int) -> list[Any]:
+        results: list[Any] = [None] * tasks
+        pending = set(range(len(procs)))
+        silent_dead: set[int] = set()  # exited with no message yet: given one more poll
+        while pending:
+            try:
+                worker, ok, payload = results_queue.get(timeout=POLL_S)
+            except queue_module.Empty:
+                dead = {w for w in pending if procs[w].exitcode is not None}
+                if dead & silent_dead:
+                    w = min(dead & silent_dead)
+                    code = procs[w].exitcode
+                    how = "signal" if code < 0 else "exited"
+                    raise TaskFailed(how, w, exitcode=code, message="before reporting a result") from None
+                silent_dead = dead
+                continue
+            if not ok:
+                raise TaskFailed(**{k if k != "traceback" else "tb": v for k, v in payload.items()})
+            for i, value in payload:
+                results[i] = value
+            pending.discard(worker)
+        return results

@@ -1,0 +1,19 @@
+"""The baseline every speedup is divided by: all tasks, one after another, in the calling thread."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from bench.backends.base import Backend, TaskFailed
+
+
+class Sequential(Backend):
+    name = "sequential"
+    description = "every task in turn in the calling thread (the speedup baseline)"
+    fixed_workers = 1
+
+    def run_batch(self, task: Callable[[int], Any], tasks: int, workers: int) -> list[Any]:
+        try:
+            return [task(i) for i in range(tasks)]
+        except Exception as exc:
+            raise TaskFailed.from_exception(0, exc) from exc

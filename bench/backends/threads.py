@@ -1,0 +1,36 @@
+"""threading.Thread workers: shared memory, and in CPython with the GIL one runs Python at a time."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+from bench.backends.base import Backend, TaskFailed, assignments
+
+
+class Threads(Backend):
+    name = "threads"
+    description = "one threading.Thread per worker, tasks split statically, results in a shared list"
+
+    def run_batch(self, task: Callable[[int], Any], tasks: int, workers: int) -> list[Any]:
+        results: list[Any] = [None] * tasks
+        failures: list[TaskFailed] = []
+
+        def work(worker: int, indices: list[int]) -> None:
+            try:
+                for i in indices:
+                    results[i] = task(i)
+            except BaseException as exc:  # noqa: BLE001 - every failure must reach the parent
+                failures.append(TaskFailed.from_exception(worker, exc))
+
+        threads = [
+            threading.Thread(target=work, args=(w, idx), name=f"gilbench-worker-{w}")
+            for w, idx in enumerate(assignments(tasks, workers))
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failures:
+            raise failures[0]
+        return results

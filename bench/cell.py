@@ -1,0 +1,110 @@
+"""The script pyperf re-executes for ONE cell: ``python -m bench.cell --cell JSON [pyperf options]``.
+
+pyperf's manager starts worker processes that re-run this module; everything a worker needs travels
+in ``--cell`` (forwarded to workers through ``add_cmdline_args``, never left at a default), and the
+module-level code is guarded so that spawn/forkserver children importing it start nothing.
+
+Each value is the wall time of one batch. Around it, outside the timed region, the worker reads the
+operating system's CPU accounting for itself and its reaped children (``getrusage``): CPU seconds /
+wall seconds is the batch's effective parallelism. A worker appends those readings, one JSON line per
+worker, to ``--accounting``; a worker whose batch failed appends the failure there and exits 1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any
+
+import pyperf
+
+import workloads
+from bench import __version__
+from bench.backends import TaskFailed, get_backend
+from bench.machine import gil_enabled, python_build
+from bench.matrix import Cell
+
+
+def cell_metadata(cell: Cell, kind: str) -> dict[str, Any]:
+    """gilbench's metadata for the pyperf benchmark: pyperf stats and compare_to show it."""
+    return {
+        "gilbench_version": __version__,
+        "gilbench_workload": cell.workload,
+        "gilbench_kind": kind,
+        "gilbench_backend": cell.backend,
+        "gilbench_workers": cell.workers,
+        "gilbench_cores": cell.cores,
+        "gilbench_cpus": ",".join(map(str, cell.cpus)),
+        "gilbench_tasks": cell.tasks,
+        "gilbench_params": json.dumps(cell.params, sort_keys=True),
+        "gilbench_scale": cell.scale,
+        "gilbench_start_method": cell.start_method or "none",
+        "gilbench_python_build": python_build(),
+        "gilbench_gil": "enabled" if gil_enabled() else "disabled",
+    }
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds of this process (all threads) and of its children that have been waited for."""
+    try:
+        import resource
+    except ImportError:  # not POSIX: os.times, in clock ticks
+        t = os.times()
+        return t.user + t.system + t.children_user + t.children_system
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _append_line(path: str, record: dict[str, Any]) -> None:
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(record) + "\n")
+
+
+def _forward(cmd: list[str], args: Any) -> None:
+    cmd.extend(["--cell", args.cell, "--accounting", args.accounting])
+
+
+def main() -> None:
+    runner = pyperf.Runner(add_cmdline_args=_forward, program_args=("-m", "bench.cell"))
+    runner.argparser.add_argument("--cell", required=True, help="the cell to run, as JSON (see bench.matrix.Cell)")
+    runner.argparser.add_argument("--accounting", default="", help="file to append CPU accounting to")
+    args = runner.parse_args()
+
+    cell = Cell.from_dict(json.loads(args.cell))
+    workload = workloads.get(cell.workload)
+    backend = get_backend(cell.backend)(cell.start_method)
+    task = workload.task(cell.params)
+    runner.metadata.update(cell_metadata(cell, workload.kind))
+    readings: list[list[float]] = []
+
+    def time_batches(loops: int) -> float:
+        total = 0.0
+        for _ in range(loops):
+            cpu0 = _cpu_seconds()
+            t0 = time.perf_counter()
+            results = backend.run_batch(task, cell.tasks, cell.workers)
+            t1 = time.perf_counter()
+            cpu1 = _cpu_seconds()
+            if len(results) != cell.tasks:
+                raise TaskFailed("exited", -1, message=f"{len(results)} results for {cell.tasks} tasks")
+            total += t1 - t0
+            readings.append([t1 - t0, cpu1 - cpu0])
+        return total
+
+    try:
+        runner.bench_time_func(cell.id, time_batches)
+    except TaskFailed as failure:
+        _append_line(args.accounting, {"pid": os.getpid(), "failure": failure.as_dict()})
+        print(f"gilbench: cell {cell.id} failed: {failure}", file=sys.stderr)
+        if failure.tb:
+            print(failure.tb, file=sys.stderr)
+        sys.exit(1)
+    if args.worker:
+        _append_line(args.accounting, {"pid": os.getpid(), "warmups": args.warmups, "readings": readings})
+
+
+if __name__ == "__main__":
+    main()

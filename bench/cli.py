@@ -1,0 +1,212 @@
+"""The ``gilbench`` command: argument parsing and exit codes only.
+
+Exit codes: 0 success; 1 cells failed or timed out (the run and its report are still written);
+2 a usage error or unreadable input (nothing is run, nothing half-written); 128+N stopped by signal N
+(130 for Ctrl-C, 143 for SIGTERM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+import workloads
+from bench import __version__
+from bench.backends import all_backends
+from bench.matrix import PROFILES, Timing, expand, parse_int_list
+from bench.results import RunFolder, RunFolderError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _names(values: list[str] | None) -> list[str]:
+    """--workload a,b --workload c -> [a, b, c]"""
+    return [n.strip() for v in values or [] for n in v.split(",") if n.strip()]
+
+
+def _positive(kind: type, what: str):  # noqa: ANN202 - an argparse type
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a number, not {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{what} must be above 0, not {text!r}")
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gilbench",
+        description="Threads or processes, for your workload, machine and interpreter: measured with pyperf.",
+    )
+    parser.add_argument("--version", action="version", version=f"gilbench {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="run a benchmark matrix and write a run folder with its report",
+        description="Run every cell of a matrix (workload x backend x workers x cores), each in its own "
+        "pyperf process tree, and write results/<date>-<host>/ with report.html.",
+    )
+    run.add_argument(
+        "--profile",
+        choices=list(PROFILES),
+        default="default",
+        help="the matrix and sample counts: "
+        + "; ".join(f"{p.name}: {p.description}" for p in PROFILES.values())
+        + " (default: %(default)s)",
+    )
+    run.add_argument("--workload", action="append", metavar="NAME[,NAME]",
+                     help=f"workloads to run (default: the profile's, i.e. all: {', '.join(workloads.all_workloads())})")
+    run.add_argument("--backend", action="append", metavar="NAME[,NAME]",
+                     help=f"execution backends (default: {', '.join(all_backends())})")
+    run.add_argument("--workers", metavar="N[,N]", help="worker counts, e.g. 1,2,4,8 (default: the profile's)")
+    run.add_argument("--cores", metavar="N[,N]",
+                     help="core counts, imposed with CPU affinity on the first N CPUs (default: the profile's)")
+    run.add_argument("--tasks", type=_positive(int, "--tasks"), help="tasks per batch (default: the most workers)")
+    run.add_argument("--scale", type=_positive(float, "--scale"), default=1.0,
+                     help="multiply every task's work (CPU units, sleep time) by this factor (default: 1)")
+    run.add_argument("--start-method", choices=multiprocessing.get_all_start_methods(),
+                     help=f"multiprocessing start method (default: this Python's, {multiprocessing.get_start_method()})")
+    run.add_argument("--processes", type=_positive(int, "--processes"), help="pyperf worker processes per cell")
+    run.add_argument("--values", type=_positive(int, "--values"), help="timed batches per pyperf process")
+    run.add_argument("--warmups", type=int, help="untimed batches per pyperf process before the values")
+    run.add_argument("--timeout", type=_positive(float, "--timeout"),
+                     help="seconds a cell may take before its whole process tree is ended "
+                     "(default: 10x its estimate, at least 60)")
+    run.add_argument("--sample-interval", type=_positive(float, "--sample-interval"), default=0.1,
+                     help="seconds between per-core utilization samples (default: %(default)s)")
+    run.add_argument("--no-sampler", action="store_true", help="do not sample per-core utilization")
+    run.add_argument("--output", type=Path, default=Path("results"),
+                     help="folder that receives the run folder and the 'latest' link (default: %(default)s)")
+    run.add_argument("--no-report", action="store_true", help="write the results only, no report")
+
+    sub.add_parser("list", help="list workloads, backends and profiles")
+
+    report = sub.add_parser("report", help="rebuild a run folder's report.html and results.csv from its data")
+    report.add_argument("run", type=Path, help="a run folder, e.g. results/latest")
+
+    overhead = sub.add_parser("overhead", help="measure the sampler's overhead: one cell with and without it, interleaved")
+    overhead.add_argument("--rounds", type=_positive(int, "--rounds"), default=6, help="pairs of runs (default: %(default)s)")
+    overhead.add_argument("--workload", default="hello-cpu", help="workload (default: %(default)s)")
+    overhead.add_argument("--backend", default="processes", help="backend (default: %(default)s)")
+    overhead.add_argument("--interval", type=_positive(float, "--interval"), default=0.1,
+                          help="sampling interval in seconds (default: %(default)s)")
+    return parser
+
+
+def _check_writable(root: Path) -> None:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=root):
+            pass
+    except OSError as exc:
+        raise ValueError(f"--output {root}: cannot write there ({exc.strerror or exc})") from None
+
+
+def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from bench.runner import RunOptions, run
+
+    profile = PROFILES[args.profile]
+    try:
+        timing = Timing(
+            processes=args.processes or profile.timing.processes,
+            values=args.values or profile.timing.values,
+            warmups=profile.timing.warmups if args.warmups is None else args.warmups,
+        )
+        if timing.warmups < 0:
+            raise ValueError(f"--warmups must be 0 or more, not {timing.warmups}")
+        plan = expand(
+            profile,
+            workload_names=_names(args.workload),
+            backend_names=_names(args.backend),
+            workers=parse_int_list(args.workers, "--workers") if args.workers else (),
+            cores=parse_int_list(args.cores, "--cores") if args.cores else (),
+            tasks=args.tasks,
+            scale=args.scale,
+            start_method=args.start_method,
+            timing=timing,
+        )
+        _check_writable(args.output)
+    except ValueError as exc:
+        parser.error(str(exc))
+    options = RunOptions(
+        output_root=args.output,
+        timeout=args.timeout,
+        sample_interval=args.sample_interval,
+        sampler=not args.no_sampler,
+    )
+    outcome = run(plan, options)
+    if not args.no_report:
+        from reports import build
+
+        for path in build(outcome.folder.path):
+            print(f"gilbench: wrote {path}", file=sys.stderr)
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(outcome.statuses.items())) or "no cell finished"
+    if outcome.interrupted:
+        print(f"gilbench: interrupted ({outcome.interrupted}) after {summary}; the finished cells are saved", file=sys.stderr)
+    else:
+        print(f"gilbench: {len(plan.cells)} cells: {summary}", file=sys.stderr)
+    print(outcome.folder.path / "report.html" if not args.no_report else outcome.folder.path)
+    if outcome.interrupted:
+        return outcome.interrupted.exit_status
+    return EXIT_FAILED if outcome.failed else EXIT_OK
+
+
+def cmd_list() -> int:
+    print("workloads:")
+    for w in workloads.all_workloads().values():
+        params = ", ".join(f"{k}={v}" for k, v in w.params.items())
+        print(f"  {w.name:<14} {w.kind:<10} {params:<16} {w.description}")
+    print("backends:")
+    for b in all_backends().values():
+        print(f"  {b.name:<14} {b.description}")
+    print("profiles:")
+    for p in PROFILES.values():
+        t = p.timing
+        print(f"  {p.name:<14} {p.description} [pyperf: {t.processes} processes x ({t.warmups} warmup + {t.values} values)]")
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from reports import build
+
+    try:
+        RunFolder(args.run).read_manifest()
+        paths = build(args.run)
+    except RunFolderError as exc:
+        print(f"gilbench: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for path in paths:
+        print(path)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return cmd_run(args, parser)
+    if args.command == "list":
+        return cmd_list()
+    if args.command == "report":
+        return cmd_report(args)
+    if args.command == "overhead":
+        from bench.overhead import measure
+
+        try:
+            return measure(args.workload, args.backend, args.rounds, args.interval)
+        except ValueError as exc:
+            parser.error(str(exc))
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,237 @@
+"""What a run covers: profiles and options expand to a list of cells.
+
+A *task* is one call of a workload function. A *batch* is a fixed number of tasks, split statically
+over the workers of a backend. A *cell* is one (workload, backend, workers, cores) combination: pyperf
+times whole batches of it, each value being one batch's wall time. Core counts are imposed with CPU
+affinity on the first ``cores`` CPUs this process may use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Iterable, Sequence
+
+import workloads
+from bench.backends import get_backend
+
+
+@dataclass(frozen=True)
+class Timing:
+    """pyperf's sample counts: ``processes`` worker processes x (``warmups`` + ``values``) batches."""
+
+    processes: int
+    values: int
+    warmups: int
+    loops: int = 1  # one batch per value; batches are long enough that calibration is not needed
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named matrix. ``None`` for workers, cores or tasks means "derived from this machine"."""
+
+    name: str
+    description: str
+    timing: Timing
+    workloads: tuple[str, ...] = ()  # empty: every registered workload
+    backends: tuple[str, ...] = ("sequential", "threads", "processes")
+    workers: tuple[int, ...] | None = None
+    cores: tuple[int, ...] | None = None
+    #: run every cell on all the CPUs this process may use, instead of a range of core counts
+    all_cores_only: bool = False
+    tasks: int | None = None
+    #: each task's size relative to the workload's default, before --scale
+    task_size: float = 1.0
+    #: keep a batch at ``batch_tasks`` default-sized tasks when more tasks are needed
+    batch_tasks: int | None = None
+
+
+PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in (
+        Profile(
+            "smoke",
+            "a few seconds: tiny tasks, 1-2 workers, all cores; for tests",
+            Timing(processes=1, values=2, warmups=0),
+            workers=(1, 2),
+            all_cores_only=True,
+            tasks=2,
+            task_size=0.1,
+        ),
+        Profile(
+            "quick",
+            "about a minute on 2 cores: 1, 2 and 4 workers on all cores, 4 tasks of ~100 ms",
+            Timing(processes=3, values=3, warmups=1),
+            workers=(1, 2, 4),
+            all_cores_only=True,
+            tasks=4,
+        ),
+        Profile(
+            "default",
+            "the machine's whole matrix: workers and cores in powers of two up to max(8, CPUs), "
+            "a batch of ~0.8 s of work split into as many tasks as the most workers",
+            Timing(processes=3, values=3, warmups=1),
+            batch_tasks=8,
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One measured combination, with everything a worker needs to run it (and nothing else)."""
+
+    workload: str
+    backend: str
+    workers: int
+    cores: int
+    cpus: tuple[int, ...]
+    tasks: int
+    params: dict[str, Any] = field(default_factory=dict)
+    start_method: str | None = None
+    scale: float = 1.0
+
+    @property
+    def id(self) -> str:
+        return f"{self.workload}/{self.backend}/w{self.workers}/c{self.cores}"
+
+    @property
+    def slug(self) -> str:
+        """A file-name-safe form of the id."""
+        return re.sub(r"[^A-Za-z0-9._-]+", "_", self.id.replace("/", "__"))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["cpus"] = list(self.cpus)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Cell":
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        known["cpus"] = tuple(known.get("cpus", ()))
+        return cls(**known)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+
+def available_cpus() -> list[int]:
+    """The CPUs this process may run on (its affinity), sorted."""
+    if hasattr(os, "sched_getaffinity"):
+        return sorted(os.sched_getaffinity(0))
+    return list(range(os.cpu_count() or 1))
+
+
+def powers_of_two_upto(limit: int) -> list[int]:
+    """1, 2, 4, ... up to ``limit``, and ``limit`` itself."""
+    values, n = [], 1
+    while n < limit:
+        values.append(n)
+        n *= 2
+    values.append(limit)
+    return values
+
+
+def parse_int_list(text: str, what: str) -> tuple[int, ...]:
+    """"1,2,4" -> (1, 2, 4); a ValueError naming ``what`` for anything else or a value below 1."""
+    try:
+        values = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ValueError(f"{what} must be comma-separated whole numbers such as 1,2,4, not {text!r}") from None
+    if not values or min(values) < 1:
+        raise ValueError(f"{what} must be whole numbers of at least 1, not {text!r}")
+    return tuple(sorted(set(values)))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The expanded matrix and the settings every cell shares."""
+
+    profile: str
+    timing: Timing
+    cells: tuple[Cell, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"profile": self.profile, "timing": asdict(self.timing), "cells": [c.to_dict() for c in self.cells]}
+
+
+def expand(
+    profile: Profile,
+    *,
+    workload_names: Sequence[str] = (),
+    backend_names: Sequence[str] = (),
+    workers: Sequence[int] = (),
+    cores: Sequence[int] = (),
+    tasks: int | None = None,
+    scale: float = 1.0,
+    start_method: str | None = None,
+    timing: Timing | None = None,
+    cpus: Sequence[int] | None = None,
+) -> Plan:
+    """Profile plus the user's overrides -> the cells to run, cores outermost.
+
+    Raises ValueError with the accepted values for an unknown workload or backend, a worker count
+    below 1, or more cores than this process may use.
+    """
+    cpus = list(cpus if cpus is not None else available_cpus())
+    names = list(workload_names or profile.workloads or workloads.all_workloads())
+    chosen = [workloads.get(n) for n in names]
+    backend_classes = [get_backend(b) for b in (backend_names or profile.backends)]
+    if scale <= 0:
+        raise ValueError(f"--scale must be a positive number, not {scale}")
+
+    worker_counts = tuple(workers) or profile.workers or tuple(powers_of_two_upto(max(8, len(cpus))))
+    if min(worker_counts) < 1:
+        raise ValueError(f"workers must be at least 1, not {min(worker_counts)}")
+    if cores:
+        core_counts = tuple(cores)
+    elif profile.all_cores_only:
+        core_counts = (len(cpus),)
+    else:
+        core_counts = profile.cores or tuple(powers_of_two_upto(len(cpus)))
+    if max(core_counts) > len(cpus) or min(core_counts) < 1:
+        raise ValueError(
+            f"cores must be between 1 and {len(cpus)} (the CPUs this process may use: "
+            f"{','.join(map(str, cpus))}), not {max(core_counts) if max(core_counts) > len(cpus) else min(core_counts)}"
+        )
+    n_tasks = tasks or profile.tasks or max(worker_counts)
+    if n_tasks < 1:
+        raise ValueError(f"tasks must be at least 1, not {n_tasks}")
+    size = profile.task_size
+    if profile.batch_tasks and not (tasks or profile.tasks):
+        size *= profile.batch_tasks / n_tasks
+
+    cells: list[Cell] = []
+    for n_cores in sorted(set(core_counts)):
+        for workload in chosen:
+            params = workload.resolve(scale=size * scale)
+            for backend in backend_classes:
+                counts = (backend.fixed_workers,) if backend.fixed_workers else sorted(set(worker_counts))
+                for n_workers in counts:
+                    cells.append(
+                        Cell(
+                            workload=workload.name,
+                            backend=backend.name,
+                            workers=n_workers,
+                            cores=n_cores,
+                            cpus=tuple(cpus[:n_cores]),
+                            tasks=n_tasks,
+                            params=params,
+                            start_method=(start_method or _default_start_method()) if backend.uses_processes else None,
+                            scale=scale,
+                        )
+                    )
+    return Plan(profile=profile.name, timing=timing or profile.timing, cells=tuple(cells))
+
+
+def _default_start_method() -> str:
+    import multiprocessing
+
+    return multiprocessing.get_start_method()
+
+
+def cpu_list(cpus: Iterable[int]) -> str:
+    """(0, 1, 3) -> "0,1,3", the form pyperf's --affinity takes."""
+    return ",".join(str(c) for c in cpus)

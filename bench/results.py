@@ -1,0 +1,161 @@
+"""The run folder: everything a run produced, complete in itself, plain data in and out.
+
+    results/<date>-<host>/
+        manifest.json      the plan, each cell's status, timestamps, CPU accounting and errors
+        suite.json         every finished cell's pyperf benchmark (pyperf stats / compare_to read it)
+        samples.csv        per-core utilization over the whole run (bench.sampler)
+        machine.json       the machine and interpreter (bench.machine)
+        lesson.json        the lesson's demonstrations (workloads.lesson)
+        cells/             each cell's raw pyperf JSON, log and accounting
+        results.csv, report.html   written by reports/
+
+Every file is replaced atomically (written aside, then renamed) after each cell, so a crash or an
+interrupt never leaves a half-written file and never loses a finished cell.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyperf
+
+FORMAT = 1
+
+
+class RunFolderError(Exception):
+    """A path that is not a readable gilbench run folder; the message says what is wrong."""
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and a rename: readers never see half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; results are meant to be shared
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    write_text_atomic(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+def read_json(path: Path, what: str) -> Any:
+    if not path.exists():
+        raise RunFolderError(f"{path}: no {what} (is this a gilbench run folder?)")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunFolderError(f"{path}: the {what} is not readable JSON ({exc})") from None
+
+
+def new_run_name(now: datetime | None = None, host: str | None = None) -> str:
+    """"20261125-134501-myhost": sortable by time, and says where it ran."""
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    host = re.sub(r"[^A-Za-z0-9.-]+", "_", host or socket.gethostname()) or "host"
+    return f"{stamp}-{host}"
+
+
+class RunFolder:
+    """Paths and plain-data reads and writes of one run folder."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+
+    manifest = property(lambda self: self.path / "manifest.json")
+    suite = property(lambda self: self.path / "suite.json")
+    samples = property(lambda self: self.path / "samples.csv")
+    machine = property(lambda self: self.path / "machine.json")
+    lesson = property(lambda self: self.path / "lesson.json")
+    cells = property(lambda self: self.path / "cells")
+
+    @classmethod
+    def create(cls, root: Path, name: str | None = None) -> "RunFolder":
+        """A new, empty run folder under ``root``; ``root/latest`` is pointed at it."""
+        root.mkdir(parents=True, exist_ok=True)
+        base = name or new_run_name()
+        path, n = root / base, 1
+        while path.exists():
+            n += 1
+            path = root / f"{base}-{n}"
+        (path / "cells").mkdir(parents=True)
+        folder = cls(path)
+        folder.point_latest()
+        return folder
+
+    def point_latest(self) -> None:
+        latest = self.path.parent / "latest"
+        tmp = self.path.parent / f".latest.{os.getpid()}"
+        try:
+            tmp.unlink(missing_ok=True)
+            tmp.symlink_to(self.path.name)
+            os.replace(tmp, latest)
+        except OSError:  # a file system without symlinks: the folder names still sort by date
+            tmp.unlink(missing_ok=True)
+
+    def cell_file(self, slug: str, suffix: str) -> Path:
+        return self.cells / f"{slug}{suffix}"
+
+    # --- writes -------------------------------------------------------------------------------
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        write_json_atomic(self.manifest, {**manifest, "format": FORMAT})
+
+    def write_json(self, path: Path, data: Any) -> None:
+        write_json_atomic(path, data)
+
+    def add_to_suite(self, cell_json: Path) -> None:
+        """Merge one cell's pyperf benchmark into suite.json, atomically."""
+        cell_suite = pyperf.BenchmarkSuite.load(str(cell_json))
+        if self.suite.exists():
+            suite = pyperf.BenchmarkSuite.load(str(self.suite))
+            names = set(suite.get_benchmark_names())
+            for bench in cell_suite.get_benchmarks():
+                if bench.get_name() in names:  # a cell run again (resume): the new runs replace it
+                    suite = pyperf.BenchmarkSuite(
+                        [b for b in suite.get_benchmarks() if b.get_name() != bench.get_name()],
+                        filename=str(self.suite),
+                    )
+                suite.add_benchmark(bench)
+        else:
+            suite = cell_suite
+        fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".suite.", suffix=".json")
+        os.close(fd)
+        try:
+            suite.dump(tmp, replace=True)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, self.suite)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    # --- reads --------------------------------------------------------------------------------
+    def read_manifest(self) -> dict[str, Any]:
+        if not self.path.is_dir():
+            raise RunFolderError(f"{self.path}: no such run folder")
+        manifest = read_json(self.manifest, "manifest.json")
+        if not isinstance(manifest, dict) or "cells" not in manifest or "format" not in manifest:
+            raise RunFolderError(f"{self.manifest}: not a gilbench manifest (no 'cells' or 'format')")
+        if manifest["format"] > FORMAT:
+            raise RunFolderError(f"{self.manifest}: format {manifest['format']} is newer than this gilbench reads")
+        return manifest
+
+    def read_optional(self, path: Path, what: str, default: Any) -> Any:
+        return read_json(path, what) if path.exists() else default
+
+    def load_suite(self) -> pyperf.BenchmarkSuite | None:
+        if not self.suite.exists():
+            return None
+        try:
+            return pyperf.BenchmarkSuite.load(str(self.suite))
+        except Exception as exc:  # pyperf raises several types for a bad file
+            raise RunFolderError(f"{self.suite}: not a readable pyperf suite ({exc})") from None

@@ -1,0 +1,64 @@
+"""Pure functions over numbers: summaries, speedup, ideal, efficiency, parallelism.
+
+No I/O and no pandas here, so every figure in a report can be recomputed by hand from these rules:
+
+* speedup    = median batch time of the sequential baseline (same workload, same cores)
+               / median batch time of the cell
+* ideal      = workers for io-bound work (waiting overlaps without limit);
+               min(workers, cores) for cpu-bound work (a task needs a core); never above the tasks
+* efficiency = speedup / ideal
+* effective parallelism = CPU seconds of the measured process and its children / wall seconds,
+               per batch, median over batches
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Sequence
+
+
+def summarize(values: Sequence[float]) -> dict[str, float]:
+    """n, median, mean, stdev, min, max, quartiles and coefficient of variation of ``values``."""
+    xs = sorted(float(v) for v in values)
+    n = len(xs)
+    if n == 0:
+        nan = math.nan
+        return {"n": 0, "median": nan, "mean": nan, "stdev": nan, "min": nan, "max": nan, "q1": nan, "q3": nan, "cv": nan}
+    mean = statistics.fmean(xs)
+    stdev = statistics.stdev(xs) if n > 1 else 0.0
+    q1, q3 = (statistics.quantiles(xs, n=4, method="inclusive")[i] for i in (0, 2)) if n > 1 else (xs[0], xs[0])
+    return {
+        "n": n,
+        "median": statistics.median(xs),
+        "mean": mean,
+        "stdev": stdev,
+        "min": xs[0],
+        "max": xs[-1],
+        "q1": q1,
+        "q3": q3,
+        "cv": stdev / mean if mean else math.nan,
+    }
+
+
+def ideal_speedup(kind: str, workers: int, cores: int, tasks: int | None = None) -> float:
+    """The speedup perfect parallel execution would reach for this kind of work."""
+    ideal = workers if kind == "io-bound" else min(workers, cores)
+    return float(min(ideal, tasks) if tasks else ideal)
+
+
+def speedup(baseline: float, measured: float) -> float:
+    """baseline / measured: above 1 is faster than the baseline."""
+    if not measured or math.isnan(measured) or math.isnan(baseline):
+        return math.nan
+    return baseline / measured
+
+
+def efficiency(speedup_value: float, ideal: float) -> float:
+    return speedup_value / ideal if ideal else math.nan
+
+
+def effective_parallelism(walls: Sequence[float], cpus: Sequence[float]) -> float:
+    """Median over batches of CPU seconds / wall seconds: 1.0 is one core busy all along."""
+    ratios = [c / w for w, c in zip(walls, cpus) if w > 0]
+    return statistics.median(ratios) if ratios else math.nan

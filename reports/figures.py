@@ -1,0 +1,111 @@
+"""Frames -> matplotlib figures. No file I/O: an output decides how to embed them."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display; figures are rendered to files or memory only
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+COLORS = {"threads": "tab:blue", "processes": "tab:orange", "ideal": "0.5"}
+
+
+def speedup_figure(cells: pd.DataFrame) -> Figure | None:
+    """Speedup against workers: threads, processes and the ideal; one panel per workload and cores."""
+    ok = cells[(cells["status"] == "ok") & cells["backend"].isin(["threads", "processes"])]
+    if ok.empty:
+        return None
+    workloads, cores = sorted(ok["workload"].unique()), sorted(ok["cores"].unique())
+    fig, axes = plt.subplots(
+        len(workloads), len(cores), figsize=(3.6 * len(cores) + 0.8, 3.0 * len(workloads)), squeeze=False
+    )
+    for i, workload in enumerate(workloads):
+        for j, n_cores in enumerate(cores):
+            ax = axes[i][j]
+            panel = ok[(ok["workload"] == workload) & (ok["cores"] == n_cores)].sort_values("workers")
+            for backend in ("threads", "processes"):
+                line = panel[panel["backend"] == backend]
+                ax.plot(line["workers"], line["speedup"], "o-", color=COLORS[backend], label=backend)
+            ideal = panel.drop_duplicates("workers")
+            ax.plot(ideal["workers"], ideal["ideal"], "--", color=COLORS["ideal"], label="ideal")
+            ax.axhline(1.0, color="0.8", lw=0.8)
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(sorted(panel["workers"].unique()), labels=[str(w) for w in sorted(panel["workers"].unique())])
+            ax.set_title(f"{workload}, {n_cores} core{'s' if n_cores > 1 else ''}", fontsize=10)
+            ax.set_xlabel("workers")
+            if j == 0:
+                ax.set_ylabel("speedup vs sequential")
+            ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def representative_cells(cells: pd.DataFrame) -> pd.DataFrame:
+    """Threads and processes for each workload at the most cores, with workers = cores (or nearest above)."""
+    ok = cells[(cells["status"] == "ok") & cells["backend"].isin(["threads", "processes"])]
+    if ok.empty:
+        return ok
+    top = ok[ok["cores"] == ok["cores"].max()]
+    chosen = []
+    for _, group in top.groupby("workload", sort=True):
+        cores = int(group["cores"].iloc[0])
+        counts = sorted(group["workers"].unique())
+        workers = next((w for w in counts if w >= cores), counts[-1])
+        chosen.append(group[group["workers"] == workers].sort_values("backend", ascending=False))
+    return pd.concat(chosen)
+
+
+def heatmap_figure(samples: pd.DataFrame, cells: pd.DataFrame) -> Figure | None:
+    """Per-core utilization (core x time) while each of ``cells`` ran."""
+    cpu_cols = [c for c in samples.columns if c.startswith("cpu")]
+    if not cpu_cols or cells.empty:
+        return None
+    fig, axes = plt.subplots(len(cells), 1, figsize=(9, 0.5 + 0.35 * len(cpu_cols) + 0.9), squeeze=False)
+    fig.set_figheight(max(2.0, (0.6 + 0.3 * len(cpu_cols)) * len(cells)))
+    image = None
+    for ax, row in zip(axes[:, 0], cells.itertuples()):
+        window = samples[(samples["time"] >= row.started) & (samples["time"] <= row.ended)]
+        if window.empty:
+            ax.set_axis_off()
+            continue
+        t = window["time"].to_numpy() - row.started
+        grid = window[cpu_cols].to_numpy().T
+        image = ax.imshow(grid, aspect="auto", origin="lower", vmin=0, vmax=100, cmap="viridis",
+                          extent=(t[0], t[-1] if len(t) > 1 else t[0] + 0.1, -0.5, len(cpu_cols) - 0.5),
+                          interpolation="nearest")
+        ax.set_yticks(range(len(cpu_cols)), labels=[c.replace("cpu", "") for c in cpu_cols], fontsize=7)
+        ax.set_ylabel("CPU", fontsize=8)
+        ax.set_title(f"{row.id}: {row.busy_cores:.2f} cores busy on average", fontsize=9, loc="left")
+    axes[-1][0].set_xlabel("seconds since the cell started (includes pyperf's process start-up)")
+    fig.tight_layout()
+    if image is not None:
+        fig.colorbar(image, ax=axes[:, 0].tolist(), label="busy %", fraction=0.03)
+    return fig
+
+
+def distribution_figure(cells: pd.DataFrame, values: pd.DataFrame) -> Figure | None:
+    """Every timed batch of each cell at the most cores, as box plots, one panel per workload."""
+    ok = cells[cells["status"] == "ok"]
+    if ok.empty or values.empty:
+        return None
+    top = ok[ok["cores"] == ok["cores"].max()]
+    workloads = sorted(top["workload"].unique())
+    fig, axes = plt.subplots(len(workloads), 1, figsize=(9, 2.8 * len(workloads)), squeeze=False)
+    for ax, workload in zip(axes[:, 0], workloads):
+        group = top[top["workload"] == workload].sort_values(["backend", "workers"])
+        data = [values.loc[values["id"] == cid, "value"].to_numpy() * 1e3 for cid in group["id"]]
+        labels = [f"{b}\nx{w}" for b, w in zip(group["backend"], group["workers"])]
+        ax.boxplot(data, showfliers=True)
+        for k, d in enumerate(data, start=1):
+            ax.plot(np.full(len(d), k), d, ".", color="0.3", alpha=0.6, ms=3)
+        ax.set_xticks(range(1, len(labels) + 1), labels=labels, fontsize=7)
+        ax.set_ylabel("batch time (ms)")
+        ax.set_title(f"{workload}, {int(group['cores'].iloc[0])} cores: every timed batch", fontsize=9, loc="left")
+        ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    return fig

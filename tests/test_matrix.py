@@ -1,0 +1,69 @@
+import pytest
+
+from bench.matrix import PROFILES, Cell, expand, parse_int_list, powers_of_two_upto
+
+
+def test_powers_of_two_include_the_limit():
+    assert powers_of_two_upto(1) == [1]
+    assert powers_of_two_upto(2) == [1, 2]
+    assert powers_of_two_upto(12) == [1, 2, 4, 8, 12]
+
+
+def test_default_profile_covers_the_machine():
+    plan = expand(PROFILES["default"], cpus=[0, 1])
+    # 2 core counts x 2 workloads x (1 sequential + 4 thread + 4 process cells)
+    assert len(plan.cells) == 2 * 2 * 9
+    assert {c.cores for c in plan.cells} == {1, 2}
+    assert {c.workers for c in plan.cells if c.backend == "threads"} == {1, 2, 4, 8}
+    assert all(c.workers == 1 for c in plan.cells if c.backend == "sequential")
+    assert all(c.tasks == 8 for c in plan.cells)
+
+
+def test_default_profile_keeps_the_batch_size_on_a_big_machine():
+    plan = expand(PROFILES["default"], cpus=list(range(16)))
+    cpu = next(c for c in plan.cells if c.workload == "hello-cpu")
+    assert cpu.tasks == 16 and cpu.params == {"units": 100}  # 16 x 100 units = 8 x 200 units
+    assert {c.cores for c in plan.cells} == {1, 2, 4, 8, 16}
+    assert plan.cells[-1].cpus == tuple(range(16))
+
+
+def test_overrides_and_process_start_method_recorded():
+    plan = expand(PROFILES["quick"], workload_names=["hello-sleep"], backend_names=["processes"],
+                  workers=[3], cores=[1], scale=2.0, start_method="spawn", cpus=[0, 1])
+    (cell,) = plan.cells
+    assert (cell.workload, cell.backend, cell.workers, cell.cores, cell.cpus) == ("hello-sleep", "processes", 3, 1, (0,))
+    assert cell.start_method == "spawn" and cell.params == {"seconds": 0.2}
+
+
+def test_threads_have_no_start_method():
+    plan = expand(PROFILES["smoke"], backend_names=["threads"], cpus=[0])
+    assert all(c.start_method is None for c in plan.cells)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"workload_names": ["nope"]}, "unknown workload 'nope'.*hello-cpu"),
+        ({"backend_names": ["fibers"]}, "unknown backend 'fibers'.*threads"),
+        ({"workers": [0]}, "at least 1"),
+        ({"cores": [3]}, "between 1 and 2"),
+        ({"scale": 0}, "positive"),
+    ],
+)
+def test_bad_matrix_input_names_the_problem(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        expand(PROFILES["smoke"], cpus=[0, 1], **kwargs)
+
+
+def test_parse_int_list():
+    assert parse_int_list("4,1,2,2", "--workers") == (1, 2, 4)
+    for bad in ("a", "0", "1,-2", ""):
+        with pytest.raises(ValueError, match="--workers"):
+            parse_int_list(bad, "--workers")
+
+
+def test_cell_json_round_trip():
+    cell = expand(PROFILES["smoke"], cpus=[0, 1]).cells[-1]
+    again = Cell.from_dict(__import__("json").loads(cell.to_json()))
+    assert again == cell and again.id == cell.id
+    assert "/" not in cell.slug

@@ -1,0 +1,8 @@
+"""What runs: plain functions plus a declaration of their kind and parameters.
+
+Nothing in this package knows how it is measured; ``bench`` imports it, never the reverse.
+"""
+
+from workloads.registry import KINDS, Workload, all_workloads, get
+
+__all__ = ["KINDS", "Workload", "all_workloads", "get"]

@@ -1,0 +1,88 @@
+"""The workload declaration and the registry that finds every declared workload.
+
+A workload module declares one or more module-level ``Workload`` objects; the registry imports
+every module of this package and collects them, so adding a workload is one new module.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+#: io-bound work waits (sleep, I/O) and so can overlap in any number of threads;
+#: cpu-bound work computes and needs a core (and, in CPython with the GIL, the GIL) to progress.
+KINDS = ("io-bound", "cpu-bound")
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One kind of task: ``func(index, **params)`` does one task's work and returns its result."""
+
+    name: str
+    kind: str
+    func: Callable[..., Any]
+    params: Mapping[str, float] = field(default_factory=dict)
+    size_param: str = ""
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"workload {self.name!r}: kind must be one of {KINDS}, not {self.kind!r}")
+        if self.size_param and self.size_param not in self.params:
+            raise ValueError(f"workload {self.name!r}: size_param {self.size_param!r} is not a parameter")
+
+    def resolve(self, overrides: Mapping[str, Any] | None = None, scale: float = 1.0) -> dict[str, Any]:
+        """Defaults, then ``overrides``, then the size parameter multiplied by ``scale``."""
+        params = dict(self.params)
+        for key, value in (overrides or {}).items():
+            if key not in params:
+                raise ValueError(
+                    f"workload {self.name!r} has no parameter {key!r} (accepted: {', '.join(params) or 'none'})"
+                )
+            params[key] = type(params[key])(value)
+        if self.size_param and scale != 1.0:
+            size = params[self.size_param] * scale
+            params[self.size_param] = max(1, round(size)) if isinstance(params[self.size_param], int) else size
+        return params
+
+    def task(self, params: Mapping[str, Any]) -> Callable[[int], Any]:
+        """A picklable callable running one task with ``params`` (spawned children can import it)."""
+        return functools.partial(self.func, **params)
+
+
+def _discover() -> dict[str, Workload]:
+    import workloads
+
+    found: dict[str, Workload] = {}
+    for info in pkgutil.iter_modules(workloads.__path__):
+        if info.name.startswith("_") or info.name == "registry":
+            continue
+        module = importlib.import_module(f"workloads.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, Workload):
+                if value.name in found and found[value.name] is not value:
+                    raise ValueError(f"two workloads are named {value.name!r}")
+                found[value.name] = value
+    return dict(sorted(found.items()))
+
+
+@functools.lru_cache(maxsize=1)
+def _registry() -> dict[str, Workload]:
+    return _discover()
+
+
+def all_workloads() -> dict[str, Workload]:
+    """Every declared workload, by name."""
+    return dict(_registry())
+
+
+def get(name: str) -> Workload:
+    """The workload called ``name``; a ValueError naming the accepted names otherwise."""
+    registry = _registry()
+    try:
+        return registry[name]
+    except KeyError:
+        raise ValueError(f"unknown workload {name!r} (accepted: {', '.join(registry)})") from None
