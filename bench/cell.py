@@ -74,6 +74,8 @@ def main() -> None:
     args = runner.parse_args()
 
     cell = Cell.from_dict(json.loads(args.cell))
+    if cell.module:
+        workloads.load_module(cell.module)
     workload = workloads.get(cell.workload)
     backend = get_backend(cell.backend)(cell.start_method)
     task = workload.task(cell.params)

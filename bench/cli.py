@@ -17,7 +17,7 @@ from typing import Sequence
 import workloads
 from bench import __version__
 from bench.backends import all_backends
-from bench.matrix import PROFILES, Timing, expand, parse_int_list
+from bench.matrix import PROFILES, Plan, Timing, expand, parse_int_list
 from bench.results import RunFolder, RunFolderError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--workload", action="append", metavar="NAME[,NAME]",
                      help=f"workloads to run (default: the profile's, i.e. all: {', '.join(workloads.all_workloads())})")
+    run.add_argument("--workload-module", action="append", metavar="MODULE_OR_FILE",
+                     help="import your own workloads from a module name or a .py file (repeatable); "
+                     "select them with --workload, or run them all when --workload is not given")
     run.add_argument("--backend", action="append", metavar="NAME[,NAME]",
                      help=f"execution backends (default: {', '.join(all_backends())})")
     run.add_argument("--workers", metavar="N[,N]", help="worker counts, e.g. 1,2,4,8 (default: the profile's)")
@@ -87,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output", type=Path, default=Path("results"),
                      help="folder that receives the run folder and the 'latest' link (default: %(default)s)")
     run.add_argument("--no-report", action="store_true", help="write the results only, no report")
+    run.add_argument("--resume", type=Path, metavar="RUN_FOLDER",
+                     help="finish an interrupted run: run its unfinished cells only, with its own plan")
 
     sub.add_parser("list", help="list workloads, backends and profiles")
 
@@ -111,31 +116,58 @@ def _check_writable(root: Path) -> None:
         raise ValueError(f"--output {root}: cannot write there ({exc.strerror or exc})") from None
 
 
-def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from bench.runner import RunOptions, run
+MATRIX_OPTIONS = ("workload", "workload_module", "backend", "workers", "cores", "tasks", "start_method",
+                  "processes", "values", "warmups")
 
+
+def _plan(args: argparse.Namespace) -> Plan:
+    """The plan from the profile and the options; ValueError naming the problem."""
     profile = PROFILES[args.profile]
+    extra = [w.name for spec in args.workload_module or [] for w in workloads.load_module(spec)]
+    timing = Timing(
+        processes=args.processes or profile.timing.processes,
+        values=args.values or profile.timing.values,
+        warmups=profile.timing.warmups if args.warmups is None else args.warmups,
+    )
+    if timing.warmups < 0:
+        raise ValueError(f"--warmups must be 0 or more, not {timing.warmups}")
+    return expand(
+        profile,
+        workload_names=_names(args.workload) or extra,
+        backend_names=_names(args.backend),
+        workers=parse_int_list(args.workers, "--workers") if args.workers else (),
+        cores=parse_int_list(args.cores, "--cores") if args.cores else (),
+        tasks=args.tasks,
+        scale=args.scale,
+        start_method=args.start_method,
+        timing=timing,
+    )
+
+
+def _resumable(path: Path, args: argparse.Namespace) -> tuple[RunFolder, Plan]:
+    from bench.runner import plan_of
+
+    given = [f"--{o.replace('_', '-')}" for o in MATRIX_OPTIONS if getattr(args, o) not in (None, [])]
+    if given:
+        raise ValueError(f"--resume takes the plan from the run folder; drop {', '.join(given)}")
+    folder = RunFolder(path)
+    manifest = folder.read_manifest()
+    for spec in {c["module"] for c in manifest["cells"] if c.get("module")}:
+        workloads.load_module(spec)
+    return folder, plan_of(manifest)
+
+
+def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from bench.runner import ResultsUnwritable, RunOptions, run
+
+    resume = None
     try:
-        timing = Timing(
-            processes=args.processes or profile.timing.processes,
-            values=args.values or profile.timing.values,
-            warmups=profile.timing.warmups if args.warmups is None else args.warmups,
-        )
-        if timing.warmups < 0:
-            raise ValueError(f"--warmups must be 0 or more, not {timing.warmups}")
-        plan = expand(
-            profile,
-            workload_names=_names(args.workload),
-            backend_names=_names(args.backend),
-            workers=parse_int_list(args.workers, "--workers") if args.workers else (),
-            cores=parse_int_list(args.cores, "--cores") if args.cores else (),
-            tasks=args.tasks,
-            scale=args.scale,
-            start_method=args.start_method,
-            timing=timing,
-        )
-        _check_writable(args.output)
-    except ValueError as exc:
+        if args.resume:
+            resume, plan = _resumable(args.resume, args)
+        else:
+            plan = _plan(args)
+            _check_writable(args.output)
+    except (ValueError, RunFolderError) as exc:
         parser.error(str(exc))
     options = RunOptions(
         output_root=args.output,
@@ -143,18 +175,33 @@ def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         sample_interval=args.sample_interval,
         sampler=not args.no_sampler,
     )
-    outcome = run(plan, options)
-    if not args.no_report:
+    try:
+        outcome = run(plan, options, resume=resume)
+    except ResultsUnwritable as exc:
+        print(f"gilbench: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    report = outcome.folder.path / "report.html"
+    if not args.no_report and not outcome.unwritable:
         from reports import build
 
-        for path in build(outcome.folder.path):
-            print(f"gilbench: wrote {path}", file=sys.stderr)
-    summary = ", ".join(f"{n} {status}" for status, n in sorted(outcome.statuses.items())) or "no cell finished"
+        try:
+            for path in build(outcome.folder.path):
+                print(f"gilbench: wrote {path}", file=sys.stderr)
+        except OSError as exc:
+            outcome.unwritable = f"cannot write the report to {outcome.folder.path}: {exc.strerror or exc}"
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(outcome.statuses.items()))
+    if outcome.noisy:
+        summary += f" ({outcome.noisy} noisy: other processes used their CPUs)"
+    if outcome.unwritable:
+        print(f"gilbench: error: {outcome.unwritable}; the cells finished before stay readable ({summary})",
+              file=sys.stderr)
+        return EXIT_FAILED
     if outcome.interrupted:
-        print(f"gilbench: interrupted ({outcome.interrupted}) after {summary}; the finished cells are saved", file=sys.stderr)
+        print(f"gilbench: interrupted ({outcome.interrupted}): {summary}; finished cells are saved, "
+              f"`gilbench run --resume {outcome.folder.path}` runs the rest", file=sys.stderr)
     else:
         print(f"gilbench: {len(plan.cells)} cells: {summary}", file=sys.stderr)
-    print(outcome.folder.path / "report.html" if not args.no_report else outcome.folder.path)
+    print(outcome.folder.path if args.no_report else report)
     if outcome.interrupted:
         return outcome.interrupted.exit_status
     return EXIT_FAILED if outcome.failed else EXIT_OK
@@ -179,7 +226,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     from reports import build
 
     try:
-        RunFolder(args.run).read_manifest()
         paths = build(args.run)
     except RunFolderError as exc:
         print(f"gilbench: error: {exc}", file=sys.stderr)

@@ -92,6 +92,7 @@ class Cell:
     params: dict[str, Any] = field(default_factory=dict)
     start_method: str | None = None
     scale: float = 1.0
+    module: str | None = None  # the user's workload module, for the workers to import
 
     @property
     def id(self) -> str:
@@ -221,6 +222,7 @@ def expand(
                             params=params,
                             start_method=(start_method or _default_start_method()) if backend.uses_processes else None,
                             scale=scale,
+                            module=workloads.source(workload.name),
                         )
                     )
     return Plan(profile=profile.name, timing=timing or profile.timing, cells=tuple(cells))

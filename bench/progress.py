@@ -38,8 +38,10 @@ def format_duration(seconds: float) -> str:
 class Progress:
     """Prints one line per finished cell; the estimate of time left is corrected as cells finish."""
 
-    def __init__(self, estimates: list[float], stream: TextIO | None = None) -> None:
+    def __init__(self, estimates: list[float], stream: TextIO | None = None, total: int = 0, offset: int = 0) -> None:
         self.estimates = estimates
+        self.total = total or len(estimates)
+        self.offset = offset  # cells finished before (a resumed run)
         self.stream = stream or sys.stderr
         self.started = time.monotonic()
         self.done_estimate = 0.0
@@ -54,9 +56,9 @@ class Progress:
         remaining = sum(self.estimates[index + 1 :])
         if self.done_estimate > 0:
             remaining *= self.done_actual / self.done_estimate
-        width = len(str(len(self.estimates)))
+        width = len(str(self.total))
         elapsed = time.monotonic() - self.started
         self.say(
-            f"[{index + 1:>{width}}/{len(self.estimates)}] {cell.id:<34} {status:<7} {seconds:5.1f} s"
+            f"[{self.offset + index + 1:>{width}}/{self.total}] {cell.id:<34} {status:<7} {seconds:5.1f} s"
             f"{'  ' + note if note else ''}  | elapsed {format_duration(elapsed)}, ~{format_duration(remaining)} left"
         )

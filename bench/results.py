@@ -140,6 +140,8 @@ class RunFolder:
 
     # --- reads --------------------------------------------------------------------------------
     def read_manifest(self) -> dict[str, Any]:
+        if self.path.is_file():
+            raise RunFolderError(f"{self.path}: a file, not a run folder (give the folder that holds manifest.json)")
         if not self.path.is_dir():
             raise RunFolderError(f"{self.path}: no such run folder")
         manifest = read_json(self.manifest, "manifest.json")

@@ -8,8 +8,10 @@ JSON is merged into the run's suite and the manifest rewritten, both atomically,
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,10 +21,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 import workloads
 from bench import __version__
 from bench.machine import describe, gil_enabled
-from bench.matrix import Cell, Plan, cpu_list
+from bench.matrix import Cell, Plan, Timing, cpu_list
+from bench.probe import probe
 from bench.progress import Progress, estimate_cell_seconds, format_duration
 from bench.results import RunFolder
 from bench.sampler import DEFAULT_INTERVAL_S, Sampler
@@ -30,6 +35,14 @@ from bench.sampler import DEFAULT_INTERVAL_S, Sampler
 #: a cell may take this many times its estimate before it is ended, but never less than MIN_TIMEOUT_S
 TIMEOUT_FACTOR = 10
 MIN_TIMEOUT_S = 60.0
+#: what one task is assumed to take, for estimates, when the probe could not time it
+UNKNOWN_TASK_S = 1.0
+#: a cell is "noisy" when other processes used more than this share of its CPUs while it ran
+NOISY_SHARE = 0.10
+
+
+class ResultsUnwritable(Exception):
+    """The run folder cannot be written (disk full, read-only, ...); what was finished stays readable."""
 
 
 class Interrupted(Exception):
@@ -57,26 +70,16 @@ class RunOutcome:
     folder: RunFolder
     statuses: dict[str, int] = field(default_factory=dict)
     interrupted: Interrupted | None = None
+    unwritable: str | None = None
+    noisy: int = 0
 
     @property
     def failed(self) -> int:
-        return sum(n for status, n in self.statuses.items() if status != "ok")
+        return sum(n for status, n in self.statuses.items() if status not in ("ok", "pending"))
 
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def measure_task_seconds(plan: Plan) -> dict[str, float]:
-    """One task of each workload, timed in this process: for estimates only, never reported."""
-    seconds: dict[str, float] = {}
-    for cell in plan.cells:
-        if cell.workload not in seconds:
-            task = workloads.get(cell.workload).task(cell.params)
-            t0 = time.perf_counter()
-            task(0)
-            seconds[cell.workload] = time.perf_counter() - t0
-    return seconds
 
 
 def _kill_group(pgid: int) -> bool:
@@ -105,8 +108,42 @@ def summarize_accounting(path: Path) -> tuple[dict[str, list[float]], dict[str, 
     return {"wall": walls, "cpu": cpus}, failure
 
 
+def _busy_seconds(cpus: tuple[int, ...]) -> float:
+    """CPU seconds spent busy so far on ``cpus``, all processes together."""
+    per_cpu = psutil.cpu_times(percpu=True)
+    total = 0.0
+    for i in cpus:
+        if i < len(per_cpu):
+            t = per_cpu[i]
+            total += sum(t) - t.idle - getattr(t, "iowait", 0.0)
+    return total
+
+
+def _tree_seconds() -> float:
+    """CPU seconds of this process and of its reaped descendants (each cell's whole pyperf tree)."""
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _failure_from_log(log_text: str, returncode: int | None) -> dict[str, Any]:
+    """What pyperf's log says when a worker died without gilbench's own failure record."""
+    codes = [int(c) for c in re.findall(r"exit code (-?\d+)", log_text)]
+    code = next((c for c in codes if c < 0), codes[0] if codes else returncode)
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+        return {"how": "signal", "exitcode": code, "message": f"a pyperf worker was killed by signal {-code} ({name})"}
+    return {"how": "exited", "exitcode": code, "message": f"pyperf exited with code {returncode}"}
+
+
 def run_cell(cell: Cell, plan: Plan, folder: RunFolder, timeout: float, python: str) -> dict[str, Any]:
-    """Run one cell's pyperf tree to the end or to ``timeout``; returns the manifest fields for it."""
+    """Run one cell's pyperf tree to the end or to ``timeout``; returns the manifest fields for it.
+
+    Besides the timing it measures how busy the cell's CPUs were with *other* processes: busy CPU
+    seconds on those CPUs minus the CPU seconds of the cell's own tree. A cell where others took
+    more than NOISY_SHARE of its CPUs is flagged noisy.
+    """
     out = folder.cell_file(cell.slug, ".json")
     accounting = folder.cell_file(cell.slug, ".accounting.jsonl")
     log = folder.cell_file(cell.slug, ".log")
@@ -123,6 +160,7 @@ def run_cell(cell: Cell, plan: Plan, folder: RunFolder, timeout: float, python: 
     ]  # fmt: skip
     started = time.time()
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    busy0, tree0, wall0 = _busy_seconds(cell.cpus), _tree_seconds(), time.monotonic()
     with open(log, "w", encoding="utf-8") as log_file:
         proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
         try:
@@ -133,12 +171,17 @@ def run_cell(cell: Cell, plan: Plan, folder: RunFolder, timeout: float, python: 
         finally:
             leftovers = _kill_group(proc.pid)  # whatever the cell left, and everything on timeout/interrupt
             proc.wait()
+    wall = time.monotonic() - wall0
+    others = max(0.0, (_busy_seconds(cell.cpus) - busy0) - (_tree_seconds() - tree0))
+    noise = others / (wall * len(cell.cpus)) if wall > 0 and cell.cpus else 0.0
     record: dict[str, Any] = {
         "status": status,
         "started": started,
         "ended": time.time(),
         "returncode": returncode,
         "load_avg_before": load_before,
+        "noise_share": round(noise, 4),
+        "noisy": noise > NOISY_SHARE,
         "log": str(log.relative_to(folder.path)),
         "left_processes": leftovers and status == "ok",
     }
@@ -146,9 +189,9 @@ def run_cell(cell: Cell, plan: Plan, folder: RunFolder, timeout: float, python: 
     if status == "timeout":
         record["error"] = {"how": "timeout", "message": f"no result within the cell's time limit of {timeout:.0f} s"}
     elif status == "failed":
-        tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-15:]
-        record["error"] = failure or {"how": "exited", "message": f"pyperf exited with code {returncode}"}
-        record["error"]["log_tail"] = "\n".join(tail)
+        text = log.read_text(encoding="utf-8", errors="replace")
+        record["error"] = failure or _failure_from_log(text, returncode)
+        record["error"]["log_tail"] = "\n".join(text.strip().splitlines()[-15:])
     else:
         folder.add_to_suite(out)
     return record
@@ -158,18 +201,8 @@ def _raise_interrupted(signum: int, _frame: object) -> None:
     raise Interrupted(signum)
 
 
-def run(plan: Plan, options: RunOptions, progress_stream: Any = None) -> RunOutcome:
-    """Run every cell of ``plan`` into a new run folder under ``options.output_root``."""
-    folder = RunFolder.create(options.output_root, options.run_name)
-    outcome = RunOutcome(folder)
-    task_s = measure_task_seconds(plan)
-    gil = gil_enabled()
-    estimates = [
-        estimate_cell_seconds(c, workloads.get(c.workload).kind, task_s[c.workload], plan.timing, gil)
-        for c in plan.cells
-    ]
-    progress = Progress(estimates, progress_stream)
-    manifest: dict[str, Any] = {
+def new_manifest(plan: Plan, options: RunOptions) -> dict[str, Any]:
+    return {
         "gilbench_version": __version__,
         "created": now_iso(),
         "finished": None,
@@ -177,39 +210,78 @@ def run(plan: Plan, options: RunOptions, progress_stream: Any = None) -> RunOutc
         "argv": sys.argv,
         "python": options.python,
         "sample_interval": options.sample_interval if options.sampler else None,
+        "noise_threshold": NOISY_SHARE,
         **plan.to_dict(),
         "cells": [
             {**c.to_dict(), "id": c.id, "slug": c.slug, "kind": workloads.get(c.workload).kind, "status": "pending"}
             for c in plan.cells
         ],
     }
-    folder.write_json(folder.machine, describe())
-    folder.write_manifest(manifest)
+
+
+def plan_of(manifest: dict[str, Any]) -> Plan:
+    """The plan a run folder's manifest was made from (to resume it)."""
+    return Plan(
+        profile=manifest["profile"],
+        timing=Timing(**manifest["timing"]),
+        cells=tuple(Cell.from_dict(c) for c in manifest["cells"]),
+    )
+
+
+def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: RunFolder | None = None) -> RunOutcome:
+    """Run every cell of ``plan`` into a new run folder, or the unfinished cells of ``resume``."""
+    if resume is not None:
+        folder, manifest = resume, resume.read_manifest()
+        manifest["status"], manifest["finished"] = "running", None
+        manifest.setdefault("resumed", []).append(now_iso())
+    else:
+        folder = RunFolder.create(options.output_root, options.run_name)
+        manifest = new_manifest(plan, options)
+    todo = [i for i, c in enumerate(manifest["cells"]) if c.get("status", "pending") == "pending"]
+    outcome = RunOutcome(folder)
+    task_s = probe({plan.cells[i].workload: {"params": plan.cells[i].params, "module": plan.cells[i].module}
+                    for i in todo}, options.python)
+    gil = gil_enabled()
+    estimates = [
+        estimate_cell_seconds(plan.cells[i], workloads.get(plan.cells[i].workload).kind,
+                              task_s.get(plan.cells[i].workload, UNKNOWN_TASK_S), plan.timing, gil)
+        for i in todo
+    ]
+    progress = Progress(estimates, progress_stream, total=len(plan.cells), offset=len(plan.cells) - len(todo))
+    try:
+        if resume is None:
+            folder.write_json(folder.machine, describe())
+        folder.write_manifest(manifest)
+    except OSError as exc:
+        raise ResultsUnwritable(f"cannot write to {folder.path}: {exc.strerror or exc}") from None
     t = plan.timing
     progress.say(
-        f"gilbench: {len(plan.cells)} cells, profile {plan.profile}, pyperf {t.processes} processes x "
-        f"({t.warmups} warmup + {t.values} values) each; estimated {format_duration(sum(estimates))}"
+        f"gilbench: {len(todo)} cells{f' left of {len(plan.cells)}' if resume else ''}, profile {plan.profile}, "
+        f"pyperf {t.processes} processes x ({t.warmups} warmup + {t.values} values) each; "
+        f"estimated {format_duration(sum(estimates))}"
     )
     progress.say(f"gilbench: writing to {folder.path}")
 
     previous = {s: signal.signal(s, _raise_interrupted) for s in (signal.SIGTERM,)}
     sampler = Sampler(folder.samples, options.sample_interval) if options.sampler else None
     try:
-        if options.lesson:
+        if options.lesson and not folder.lesson.exists():
             from workloads.lesson import run_all
 
             folder.write_json(folder.lesson, run_all())
         if sampler:
             sampler.start()
-        for i, cell in enumerate(plan.cells):
-            timeout = options.timeout or max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * estimates[i])
+        for k, i in enumerate(todo):
+            cell = plan.cells[i]
+            timeout = options.timeout or max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * estimates[k])
             t0 = time.monotonic()
             record = run_cell(cell, plan, folder, timeout, options.python)
             manifest["cells"][i].update(record)
             folder.write_manifest(manifest)
-            outcome.statuses[record["status"]] = outcome.statuses.get(record["status"], 0) + 1
-            note = record.get("error", {}).get("message", "")[:60] if record["status"] != "ok" else ""
-            progress.cell_done(i, cell, record["status"], time.monotonic() - t0, note)
+            notes = [record["error"]["message"][:60]] if record["status"] != "ok" else []
+            if record["noisy"]:
+                notes.append(f"noisy: others used {record['noise_share']:.0%} of its CPUs")
+            progress.cell_done(k, cell, record["status"], time.monotonic() - t0, "; ".join(notes))
         manifest["status"] = "complete"
     except KeyboardInterrupt:
         outcome.interrupted = Interrupted(signal.SIGINT)
@@ -217,11 +289,23 @@ def run(plan: Plan, options: RunOptions, progress_stream: Any = None) -> RunOutc
     except Interrupted as stop:
         outcome.interrupted = stop
         manifest["status"] = "interrupted"
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT):
+            raise
+        manifest["status"] = "unwritable"
+        outcome.unwritable = f"cannot write to {folder.path}: {exc.strerror or exc}"
     finally:
         if sampler:
             sampler.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         manifest["finished"] = now_iso()
-        folder.write_manifest(manifest)
+        try:
+            folder.write_manifest(manifest)
+        except OSError:
+            pass  # the last complete manifest on disk still lists every finished cell
+    for cell in manifest["cells"]:
+        status = cell.get("status", "pending")
+        outcome.statuses[status] = outcome.statuses.get(status, 0) + 1
+    outcome.noisy = sum(1 for c in manifest["cells"] if c.get("noisy"))
     return outcome

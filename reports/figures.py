@@ -12,6 +12,8 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 COLORS = {"threads": "tab:blue", "processes": "tab:orange", "ideal": "0.5"}
+#: backends in the order a reader compares them: the baseline first
+BACKEND_ORDER = {"sequential": 0, "threads": 1, "processes": 2}
 
 
 def speedup_figure(cells: pd.DataFrame) -> Figure | None:
@@ -97,7 +99,8 @@ def distribution_figure(cells: pd.DataFrame, values: pd.DataFrame) -> Figure | N
     workloads = sorted(top["workload"].unique())
     fig, axes = plt.subplots(len(workloads), 1, figsize=(9, 2.8 * len(workloads)), squeeze=False)
     for ax, workload in zip(axes[:, 0], workloads):
-        group = top[top["workload"] == workload].sort_values(["backend", "workers"])
+        group = top[top["workload"] == workload]
+        group = group.assign(order=group["backend"].map(BACKEND_ORDER).fillna(9)).sort_values(["order", "workers"])
         data = [values.loc[values["id"] == cid, "value"].to_numpy() * 1e3 for cid in group["id"]]
         labels = [f"{b}\nx{w}" for b, w in zip(group["backend"], group["workers"])]
         ax.boxplot(data, showfliers=True)

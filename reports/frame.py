@@ -86,6 +86,8 @@ def load(path: Path | str) -> RunData:
         row["error_detail"] = error.get("traceback") or error.get("log_tail") or ""
         row["started"], row["ended"] = cell.get("started"), cell.get("ended")
         row["load_avg_before"] = cell.get("load_avg_before")
+        row["noisy"] = bool(cell.get("noisy", False))
+        row["noise_share"] = cell.get("noise_share", math.nan)
         bench = by_name.get(cell["id"])
         values = list(bench.get_values()) if bench and row["status"] == "ok" else []
         row.update(stats.summarize(values))

@@ -9,7 +9,9 @@ from __future__ import annotations
 import functools
 import importlib
 import pkgutil
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 #: io-bound work waits (sleep, I/O) and so can overlap in any number of threads;
@@ -74,14 +76,51 @@ def _registry() -> dict[str, Workload]:
     return _discover()
 
 
+#: workloads from users' own modules, with the spec each was loaded from
+_loaded: dict[str, tuple[Workload, str]] = {}
+
+
+def load_module(spec: str) -> list[Workload]:
+    """Import a user's workload module (a dotted name, or a path to a .py file) and register its workloads.
+
+    A file's folder is put on ``sys.path`` so that spawned children can import its functions too.
+    Raises ValueError when the module cannot be imported or declares no Workload.
+    """
+    name = spec
+    if spec.endswith(".py") or "/" in spec:
+        path = Path(spec).resolve()
+        if not path.is_file():
+            raise ValueError(f"--workload-module {spec}: no such file")
+        if str(path.parent) not in sys.path:
+            sys.path.insert(0, str(path.parent))
+        name, spec = path.stem, str(path)
+    try:
+        module = importlib.import_module(name)
+    except Exception as exc:  # a user's module can fail in any way while importing
+        raise ValueError(f"--workload-module {spec}: cannot import it ({type(exc).__name__}: {exc})") from None
+    found = [v for v in vars(module).values() if isinstance(v, Workload)]
+    if not found:
+        raise ValueError(f"--workload-module {spec}: declares no Workload")
+    for workload in found:
+        if workload.name in _registry():
+            raise ValueError(f"--workload-module {spec}: {workload.name!r} is already a built-in workload")
+        _loaded[workload.name] = (workload, spec)
+    return found
+
+
+def source(name: str) -> str | None:
+    """The module spec a user's workload was loaded from; None for a built-in one."""
+    return _loaded[name][1] if name in _loaded else None
+
+
 def all_workloads() -> dict[str, Workload]:
-    """Every declared workload, by name."""
-    return dict(_registry())
+    """Every declared workload, by name: the built-in ones and those of loaded modules."""
+    return {**_registry(), **{name: w for name, (w, _) in _loaded.items()}}
 
 
 def get(name: str) -> Workload:
     """The workload called ``name``; a ValueError naming the accepted names otherwise."""
-    registry = _registry()
+    registry = all_workloads()
     try:
         return registry[name]
     except KeyError:

@@ -43,7 +43,7 @@ class TaskFailed(Exception):
             "how": self.how,
             "worker": self.worker,
             "error_type": self.error_type,
-            "message": self.message,
+            "message": self.message if self.how == "raised" else self.summary(),
             "traceback": self.tb,
             "exitcode": self.exitcode,
         }

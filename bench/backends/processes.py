@@ -76,7 +76,7 @@ class Processes(Backend):
                 silent_dead = dead
                 continue
             if not ok:
-                raise TaskFailed(**{k if k != "traceback" else "tb": v for k, v in payload.items()})
+                raise TaskFailed("raised", worker, payload["error_type"], payload["message"], payload["traceback"])
             for i, value in payload:
                 results[i] = value
             pending.discard(worker)

@@ -97,6 +97,8 @@ class HtmlOutput(Output):
             thresholds=THRESHOLDS,
             cells=cells.to_dict("records"),
             failed=cells[~cells["status"].isin(["ok"])].to_dict("records") if not cells.empty else [],
+            noisy=cells[cells["noisy"]].to_dict("records") if not cells.empty else [],
+            noisy_share=run.manifest.get("noise_threshold", math.nan),
             speedup_png=figure_data_uri(figures.speedup_figure(cells)) if not cells.empty else "",
             heatmap_png=figure_data_uri(figures.heatmap_figure(run.samples, reps)) if not reps.empty else "",
             distribution_png=figure_data_uri(figures.distribution_figure(cells, run.values)) if not cells.empty else "",

@@ -1,0 +1,55 @@
+"""Times one task of each workload in a child interpreter, for the run's duration estimate only.
+
+Run as ``python -m bench.probe SPEC_JSON``; prints one JSON line per workload as soon as it is timed.
+User code never runs inside the runner: a probe that hangs or misbehaves is simply killed.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from typing import Any
+
+import workloads
+
+#: the probe may take this long in all; workloads not timed by then get no estimate
+PROBE_LIMIT_S = 20.0
+
+
+def probe(specs: dict[str, dict[str, Any]], python: str = sys.executable, limit: float = PROBE_LIMIT_S) -> dict[str, float]:
+    """{workload: seconds of one task} for the workloads that finished a task within ``limit``."""
+    found: dict[str, float] = {}
+    proc = subprocess.Popen([python, "-m", "bench.probe", json.dumps(specs)], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    for line in out.splitlines():
+        try:
+            found.update(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return found
+
+
+def main(argv: list[str]) -> int:
+    specs = json.loads(argv[0])
+    for name, spec in specs.items():
+        try:
+            if spec.get("module"):
+                workloads.load_module(spec["module"])
+            task = workloads.get(name).task(spec["params"])
+            t0 = time.perf_counter()
+            task(0)
+            print(json.dumps({name: time.perf_counter() - t0}), flush=True)
+        except Exception:  # noqa: BLE001 - a failing task gets no estimate; its cell will report the error
+            continue
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
