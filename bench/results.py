@@ -115,19 +115,12 @@ class RunFolder:
 
     def add_to_suite(self, cell_json: Path) -> None:
         """Merge one cell's pyperf benchmark into suite.json, atomically."""
-        cell_suite = pyperf.BenchmarkSuite.load(str(cell_json))
-        if self.suite.exists():
-            suite = pyperf.BenchmarkSuite.load(str(self.suite))
-            names = set(suite.get_benchmark_names())
-            for bench in cell_suite.get_benchmarks():
-                if bench.get_name() in names:  # a cell run again (resume): the new runs replace it
-                    suite = pyperf.BenchmarkSuite(
-                        [b for b in suite.get_benchmarks() if b.get_name() != bench.get_name()],
-                        filename=str(self.suite),
-                    )
-                suite.add_benchmark(bench)
-        else:
-            suite = cell_suite
+        added = pyperf.BenchmarkSuite.load(str(cell_json)).get_benchmarks()
+        names = {b.get_name() for b in added}
+        kept = []
+        if self.suite.exists():  # a cell run again (resume) replaces its earlier benchmark
+            kept = [b for b in pyperf.BenchmarkSuite.load(str(self.suite)).get_benchmarks() if b.get_name() not in names]
+        suite = pyperf.BenchmarkSuite(kept + added)
         fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".suite.", suffix=".json")
         os.close(fd)
         try:

@@ -82,13 +82,25 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _kill_group(pgid: int) -> bool:
-    """SIGKILL every process in group ``pgid``; True if any was still there."""
+def _end_tree(proc: subprocess.Popen[bytes], settle_s: float = 5.0) -> bool:
+    """SIGKILL every process in ``proc``'s group and wait until the group is gone (zombies reaped).
+
+    True if any process was still there to kill.
+    """
+    pgid = proc.pid
     try:
         os.killpg(pgid, signal.SIGKILL)
-        return True
     except ProcessLookupError:
         return False
+    deadline = time.monotonic() + settle_s
+    while time.monotonic() < deadline:
+        proc.poll()  # the manager is our own child: reap it
+        try:
+            os.killpg(pgid, 0)  # a zombie still counts: wait until init has reaped the orphans
+        except ProcessLookupError:
+            break
+        time.sleep(0.02)
+    return True
 
 
 def summarize_accounting(path: Path) -> tuple[dict[str, list[float]], dict[str, Any] | None]:
@@ -169,7 +181,7 @@ def run_cell(cell: Cell, plan: Plan, folder: RunFolder, timeout: float, python: 
         except subprocess.TimeoutExpired:
             returncode, status = None, "timeout"
         finally:
-            leftovers = _kill_group(proc.pid)  # whatever the cell left, and everything on timeout/interrupt
+            leftovers = _end_tree(proc)  # whatever the cell left, and everything on timeout/interrupt
             proc.wait()
     wall = time.monotonic() - wall0
     others = max(0.0, (_busy_seconds(cell.cpus) - busy0) - (_tree_seconds() - tree0))
@@ -181,7 +193,7 @@ def run_cell(cell: Cell, plan: Plan, folder: RunFolder, timeout: float, python: 
         "returncode": returncode,
         "load_avg_before": load_before,
         "noise_share": round(noise, 4),
-        "noisy": noise > NOISY_SHARE,
+        "noisy": status == "ok" and noise > NOISY_SHARE,  # killed trees' CPU is not accounted: ok cells only
         "log": str(log.relative_to(folder.path)),
         "left_processes": leftovers and status == "ok",
     }

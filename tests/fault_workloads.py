@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 
 from workloads import Workload
@@ -20,7 +21,8 @@ def raise_on(n: int, at: int = 1) -> str:
 
 
 def hang(n: int, seconds: float = 3600.0) -> str:
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a child that will not go quietly
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a process that will not go quietly
     time.sleep(seconds)
     return f"woke {n}"
 

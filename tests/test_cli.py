@@ -42,3 +42,49 @@ def test_list_shows_workloads_backends_profiles():
     out = gilbench("list").stdout
     for word in ("hello-cpu", "cpu-bound", "hello-sleep", "io-bound", "threads", "processes", "sequential", "quick"):
         assert word in out
+
+
+def _run_folder_with(tmp_path, manifest_text):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "manifest.json").write_text(manifest_text)
+    return run
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('{"cells": [ {"id": ', "not readable JSON"),
+        ("\x00\x01 binary", "not readable JSON"),
+        ('{"benchmarks": [], "version": "1.0"}', "not a gilbench manifest"),
+    ],
+)
+def test_report_of_a_bad_run_folder_is_a_clear_error(tmp_path, content, message):
+    done = gilbench("report", str(_run_folder_with(tmp_path, content)))
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_report_given_a_file_says_so(tmp_path):
+    file = tmp_path / "suite.json"
+    file.write_text("{}")
+    done = gilbench("report", str(file))
+    assert done.returncode == 2 and "a file, not a run folder" in done.stderr
+
+
+def test_report_with_a_corrupt_pyperf_suite_is_a_clear_error(smoke_run, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(smoke_run, copy)
+    (copy / "suite.json").write_text('{"version": "1.0", "benchmarks": [{"runs": "nonsense"}]}')
+    done = gilbench("report", str(copy))
+    assert done.returncode == 2 and "not a readable pyperf suite" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_workload_module_errors_are_usage_errors(tmp_path):
+    empty = tmp_path / "empty_mod.py"
+    empty.write_text("X = 1\n")
+    done = gilbench("run", "--workload-module", str(empty), "--output", str(tmp_path / "r"))
+    assert done.returncode == 2 and "declares no Workload" in done.stderr
+    done = gilbench("run", "--workload-module", str(tmp_path / "missing.py"), "--output", str(tmp_path / "r"))
+    assert done.returncode == 2 and "no such file" in done.stderr
