@@ -93,6 +93,41 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", type=Path, metavar="RUN_FOLDER",
                      help="finish an interrupted run: run its unfinished cells only, with its own plan")
 
+    compare = sub.add_parser(
+        "compare",
+        help="compare two run folders and gate regressions (exit 1 on a regression)",
+        description="Compare a baseline and a candidate run folder cell by cell. Exit 0: no regression beyond "
+        "the thresholds; 1: a regression; 2: usage error or unreadable input.",
+    )
+    compare.add_argument("base", type=Path, help="the baseline run folder")
+    compare.add_argument("cand", type=Path, help="the candidate run folder")
+    _comparison_options(compare)
+
+    ab = sub.add_parser(
+        "ab",
+        help="run baseline and candidate interleaved in one job, then compare them",
+        description="Run the same matrix for two sides, alternating their pyperf processes in random order, "
+        "write both run folders and compare them (exit codes as for compare). A side is a directory whose "
+        "workloads/ is measured, or a git ref checked out into a temporary worktree.",
+    )
+    ab.add_argument("base", help="baseline: a checkout directory or a git ref (e.g. main)")
+    ab.add_argument("cand", help="candidate: a checkout directory or a git ref (e.g. HEAD, or .)")
+    ab.add_argument("--profile", choices=list(PROFILES), default="gate", help="the matrix (default: %(default)s)")
+    ab.add_argument("--workload", action="append", metavar="NAME[,NAME]", help="workloads (default: the profile's)")
+    ab.add_argument("--backend", action="append", metavar="NAME[,NAME]", help="backends (default: the profile's)")
+    ab.add_argument("--workers", metavar="N[,N]", help="worker counts (default: the profile's)")
+    ab.add_argument("--cores", metavar="N[,N]", help="core counts (default: the profile's)")
+    ab.add_argument("--base-python", help="interpreter for the baseline (default: this one)")
+    ab.add_argument("--cand-python", help="interpreter for the candidate (default: this one)")
+    ab.add_argument("--base-scale", type=_positive(float, "--base-scale"), default=1.0,
+                    help="multiply the baseline's work by this factor (to test the gate; default 1)")
+    ab.add_argument("--cand-scale", type=_positive(float, "--cand-scale"), default=1.0,
+                    help="multiply the candidate's work by this factor (to test the gate; default 1)")
+    ab.add_argument("--timeout", type=_positive(float, "--timeout"), help="seconds one pyperf process may take")
+    ab.add_argument("--seed", type=int, help="seed of the random interleaving order (default: random)")
+    ab.add_argument("--output", type=Path, default=Path("results"), help="where the two run folders go (default: %(default)s)")
+    _comparison_options(ab)
+
     sub.add_parser("list", help="list workloads, backends and profiles")
 
     report = sub.add_parser("report", help="rebuild a run folder's report.html and results.csv from its data")
@@ -105,6 +140,97 @@ def build_parser() -> argparse.ArgumentParser:
     overhead.add_argument("--interval", type=_positive(float, "--interval"), default=0.1,
                           help="sampling interval in seconds (default: %(default)s)")
     return parser
+
+
+def _comparison_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fail-on", action="append", metavar="METRIC:PCT%",
+                        help="a regression threshold, repeatable: METRIC is time, speedup, efficiency, parallelism or "
+                        "gil-penalty; e.g. --fail-on time:10%% --fail-on efficiency:10%% (default: time:10%%)")
+    parser.add_argument("--html", type=Path, metavar="FILE", help="write the side-by-side HTML page here")
+    parser.add_argument("--markdown", type=Path, metavar="FILE", help="write a Markdown summary here (CI job summary)")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write the comparison as JSON here")
+    parser.add_argument("--allow-other-machine", action="store_true",
+                        help="compare runs from different machines instead of calling them not comparable")
+    parser.add_argument("--allow-other-python", action="store_true",
+                        help="compare runs from different interpreters instead of calling them not comparable")
+
+
+def _write_comparison(args: argparse.Namespace, base: Path, cand: Path, thresholds: list) -> int:
+    from bench.compare import RunSide, compare
+    from reports import comparison as show
+    from bench.results import write_text_atomic
+
+    try:
+        result = compare(RunSide.load(str(base)), RunSide.load(str(cand)), thresholds,
+                         allow_other_machine=args.allow_other_machine, allow_other_python=args.allow_other_python)
+    except RunFolderError as exc:
+        print(f"gilbench: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(show.text(result), end="")
+    import json
+
+    for path, render in ((args.html, show.html), (args.markdown, show.markdown),
+                         (args.json, lambda c: json.dumps(c.to_dict(), indent=1, default=str))):
+        if path:
+            try:
+                write_text_atomic(path, render(result))
+            except OSError as exc:
+                print(f"gilbench: error: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+                return EXIT_USAGE
+            print(f"gilbench: wrote {path}", file=sys.stderr)
+    return EXIT_FAILED if result.regressions else EXIT_OK
+
+
+def _thresholds(args: argparse.Namespace) -> list:
+    from bench.compare import parse_threshold
+
+    return [parse_threshold(t) for t in (args.fail_on or ["time:10%"])]
+
+
+def cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    try:
+        thresholds = _thresholds(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    return _write_comparison(args, args.base, args.cand, thresholds)
+
+
+def cmd_ab(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from contextlib import ExitStack
+
+    from bench.ab import SideError, open_side, run_ab
+
+    with ExitStack() as stack:
+        try:
+            thresholds = _thresholds(args)
+            plan = expand(
+                PROFILES[args.profile],
+                workload_names=_names(args.workload),
+                backend_names=_names(args.backend),
+                workers=parse_int_list(args.workers, "--workers") if args.workers else (),
+                cores=parse_int_list(args.cores, "--cores") if args.cores else (),
+            )
+            _check_writable(args.output)
+            sides = [open_side("base", args.base, args.base_python, args.base_scale, stack),
+                     open_side("cand", args.cand, args.cand_python, args.cand_scale, stack)]
+        except (ValueError, SideError) as exc:
+            parser.error(str(exc))
+        try:
+            folders = run_ab(plan, sides, args.output, args.timeout, args.seed)
+        except SideError as exc:
+            print(f"gilbench: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            print("gilbench: interrupted", file=sys.stderr)
+            return 130
+    if args.base_python or args.cand_python:
+        args.allow_other_python = True
+    from reports import build
+
+    for folder in folders.values():
+        build(folder.path)
+        print(f"gilbench: wrote {folder.path / 'report.html'}", file=sys.stderr)
+    return _write_comparison(args, folders["base"].path, folders["cand"].path, thresholds)
 
 
 def _check_writable(root: Path) -> None:
@@ -244,6 +370,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_list()
     if args.command == "report":
         return cmd_report(args)
+    if args.command == "compare":
+        return cmd_compare(args, parser)
+    if args.command == "ab":
+        return cmd_ab(args, parser)
     if args.command == "overhead":
         from bench.overhead import measure
 

@@ -69,6 +69,16 @@ PROFILES: dict[str, Profile] = {
             tasks=4,
         ),
         Profile(
+            "gate",
+            "for a CI regression gate with `gilbench ab`: sequential and 2 workers on all cores, "
+            "4 tasks of ~50 ms",
+            Timing(processes=3, values=3, warmups=1),
+            workers=(2,),
+            all_cores_only=True,
+            tasks=4,
+            task_size=0.5,
+        ),
+        Profile(
             "default",
             "the machine's whole matrix: workers and cores in powers of two up to max(8, CPUs), "
             "a batch of ~0.8 s of work split into as many tasks as the most workers",

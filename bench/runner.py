@@ -149,16 +149,30 @@ def _failure_from_log(log_text: str, returncode: int | None) -> dict[str, Any]:
     return {"how": "exited", "exitcode": code, "message": f"pyperf exited with code {returncode}"}
 
 
-def run_cell(cell: Cell, plan: Plan, folder: RunFolder, timeout: float, python: str) -> dict[str, Any]:
+def run_cell(
+    cell: Cell,
+    plan: Plan,
+    folder: RunFolder,
+    timeout: float,
+    python: str,
+    tag: str = "",
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    merge: bool = True,
+) -> dict[str, Any]:
     """Run one cell's pyperf tree to the end or to ``timeout``; returns the manifest fields for it.
 
     Besides the timing it measures how busy the cell's CPUs were with *other* processes: busy CPU
     seconds on those CPUs minus the CPU seconds of the cell's own tree. A cell where others took
     more than NOISY_SHARE of its CPUs is flagged noisy.
+
+    ``tag`` names this invocation's files apart (one of several pyperf processes of a cell); ``cwd``
+    and ``env`` choose what the workers import (``gilbench ab``); ``merge`` adds the result to the
+    run's suite.
     """
-    out = folder.cell_file(cell.slug, ".json")
-    accounting = folder.cell_file(cell.slug, ".accounting.jsonl")
-    log = folder.cell_file(cell.slug, ".log")
+    out = folder.cell_file(cell.slug + tag, ".json")
+    accounting = folder.cell_file(cell.slug + tag, ".accounting.jsonl")
+    log = folder.cell_file(cell.slug + tag, ".log")
     for stale in (out, accounting):
         stale.unlink(missing_ok=True)
     t = plan.timing
@@ -174,7 +188,8 @@ def run_cell(cell: Cell, plan: Plan, folder: RunFolder, timeout: float, python: 
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     busy0, tree0, wall0 = _busy_seconds(cell.cpus), _tree_seconds(), time.monotonic()
     with open(log, "w", encoding="utf-8") as log_file:
-        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+                                cwd=cwd, env=env)
         try:
             returncode = proc.wait(timeout=timeout)
             status = "ok" if returncode == 0 and out.exists() else "failed"
@@ -195,6 +210,7 @@ def run_cell(cell: Cell, plan: Plan, folder: RunFolder, timeout: float, python: 
         "noise_share": round(noise, 4),
         "noisy": status == "ok" and noise > NOISY_SHARE,  # killed trees' CPU is not accounted: ok cells only
         "log": str(log.relative_to(folder.path)),
+        "output": str(out.relative_to(folder.path)),
         "left_processes": leftovers and status == "ok",
     }
     record["accounting"], failure = summarize_accounting(accounting)
@@ -204,7 +220,7 @@ def run_cell(cell: Cell, plan: Plan, folder: RunFolder, timeout: float, python: 
         text = log.read_text(encoding="utf-8", errors="replace")
         record["error"] = failure or _failure_from_log(text, returncode)
         record["error"]["log_tail"] = "\n".join(text.strip().splitlines()[-15:])
-    else:
+    elif merge:
         folder.add_to_suite(out)
     return record
 

@@ -112,3 +112,50 @@ def distribution_figure(cells: pd.DataFrame, values: pd.DataFrame) -> Figure | N
         ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
     return fig
+
+
+def change_figure(rows: list) -> Figure | None:
+    """Each compared cell's change (candidate / baseline - 1) with its interval and the threshold."""
+    rows = [r for r in rows if not np.isnan(r.ratio)]
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(9, 0.8 + 0.28 * len(rows)))
+    y = np.arange(len(rows))[::-1]
+    change = np.array([r.change for r in rows]) * 100
+    low = change - (np.array([r.ci_low for r in rows]) - 1) * 100
+    high = (np.array([r.ci_high for r in rows]) - 1) * 100 - change
+    colors = ["tab:red" if r.regression else "tab:green" if r.verdict in ("faster", "better") else "0.6" for r in rows]
+    ax.barh(y, change, color=colors, xerr=[np.maximum(low, 0), np.maximum(high, 0)], ecolor="0.2", capsize=2)
+    for t in {r.threshold for r in rows}:
+        ax.axvline(t * 100, color="tab:red", ls=":", lw=0.8)
+        ax.axvline(-t * 100, color="tab:red", ls=":", lw=0.8)
+    ax.axvline(0, color="0.3", lw=0.8)
+    ax.set_yticks(y, labels=[f"{r.id} ({r.metric})" for r in rows], fontsize=7)
+    ax.set_xlabel("change, candidate vs baseline (%)")
+    fig.tight_layout()
+    return fig
+
+
+def speedup_overlay(base: pd.DataFrame, cand: pd.DataFrame) -> Figure | None:
+    """Both runs' speedup curves, per workload at the most cores: baseline solid, candidate dashed."""
+    frames = {"baseline": base, "candidate": cand}
+    ok = {k: f[(f["status"] == "ok") & f["backend"].isin(["threads", "processes"])] for k, f in frames.items()}
+    if any(f.empty for f in ok.values()):
+        return None
+    workloads = sorted(set(ok["baseline"]["workload"]) | set(ok["candidate"]["workload"]))
+    fig, axes = plt.subplots(1, len(workloads), figsize=(4.2 * len(workloads), 3.2), squeeze=False)
+    for ax, workload in zip(axes[0], workloads):
+        for label, frame in ok.items():
+            sel = frame[(frame["workload"] == workload) & (frame["cores"] == frame["cores"].max())]
+            for backend in ("threads", "processes"):
+                line = sel[sel["backend"] == backend].sort_values("workers")
+                ax.plot(line["workers"], line["speedup"], "o-" if label == "baseline" else "s--",
+                        color=COLORS[backend], alpha=1 if label == "baseline" else 0.7, label=f"{backend}, {label}")
+        ax.set_xscale("log", base=2)
+        ax.set_title(workload, fontsize=10)
+        ax.set_xlabel("workers")
+        ax.set_ylabel("speedup vs sequential")
+        ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -47,7 +47,8 @@ class Workload:
             params[key] = type(params[key])(value)
         if self.size_param and scale != 1.0:
             size = params[self.size_param] * scale
-            params[self.size_param] = max(1, round(size)) if isinstance(params[self.size_param], int) else size
+            is_int = isinstance(params[self.size_param], int)
+            params[self.size_param] = max(1, round(size)) if is_int else round(size, 9)
         return params
 
     def task(self, params: Mapping[str, Any]) -> Callable[[int], Any]:

@@ -1,0 +1,126 @@
+"""A comparison of two runs, shown three ways: a terminal table, Markdown for CI, and one HTML page.
+
+Reads a ``bench.compare.Comparison`` (and, for the HTML charts, both run folders); runs nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import jinja2
+
+from bench.compare import ALPHA, Comparison, Row
+from reports import figures
+from reports.frame import load
+from reports.outputs.html import figure_data_uri
+
+VERDICT_MARKS = {"slower": "❌", "worse": "❌", "faster": "✅", "better": "✅", "no change": "·",
+                 "inconclusive": "❔", "not comparable": "⚠"}
+
+
+def pct(x: float, signed: bool = True) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{x * 100:+.1f}%" if signed else f"{x * 100:.1f}%"
+
+
+def interval(row: Row) -> str:
+    if math.isnan(row.ci_low):
+        return "–"
+    return f"[{pct(row.ci_low - 1)}, {pct(row.ci_high - 1)}]"
+
+
+def value(row: Row, x: float) -> str:
+    if math.isnan(x):
+        return "–"
+    return f"{x * 1e3:.1f} ms" if row.metric == "time" else f"{x:.2f}"
+
+
+def summary(comparison: Comparison) -> str:
+    n = len(comparison.regressions)
+    counts: dict[str, int] = {}
+    for row in comparison.rows:
+        counts[row.verdict] = counts.get(row.verdict, 0) + 1
+    detail = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    head = f"{n} regression{'s' if n != 1 else ''} beyond the thresholds" if n else "no regression beyond the thresholds"
+    return f"{head} ({detail})"
+
+
+def _cells(row: Row) -> list[str]:
+    return [row.id, row.metric, value(row, row.base), value(row, row.cand), pct(row.change), interval(row),
+            "–" if math.isnan(row.p_value) else f"{row.p_value:.3g}", pct(row.mde, signed=False), row.verdict,
+            row.note]
+
+
+HEADER = ["cell", "metric", "baseline", "candidate", "change", f"{100 * (1 - ALPHA):.0f}% CI", "p", "MDE",
+          "verdict", "note"]
+
+
+def text(comparison: Comparison) -> str:
+    """The terminal table, worst first."""
+    rows = [HEADER] + [_cells(r) for r in comparison.rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER) - 1)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r[:-1], widths)) + ("  " + r[-1] if r[-1] else "") for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    thresholds = ", ".join(f"{t.metric}:{t.percent:g}%" for t in comparison.thresholds)
+    if comparison.not_comparable:
+        lines.append(f"not comparable: {comparison.not_comparable}")
+    lines.append(f"thresholds {thresholds}: {summary(comparison)}")
+    return "\n".join(lines) + "\n"
+
+
+def _md(text_: str) -> str:
+    """Escape what Markdown or the HTML inside it would interpret."""
+    out = text_.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    for ch in "\\`*_{}[]()#+!|~":
+        out = out.replace(ch, "\\" + ch)
+    return out.replace("\n", " ")
+
+
+def markdown(comparison: Comparison) -> str:
+    """A summary for a CI job summary or a pull-request comment."""
+    thresholds = ", ".join(f"`{t.metric}:{t.percent:g}%`" for t in comparison.thresholds)
+    lines = [
+        "## gilbench comparison",
+        "",
+        f"**{_md(summary(comparison))}** (thresholds {thresholds})",
+        "",
+        f"Baseline `{_md(comparison.base)}`, candidate `{_md(comparison.cand)}`.",
+        "",
+    ]
+    if comparison.not_comparable:
+        lines += [f"> ⚠ Not comparable: {_md(comparison.not_comparable)}", ""]
+    lines += ["| | " + " | ".join(HEADER) + " |", "|---" * (len(HEADER) + 1) + "|"]
+    for row in comparison.rows:
+        lines.append(f"| {VERDICT_MARKS.get(row.verdict, '')} | " + " | ".join(_md(c) for c in _cells(row)) + " |")
+    differs = [e for e in comparison.environment if e[3]]
+    if differs:
+        lines += ["", "Environment differences: " + "; ".join(f"{_md(k)}: {_md(b)} → {_md(c)}" for k, b, c, _ in differs)]
+    lines += ["", f"A change is a verdict when its {100 * (1 - ALPHA):.0f}% bootstrap interval excludes no change "
+              f"(and Mann-Whitney p < {ALPHA}) and it is at least half the threshold; "
+              "MDE is the smallest change this noise could reveal."]
+    return "\n".join(lines) + "\n"
+
+
+def html(comparison: Comparison) -> str:
+    """One self-contained page: the change per cell, both speedup curves, both environments."""
+    env = jinja2.Environment(loader=jinja2.PackageLoader("reports", "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined)
+    base_cells = cand_cells = None
+    try:
+        base_cells, cand_cells = load(comparison.base).cells, load(comparison.cand).cells
+    except Exception:  # noqa: BLE001 - the comparison stands without the curves
+        pass
+    overlay = figures.speedup_overlay(base_cells, cand_cells) if base_cells is not None else None
+    return env.get_template("compare.html.j2").render(
+        c=comparison,
+        summary=summary(comparison),
+        header=HEADER,
+        rows=[(r, _cells(r)) for r in comparison.rows],
+        marks=VERDICT_MARKS,
+        change_png=figure_data_uri(figures.change_figure(comparison.rows)),
+        overlay_png=figure_data_uri(overlay),
+        alpha=ALPHA,
+        names={"base": Path(comparison.base).name, "cand": Path(comparison.cand).name},
+    )

@@ -1,0 +1,104 @@
+"""`gilbench ab`: two sides interleaved in one job, and the CI recipe that uses it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import gilbench
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL = ["--profile", "gate", "--workload", "hello-sleep", "--backend", "sequential,threads"]
+
+
+def in_git() -> bool:
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not in_git(), reason="needs a git checkout with a commit")
+def test_ab_against_a_git_ref_catches_a_slower_candidate_and_removes_its_worktree(tmp_path):
+    done = gilbench("ab", "HEAD", ".", *SMALL, "--cand-scale", "1.3", "--seed", "1",
+                    "--output", str(tmp_path / "r"), "--markdown", str(tmp_path / "s.md"), cwd=ROOT)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "slower" in done.stdout and "interleaved in random order" in done.stderr
+    (run,) = (tmp_path / "r").glob("2*")
+    base, cand = json.loads((run / "base" / "manifest.json").read_text()), json.loads((run / "cand" / "manifest.json").read_text())
+    assert base["side"] == "HEAD" and cand["side"] == "."
+    assert all(c["status"] == "ok" for c in base["cells"] + cand["cells"])
+    import pyperf
+
+    values = pyperf.BenchmarkSuite.load(str(run / "base" / "suite.json")).get_benchmarks()[0]
+    assert values.get_nrun() == 3  # the gate profile's 3 pyperf processes, run one at a time per side
+    assert (run / "base" / "report.html").exists() and (tmp_path / "s.md").exists()
+    worktrees = subprocess.run(["git", "worktree", "list"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert "gilbench-base" not in worktrees
+
+
+def test_ab_same_code_twice_passes(tmp_path):
+    done = gilbench("ab", ".", ".", *SMALL, "--output", str(tmp_path / "r"), cwd=ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_ab_bad_sides_are_usage_errors(tmp_path):
+    done = gilbench("ab", str(tmp_path), ".", *SMALL, "--output", str(tmp_path / "r"), cwd=ROOT)
+    assert done.returncode == 2 and "no workloads/ package" in done.stderr
+    done = gilbench("ab", "no-such-ref-xyz", ".", *SMALL, "--output", str(tmp_path / "r"), cwd=ROOT)
+    assert done.returncode == 2 and "no-such-ref-xyz" in done.stderr
+
+
+def test_ab_with_an_interpreter_lacking_pyperf_says_what_to_install(tmp_path):
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    done = gilbench("ab", ".", ".", *SMALL, "--cand-python", str(bare / "bin" / "python"),
+                    "--output", str(tmp_path / "r"), cwd=ROOT)
+    assert done.returncode == 2 and "pip install pyperf psutil" in done.stderr
+
+
+def _other_python() -> str | None:
+    pyenv = shutil.which("pyenv")
+    if not pyenv:
+        return None
+    root = subprocess.run([pyenv, "root"], capture_output=True, text=True).stdout.strip()
+    mine = f"{sys.version_info.major}.{sys.version_info.minor}"
+    for version in sorted(Path(root, "versions").glob("3.1[0-3]*")):
+        if not version.name.startswith(mine) and (version / "bin" / "python").exists():
+            return str(version / "bin" / "python")
+    return None
+
+
+@pytest.mark.skipif(_other_python() is None, reason="no second CPython 3.10-3.13 under pyenv")
+def test_ab_across_two_interpreters(tmp_path):
+    venv = tmp_path / "venv"
+    subprocess.run([_other_python(), "-m", "venv", str(venv)], check=True)
+    pip = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "pyperf", "psutil"],
+                         capture_output=True, text=True)
+    if pip.returncode:
+        pytest.skip(f"cannot install pyperf and psutil for the second interpreter: {pip.stderr[-200:]}")
+    done = gilbench("ab", ".", ".", *SMALL, "--cand-python", str(venv / "bin" / "python"),
+                    "--output", str(tmp_path / "r"), cwd=ROOT)
+    assert done.returncode in (0, 1), done.stderr
+    (run,) = (tmp_path / "r").glob("2*")
+    base = json.loads((run / "base" / "machine.json").read_text())
+    cand = json.loads((run / "cand" / "machine.json").read_text())
+    assert base["python_version"] != cand["python_version"]
+    assert "not comparable" not in done.stdout.splitlines()[-1]  # --cand-python allows the difference
+
+
+def test_the_ci_recipe_is_valid_yaml_calling_real_commands():
+    recipe = yaml.safe_load((ROOT / "examples" / "github-actions.yml").read_text())
+    steps = recipe["jobs"]["gate"]["steps"]
+    commands = " ".join(s.get("run", "") for s in steps)
+    assert "gilbench ab" in commands and "--fail-on time:10%" in commands and "GITHUB_STEP_SUMMARY" in commands
+    assert ".installed-stamp" in commands and ".installed-stamp:" in (ROOT / "Makefile").read_text().replace(
+        "$(STAMP):", ".installed-stamp:")
+    # every gilbench option the recipe uses is one `gilbench ab` accepts
+    help_text = gilbench("ab", "--help").stdout
+    for option in ("--profile", "--fail-on", "--output", "--html", "--markdown"):
+        assert option in commands and option in help_text
+    assert any("upload-artifact" in s.get("uses", "") for s in steps)
