@@ -6,13 +6,15 @@ STAMP := $(VENV)/.installed-stamp
 PROFILE ?= default
 RUN ?= results/latest
 ARGS ?=
+FAIL_ON ?= time:10%
 
-.PHONY: bench test report clean help
+.PHONY: bench test report compare clean help
 
 help:
 	@echo "make bench [PROFILE=quick|default|smoke] [ARGS='--workers 1,2']  run a benchmark, write its report"
 	@echo "make test                                                         run the test suite"
 	@echo "make report [RUN=results/latest]                                  rebuild a run's report"
+	@echo "make compare BASE=results/a CAND=results/b [FAIL_ON=time:10%]     compare two runs, exit 1 on a regression"
 	@echo "make clean                                                        remove .venv and results"
 
 $(BIN)/python:
@@ -32,5 +34,9 @@ test: $(STAMP)
 report: $(STAMP)
 	$(BIN)/gilbench report $(RUN)
 
+compare: $(STAMP)
+	@test -n "$(BASE)" -a -n "$(CAND)" || { echo "usage: make compare BASE=<run folder> CAND=<run folder>"; exit 2; }
+	$(BIN)/gilbench compare $(BASE) $(CAND) --fail-on $(FAIL_ON) --html compare.html --markdown compare.md $(ARGS)
+
 clean:
-	rm -rf $(VENV) results *.egg-info .pytest_cache
+	rm -rf $(VENV) results *.egg-info .pytest_cache compare.html compare.md

@@ -8,6 +8,7 @@ Exit codes: 0 success; 1 cells failed or timed out (the run and its report are s
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import sys
 import tempfile
@@ -155,20 +156,21 @@ def _comparison_options(parser: argparse.ArgumentParser) -> None:
                         help="compare runs from different interpreters instead of calling them not comparable")
 
 
-def _write_comparison(args: argparse.Namespace, base: Path, cand: Path, thresholds: list) -> int:
+def _write_comparison(args: argparse.Namespace, base: Path, cand: Path, thresholds: list,
+                      allow_other_python: bool = False) -> int:
+    """Compare, print the table, write the files asked for; the exit status."""
     from bench.compare import RunSide, compare
-    from reports import comparison as show
     from bench.results import write_text_atomic
+    from reports import comparison as show
 
     try:
         result = compare(RunSide.load(str(base)), RunSide.load(str(cand)), thresholds,
-                         allow_other_machine=args.allow_other_machine, allow_other_python=args.allow_other_python)
+                         allow_other_machine=args.allow_other_machine,
+                         allow_other_python=args.allow_other_python or allow_other_python)
     except RunFolderError as exc:
         print(f"gilbench: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print(show.text(result), end="")
-    import json
-
     for path, render in ((args.html, show.html), (args.markdown, show.markdown),
                          (args.json, lambda c: json.dumps(c.to_dict(), indent=1, default=str))):
         if path:
@@ -223,14 +225,14 @@ def cmd_ab(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         except KeyboardInterrupt:
             print("gilbench: interrupted", file=sys.stderr)
             return 130
-    if args.base_python or args.cand_python:
-        args.allow_other_python = True
     from reports import build
 
     for folder in folders.values():
         build(folder.path)
         print(f"gilbench: wrote {folder.path / 'report.html'}", file=sys.stderr)
-    return _write_comparison(args, folders["base"].path, folders["cand"].path, thresholds)
+    # two interpreters are what --base-python / --cand-python ask to compare
+    return _write_comparison(args, folders["base"].path, folders["cand"].path, thresholds,
+                             allow_other_python=bool(args.base_python or args.cand_python))
 
 
 def _check_writable(root: Path) -> None:

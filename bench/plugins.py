@@ -21,7 +21,7 @@ def discover(package: str, path: Iterable[str], base: type[T], skip: tuple[str, 
         module = importlib.import_module(f"{package}.{info.name}")
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, base) and value.__module__ == module.__name__:
-                name = getattr(value, "name")
+                name = value.name
                 if name in found:
                     raise ValueError(f"two {base.__name__} classes are named {name!r}")
                 found[name] = value

@@ -67,8 +67,8 @@ def heatmap_figure(samples: pd.DataFrame, cells: pd.DataFrame) -> Figure | None:
     cpu_cols = [c for c in samples.columns if c.startswith("cpu")]
     if not cpu_cols or cells.empty:
         return None
-    fig, axes = plt.subplots(len(cells), 1, figsize=(9, 0.5 + 0.35 * len(cpu_cols) + 0.9), squeeze=False)
-    fig.set_figheight(max(2.0, (0.6 + 0.3 * len(cpu_cols)) * len(cells)))
+    height = max(2.0, (0.6 + 0.3 * len(cpu_cols)) * len(cells))
+    fig, axes = plt.subplots(len(cells), 1, figsize=(9, height), squeeze=False)
     image = None
     for ax, row in zip(axes[:, 0], cells.itertuples()):
         window = samples[(samples["time"] >= row.started) & (samples["time"] <= row.ended)]
@@ -152,6 +152,8 @@ def speedup_overlay(base: pd.DataFrame, cand: pd.DataFrame) -> Figure | None:
                 ax.plot(line["workers"], line["speedup"], "o-" if label == "baseline" else "s--",
                         color=COLORS[backend], alpha=1 if label == "baseline" else 0.7, label=f"{backend}, {label}")
         ax.set_xscale("log", base=2)
+        ticks = sorted(set(ok["baseline"]["workers"]) | set(ok["candidate"]["workers"]))
+        ax.set_xticks(ticks, labels=[str(t) for t in ticks])
         ax.set_title(workload, fontsize=10)
         ax.set_xlabel("workers")
         ax.set_ylabel("speedup vs sequential")
