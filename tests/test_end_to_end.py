@@ -31,6 +31,9 @@ def test_pyperf_reads_the_suite_with_gilbench_metadata(smoke_run):
     done = subprocess.run([sys.executable, "-m", "pyperf", "stats", str(smoke_run / "suite.json")],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "hello-sleep/threads/w2" in done.stdout
+    done = subprocess.run([sys.executable, "-m", "pyperf", "compare_to", str(smoke_run / "suite.json"),
+                           str(smoke_run / "suite.json")], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "Traceback" not in done.stderr
 
 
 def test_every_sample_count_matches_the_profile(smoke_run):
@@ -60,6 +63,9 @@ def test_report_has_every_section_and_no_external_resource(smoke_run):
     assert html.count("data:image/png;base64,") >= 3
     assert "http://" not in html and "https://" not in html and "<script" not in html
     assert "Incomplete run" not in html
+    # the method text states the profile's real sample counts (smoke: 1 process, 0 warmup, 2 values)
+    assert "1 worker processes, each timing\n0 warmup and 2 measured batches" in html
+    assert "built-in method" not in html and "object at 0x" not in html
 
 
 def test_report_rebuilds_from_the_folder_alone(smoke_run, tmp_path):
