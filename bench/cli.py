@@ -230,6 +230,9 @@ def cmd_ab(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     for folder in folders.values():
         build(folder.path)
         print(f"gilbench: wrote {folder.path / 'report.html'}", file=sys.stderr)
+    root = folders["base"].path.parent  # the comparison lives beside both run folders, and where asked
+    args.html, args.markdown, args.json = (args.html or root / "compare.html", args.markdown or root / "compare.md",
+                                           args.json or root / "compare.json")
     # two interpreters are what --base-python / --cand-python ask to compare
     return _write_comparison(args, folders["base"].path, folders["cand"].path, thresholds,
                              allow_other_python=bool(args.base_python or args.cand_python))

@@ -36,6 +36,7 @@ def test_ab_against_a_git_ref_catches_a_slower_candidate_and_removes_its_worktre
     values = pyperf.BenchmarkSuite.load(str(run / "base" / "suite.json")).get_benchmarks()[0]
     assert values.get_nrun() == 3  # the gate profile's 3 pyperf processes, run one at a time per side
     assert (run / "base" / "report.html").exists() and (tmp_path / "s.md").exists()
+    assert (run / "compare.html").exists() and (run / "compare.json").exists()  # beside both run folders
     worktrees = subprocess.run(["git", "worktree", "list"], cwd=ROOT, capture_output=True, text=True).stdout
     assert "gilbench-base" not in worktrees
 
