@@ -15,6 +15,7 @@ from reports import figures
 from reports.frame import load
 from reports.outputs.html import figure_data_uri
 
+#: for Markdown, where GitHub renders them; the HTML page colours its rows instead
 VERDICT_MARKS = {"slower": "❌", "worse": "❌", "faster": "✅", "better": "✅", "no change": "·",
                  "inconclusive": "❔", "not comparable": "⚠"}
 
@@ -118,7 +119,6 @@ def html(comparison: Comparison) -> str:
         summary=summary(comparison),
         header=HEADER,
         rows=[(r, _cells(r)) for r in comparison.rows],
-        marks=VERDICT_MARKS,
         change_png=figure_data_uri(figures.change_figure(comparison.rows)),
         overlay_png=figure_data_uri(overlay),
         alpha=ALPHA,
