@@ -311,6 +311,9 @@ def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except ResultsUnwritable as exc:
         print(f"gilbench: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:  # before the first cell started: nothing to keep
+        print("gilbench: interrupted before any cell ran", file=sys.stderr)
+        return 130
     report = outcome.folder.path / "report.html"
     if not args.no_report and not outcome.unwritable:
         from reports import build
