@@ -125,7 +125,8 @@ def run_ab(plan: Plan, sides: list[Side], output: Path, timeout: float | None, s
            stream: Any = None) -> dict[str, RunFolder]:
     """Run ``plan`` for both sides, interleaved; returns each side's complete run folder."""
     rng = random.Random(seed)
-    root = RunFolder.create(output).path  # results/<stamp>-<host>/ holding base/ and cand/
+    # results/<stamp>-<host>/ holds base/ and cand/; results/latest stays on the newest single run
+    root = RunFolder.create(output, latest=False).path
     plans = {s.name: _scaled(plan, s) for s in sides}
     folders, manifests = {}, {}
     for side in sides:

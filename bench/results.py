@@ -80,8 +80,8 @@ class RunFolder:
     cells = property(lambda self: self.path / "cells")
 
     @classmethod
-    def create(cls, root: Path, name: str | None = None) -> "RunFolder":
-        """A new, empty run folder under ``root``; ``root/latest`` is pointed at it."""
+    def create(cls, root: Path, name: str | None = None, latest: bool = True) -> "RunFolder":
+        """A new, empty run folder under ``root``; ``root/latest`` is pointed at it unless ``latest`` is false."""
         root.mkdir(parents=True, exist_ok=True)
         base = name or new_run_name()
         path, n = root / base, 1
@@ -90,7 +90,8 @@ class RunFolder:
             path = root / f"{base}-{n}"
         (path / "cells").mkdir(parents=True)
         folder = cls(path)
-        folder.point_latest()
+        if latest:
+            folder.point_latest()
         return folder
 
     def point_latest(self) -> None:

@@ -44,6 +44,7 @@ def test_ab_against_a_git_ref_catches_a_slower_candidate_and_removes_its_worktre
 def test_ab_same_code_twice_passes(tmp_path):
     done = gilbench("ab", ".", ".", *SMALL, "--output", str(tmp_path / "r"), cwd=ROOT)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert not (tmp_path / "r" / "latest").exists()  # `latest` is for single runs, which `report` can read
 
 
 def test_ab_bad_sides_are_usage_errors(tmp_path):
