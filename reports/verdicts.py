@@ -68,12 +68,12 @@ def explain(kind: str, threads: float, processes: float, ideal: float, gil: bool
 
 
 def verdicts(cells: pd.DataFrame, gil: bool = True) -> list[Verdict]:
-    """One verdict per workload and core count, at workers = cores and at the most workers."""
+    """Verdicts per workload and core count, at workers = cores (above 1) and at the most workers."""
     ok = cells[(cells["status"] == "ok") & cells["backend"].isin(["threads", "processes"])]
     found: list[Verdict] = []
     for (workload, cores), group in ok.groupby(["workload", "cores"], sort=True):
         worker_counts = sorted(set(group["workers"]))
-        chosen = sorted({w for w in worker_counts if w == cores} | {max(worker_counts)})
+        chosen = sorted({w for w in worker_counts if w == cores and w > 1} | {max(worker_counts)})
         for workers in chosen:
             rows = group[group["workers"] == workers].set_index("backend")
             if not {"threads", "processes"} <= set(rows.index):
