@@ -64,13 +64,16 @@ def main() -> int:
     print(f"false alarms: {sum(r['failed'] for r in aa)} of {len(aa)} A/A trials")
     print(f"catches:      {sum(r['failed'] for r in ab)} of {len(ab)} A/B trials (candidate x{args.scale})")
     print(f"trial duration: median {statistics.median(durations):.0f} s, max {max(durations):.0f} s")
-    print("per cell: A/B caught (slower), A/A false alarms, median MDE in A/A:")
-    for cid in [r["id"] for r in aa[0]["rows"]]:
-        caught = sum(1 for r in ab for row in r["rows"] if row["id"] == cid and row["regression"])
-        false = sum(1 for r in aa for row in r["rows"] if row["id"] == cid and row["regression"])
-        mdes = [row["mde"] for r in aa for row in r["rows"] if row["id"] == cid and row["mde"] is not None]
+    print("per cell and metric: A/B regressions found, A/A false alarms, median MDE in A/A:")
+    for cid, metric in [(r["id"], r["metric"]) for r in aa[0]["rows"]]:
+        def rows(trials: list[dict]) -> list[dict]:
+            return [row for r in trials for row in r["rows"] if (row["id"], row["metric"]) == (cid, metric)]
+
+        caught = sum(row["regression"] for row in rows(ab))
+        false = sum(row["regression"] for row in rows(aa))
+        mdes = [row["mde"] for row in rows(aa) if row["mde"] is not None]
         mde = statistics.median(mdes) if mdes else float("nan")
-        print(f"  {cid:<32} caught {caught:>2}/{len(ab)}  false alarms {false:>2}/{len(aa)}  MDE {mde * 100:.1f} %")
+        print(f"  {cid:<32} {metric:<11} found {caught:>2}/{len(ab)}  false alarms {false:>2}/{len(aa)}  MDE {mde * 100:.1f} %")
     return 0
 
 
