@@ -29,8 +29,7 @@ from bench.matrix import Plan
 from bench.probe import probe
 from bench.progress import Progress, estimate_cell_seconds, format_duration
 from bench.results import RunFolder
-from bench.runner import MIN_TIMEOUT_S, TIMEOUT_FACTOR, UNKNOWN_TASK_S, RunOptions, new_manifest, now_iso, run_cell, \
-    summarize_accounting
+from bench.runner import MIN_TIMEOUT_S, TIMEOUT_FACTOR, UNKNOWN_TASK_S, RunOptions, new_manifest, now_iso, run_cell
 
 SOURCE_ROOT = Path(bench.__file__).resolve().parent.parent
 
@@ -147,6 +146,7 @@ def run_ab(plan: Plan, sides: list[Side], output: Path, timeout: float | None, s
                  f"interleaved in random order; estimated {format_duration(sum(estimates))}")
     progress.say(f"gilbench ab: writing to {root}")
     one = replace(plan.timing, processes=1)
+    single = {name: replace(p, timing=one) for name, p in plans.items()}  # one pyperf process per invocation
     for i, cell in enumerate(plan.cells):
         t0 = time.monotonic()
         parts: dict[str, list[Path]] = {s.name: [] for s in sides}
@@ -156,7 +156,7 @@ def run_ab(plan: Plan, sides: list[Side], output: Path, timeout: float | None, s
             order = list(sides)
             rng.shuffle(order)
             for side in order:
-                side_plan = replace(plans[side.name], timing=one)
+                side_plan = single[side.name]
                 record = run_cell(side_plan.cells[i], side_plan, folders[side.name], limit, side.python,
                                   tag=f".p{k}", cwd=side.sandbox, env=side.env(), merge=False)
                 records[side.name].append(record)
@@ -168,9 +168,7 @@ def run_ab(plan: Plan, sides: list[Side], output: Path, timeout: float | None, s
             failed = next((r for r in recs if r["status"] != "ok"), None)
             entry = dict(failed or recs[-1])
             entry["started"], entry["ended"] = recs[0]["started"], recs[-1]["ended"]
-            acct = [summarize_accounting(folders[side.name].path / Path(r["log"]).with_suffix(".accounting.jsonl"))[0]
-                    for r in recs]
-            entry["accounting"] = {"wall": [w for a in acct for w in a["wall"]], "cpu": [c for a in acct for c in a["cpu"]]}
+            entry["accounting"] = {key: [x for r in recs for x in r["accounting"][key]] for key in ("wall", "cpu")}
             if not failed:
                 folders[side.name].add_to_suite(_merge_runs(folders[side.name], cell.slug, parts[side.name]))
             manifests[side.name]["cells"][i].update(entry)

@@ -205,13 +205,7 @@ def cmd_ab(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     with ExitStack() as stack:
         try:
             thresholds = _thresholds(args)
-            plan = expand(
-                PROFILES[args.profile],
-                workload_names=_names(args.workload),
-                backend_names=_names(args.backend),
-                workers=parse_int_list(args.workers, "--workers") if args.workers else (),
-                cores=parse_int_list(args.cores, "--cores") if args.cores else (),
-            )
+            plan = expand(PROFILES[args.profile], **_matrix_choices(args))
             _check_writable(args.output)
             sides = [open_side("base", args.base, args.base_python, args.base_scale, stack),
                      open_side("cand", args.cand, args.cand_python, args.cand_scale, stack)]
@@ -251,6 +245,16 @@ MATRIX_OPTIONS = ("workload", "workload_module", "backend", "workers", "cores", 
                   "processes", "values", "warmups")
 
 
+def _matrix_choices(args: argparse.Namespace) -> dict:
+    """The matrix options `run` and `ab` share, parsed for ``expand``."""
+    return {
+        "workload_names": _names(args.workload),
+        "backend_names": _names(args.backend),
+        "workers": parse_int_list(args.workers, "--workers") if args.workers else (),
+        "cores": parse_int_list(args.cores, "--cores") if args.cores else (),
+    }
+
+
 def _plan(args: argparse.Namespace) -> Plan:
     """The plan from the profile and the options; ValueError naming the problem."""
     profile = PROFILES[args.profile]
@@ -262,12 +266,11 @@ def _plan(args: argparse.Namespace) -> Plan:
     )
     if timing.warmups < 0:
         raise ValueError(f"--warmups must be 0 or more, not {timing.warmups}")
+    choices = _matrix_choices(args)
+    choices["workload_names"] = choices["workload_names"] or extra
     return expand(
         profile,
-        workload_names=_names(args.workload) or extra,
-        backend_names=_names(args.backend),
-        workers=parse_int_list(args.workers, "--workers") if args.workers else (),
-        cores=parse_int_list(args.cores, "--cores") if args.cores else (),
+        **choices,
         tasks=args.tasks,
         scale=args.scale,
         start_method=args.start_method,

@@ -184,7 +184,7 @@ def _efficiency(side: RunSide, cid: str, rng: np.random.Generator) -> Estimate |
 
 def _parallelism(side: RunSide, cid: str, rng: np.random.Generator) -> Estimate | None:
     acct = side.cells.get(cid, {}).get("accounting") or {}
-    ratios = [c / w for w, c in zip(acct.get("wall", []), acct.get("cpu", [])) if w > 0]
+    ratios = stats.batch_parallelism(acct.get("wall", []), acct.get("cpu", []))
     if not side.ok(cid) or not ratios:
         return None
     return float(np.median(ratios)), stats.median_replicates(ratios, N_BOOT, rng), ratios

@@ -58,9 +58,14 @@ def efficiency(speedup_value: float, ideal: float) -> float:
     return speedup_value / ideal if ideal else math.nan
 
 
+def batch_parallelism(walls: Sequence[float], cpus: Sequence[float]) -> list[float]:
+    """Each batch's CPU seconds / wall seconds."""
+    return [c / w for w, c in zip(walls, cpus) if w > 0]
+
+
 def effective_parallelism(walls: Sequence[float], cpus: Sequence[float]) -> float:
     """Median over batches of CPU seconds / wall seconds: 1.0 is one core busy all along."""
-    ratios = [c / w for w, c in zip(walls, cpus) if w > 0]
+    ratios = batch_parallelism(walls, cpus)
     return statistics.median(ratios) if ratios else math.nan
 
 
