@@ -2,9 +2,12 @@
 
 A side is a checkout whose ``workloads/`` is measured (a directory, or a git ref checked out into a
 temporary worktree that is removed afterwards), run by an interpreter (``--base-python``,
-``--cand-python``; default this one). The harness is always this gilbench. For every cell, each of
-the profile's pyperf processes is run once per side, the two sides in random order, so that drift in
-the machine's speed falls on both alike. Each side gets a complete run folder; ``compare`` reads them.
+``--cand-python``; default this one). The harness is always this gilbench. For every cell, each
+round runs one pyperf process of each side back to back, in random order and with the same layout
+pad, so that drift in the machine's speed and the memory layout fall on both alike and the
+comparison can pair them round by round. Each side gets a complete run folder; ``compare`` reads
+them. It is a schedule of the one runner (``bench.runner.execute``): the same time limits, signal
+handling, atomic writes and resume (``--resume``) as ``gilbench run``.
 """
 
 from __future__ import annotations
@@ -16,20 +19,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import pyperf
-
 import bench
 from bench.matrix import Plan
-from bench.probe import probe
-from bench.progress import Progress, estimate_cell_seconds, format_duration
-from bench.results import RunFolder
-from bench.runner import MIN_TIMEOUT_S, TIMEOUT_FACTOR, UNKNOWN_TASK_S, RunOptions, new_manifest, now_iso, run_cell
+from bench.progress import Progress, format_duration
+from bench.results import RunFolder, write_json_atomic
+from bench.runner import (Interrupted, Lane, RunOptions, StopSignals, estimates_for, execute, new_manifest, new_records,
+                          now_iso, plan_of, process_timeouts, records_of)
 
 SOURCE_ROOT = Path(bench.__file__).resolve().parent.parent
 
@@ -46,6 +46,7 @@ class Side:
     python: str
     sandbox: Path  # the workers' working directory: holds only a link to root/workloads
     scale: float = 1.0
+    commit: str | None = None  # a git ref's commit (what a resumed run checks out again)
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -77,13 +78,17 @@ def _git(*args: str, cwd: Path) -> str:
 def open_side(name: str, spec: str, python: str | None, scale: float, stack: ExitStack) -> Side:
     """A directory as it is, or a git ref checked out into a temporary worktree (removed on exit)."""
     path = Path(spec)
+    commit = None
     if path.is_dir():
         root = path.resolve()
     else:
         repo = Path(_git("rev-parse", "--show-toplevel", cwd=Path.cwd()))
-        _git("rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}", cwd=repo)
+        try:
+            commit = _git("rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}", cwd=repo)
+        except SideError:
+            raise SideError(f"{name} {spec}: neither a directory nor a git ref of {repo}") from None
         root = Path(tempfile.mkdtemp(prefix=f"gilbench-{name}-"))
-        _git("worktree", "add", "--detach", "--force", str(root), spec, cwd=repo)
+        _git("worktree", "add", "--detach", "--force", str(root), commit, cwd=repo)
         stack.callback(lambda: subprocess.run(["git", "worktree", "remove", "--force", str(root)], cwd=repo,
                                               capture_output=True))
     if not (root / "workloads" / "__init__.py").is_file():
@@ -94,7 +99,7 @@ def open_side(name: str, spec: str, python: str | None, scale: float, stack: Exi
     python = python or sys.executable
     if not shutil.which(python) and not Path(python).is_file():
         raise SideError(f"--{name}-python {python}: no such interpreter")
-    return Side(name, spec, root, python, sandbox, scale)
+    return Side(name, spec, root, python, sandbox, scale, commit)
 
 
 def _scaled(plan: Plan, side: Side) -> Plan:
@@ -109,73 +114,78 @@ def _scaled(plan: Plan, side: Side) -> Plan:
     return replace(plan, cells=cells)
 
 
-def _merge_runs(folder: RunFolder, slug: str, parts: list[Path]) -> Path:
-    """The pyperf runs of one cell's separate processes, as one benchmark file."""
-    merged = pyperf.BenchmarkSuite.load(str(parts[0])).get_benchmarks()[0]
-    for part in parts[1:]:
-        merged.add_runs(pyperf.BenchmarkSuite.load(str(part)).get_benchmarks()[0])
-    out = folder.cell_file(slug, ".json")
-    out.unlink(missing_ok=True)
-    merged.dump(str(out))
-    return out
+AB_FILE = "ab.json"
+
+
+def _lane(side: Side, plan: Plan, folder: RunFolder, root: Path) -> Lane:
+    options = RunOptions(python=side.python, sampler=False, lesson=False)
+    manifest = {**new_manifest(plan, options), "side": f"{side.name}: {side.spec}", "interleaved_with": str(root)}
+    return Lane(side.name, folder, plan, manifest, new_records(plan), side.python, side.sandbox, side.env())
+
+
+def _resumed_lane(side: Side, folder: RunFolder) -> Lane:
+    manifest = folder.read_manifest()
+    manifest["status"], manifest["finished"] = "running", None
+    manifest.setdefault("resumed", []).append(now_iso())
+    return Lane(side.name, folder, plan_of(manifest), manifest, records_of(manifest), side.python, side.sandbox,
+                side.env())
+
+
+def read_ab(root: Path) -> dict[str, Any]:
+    """What an interrupted ``ab`` needs to go on: its sides (git refs as commits) and its plan."""
+    path = root / AB_FILE
+    if not path.is_file():
+        raise SideError(f"{root}: no {AB_FILE}; give the folder `gilbench ab` printed (results/<date>-<host>)")
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def run_ab(plan: Plan, sides: list[Side], output: Path, timeout: float | None, seed: int | None,
-           stream: Any = None) -> dict[str, RunFolder]:
-    """Run ``plan`` for both sides, interleaved; returns each side's complete run folder."""
+           stream: Any = None, resume: Path | None = None) -> dict[str, RunFolder]:
+    """Run ``plan`` for both sides, interleaved; returns each side's complete run folder.
+
+    ``resume``: the folder of an interrupted ``ab`` (its plan and sides are in ab.json); the
+    rounds that finished are kept, the rest are run. Raises Interrupted or KeyboardInterrupt after
+    writing both manifests when stopped by a signal.
+    """
     rng = random.Random(seed)
-    # results/<stamp>-<host>/ holds base/ and cand/; results/latest stays on the newest single run
-    root = RunFolder.create(output, latest=False).path
-    plans = {s.name: _scaled(plan, s) for s in sides}
-    folders, manifests = {}, {}
-    for side in sides:
-        folder = RunFolder(root / side.name)
-        folder.cells.mkdir(parents=True)
-        folders[side.name] = folder
-        options = RunOptions(python=side.python, sampler=False, lesson=False)
-        manifests[side.name] = {**new_manifest(plans[side.name], options), "side": side.spec,
-                                "interleaved_with": str(root)}
-        folder.write_json(folder.machine, side.describe())
-        folder.write_manifest(manifests[side.name])
-    task_s = probe({c.workload: {"params": c.params, "module": c.module} for c in plan.cells})
-    estimates = [2 * estimate_cell_seconds(c, manifests["base"]["cells"][i]["kind"],
-                                           task_s.get(c.workload, UNKNOWN_TASK_S), plan.timing)
-                 for i, c in enumerate(plan.cells)]
-    progress = Progress(estimates, stream)
-    progress.say(f"gilbench ab: {len(plan.cells)} cells x {plan.timing.processes} pyperf processes x 2 sides, "
-                 f"interleaved in random order; estimated {format_duration(sum(estimates))}")
-    progress.say(f"gilbench ab: writing to {root}")
-    one = replace(plan.timing, processes=1)
-    single = {name: replace(p, timing=one) for name, p in plans.items()}  # one pyperf process per invocation
-    for i, cell in enumerate(plan.cells):
-        t0 = time.monotonic()
-        parts: dict[str, list[Path]] = {s.name: [] for s in sides}
-        records: dict[str, list[dict[str, Any]]] = {s.name: [] for s in sides}
-        limit = timeout or max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * estimates[i])
-        for k in range(plan.timing.processes):
-            order = list(sides)
-            rng.shuffle(order)
-            for side in order:
-                side_plan = single[side.name]
-                record = run_cell(side_plan.cells[i], side_plan, folders[side.name], limit, side.python,
-                                  tag=f".p{k}", cwd=side.sandbox, env=side.env(), merge=False)
-                records[side.name].append(record)
-                if record["status"] == "ok":
-                    parts[side.name].append(folders[side.name].path / record["output"])
-        statuses = []
+    if resume is not None:
+        root = resume
+        lanes = [_resumed_lane(side, RunFolder(root / side.name)) for side in sides]
+    else:
+        # results/<stamp>-<host>/ holds base/ and cand/; results/latest stays on the newest single run
+        root = RunFolder.create(output, latest=False, cells=False).path
+        lanes = []
         for side in sides:
-            recs = records[side.name]
-            failed = next((r for r in recs if r["status"] != "ok"), None)
-            entry = dict(failed or recs[-1])
-            entry["started"], entry["ended"] = recs[0]["started"], recs[-1]["ended"]
-            entry["accounting"] = {key: [x for r in recs for x in r["accounting"][key]] for key in ("wall", "cpu")}
-            if not failed:
-                folders[side.name].add_to_suite(_merge_runs(folders[side.name], cell.slug, parts[side.name]))
-            manifests[side.name]["cells"][i].update(entry)
-            folders[side.name].write_manifest(manifests[side.name])
-            statuses.append(f"{side.name} {entry['status']}")
-        progress.cell_done(i, cell, ", ".join(statuses), time.monotonic() - t0)
-    for side in sides:
-        manifests[side.name].update(status="complete", finished=now_iso())
-        folders[side.name].write_manifest(manifests[side.name])
-    return folders
+            folder = RunFolder(root / side.name)
+            folder.cells.mkdir(parents=True)
+            folder.write_json(folder.machine, side.describe())
+            lanes.append(_lane(side, _scaled(plan, side), folder, root))
+        write_json_atomic(root / AB_FILE, {
+            "plan": plan.to_dict(), "seed": seed,
+            "sides": [{"name": s.name, "spec": s.spec, "commit": s.commit, "python": s.python, "scale": s.scale}
+                      for s in sides],
+        })
+    for lane in lanes:
+        lane.save()
+    plan = lanes[0].plan
+    estimates = [2 * e for e in estimates_for(plan, sys.executable)]
+    todo = [i for i in range(len(plan.cells)) if any(lane.records[i].status == "pending" for lane in lanes)]
+    progress = Progress([estimates[i] for i in todo], stream, total=len(plan.cells), offset=len(plan.cells) - len(todo))
+    progress.say(f"gilbench ab: {len(todo)} cells x {plan.timing.processes} rounds x 2 sides, one pyperf process "
+                 f"each, sides in random order per round; estimated {format_duration(sum(estimates[i] for i in todo))}")
+    progress.say(f"gilbench ab: writing to {root}")
+    status = "complete"
+    try:
+        with StopSignals():
+            execute(lanes, process_timeouts(plan, [e / 2 for e in estimates], timeout), progress, rng)
+    except (KeyboardInterrupt, Interrupted):
+        status = "interrupted"
+        raise
+    finally:
+        for lane in lanes:
+            lane.manifest.update(status=status, finished=now_iso())
+            lane.save()
+        if status == "interrupted":
+            progress.say(f"gilbench ab: interrupted; finished rounds are saved, `gilbench ab --resume {root}` "
+                         "runs the rest")
+    return {lane.name: lane.folder for lane in lanes}

@@ -1,13 +1,16 @@
-"""The script pyperf re-executes for ONE cell: ``python -m bench.cell --cell JSON [pyperf options]``.
+"""One pyperf worker process of ONE cell: ``python -m bench.cell --worker --cell JSON [pyperf options]``.
 
-pyperf's manager starts worker processes that re-run this module; everything a worker needs travels
-in ``--cell`` (forwarded to workers through ``add_cmdline_args``, never left at a default), and the
-module-level code is guarded so that spawn/forkserver children importing it start nothing.
+The runner starts this module directly as a pyperf worker (``--worker``), one process per unit of
+analysis, with an environment it controls (its size is the layout pad). Run without ``--worker`` it
+is an ordinary pyperf script (a manager re-running it as workers); everything a worker needs travels
+in ``--cell`` (forwarded through ``add_cmdline_args``), and the module-level code is guarded so that
+spawn/forkserver children importing it start nothing.
 
-Each value is the wall time of one batch. Around it, outside the timed region, the worker reads the
-operating system's CPU accounting for itself and its reaped children (``getrusage``): CPU seconds /
-wall seconds is the batch's effective parallelism. A worker appends those readings, one JSON line per
-worker, to ``--accounting``; a worker whose batch failed appends the failure there and exits 1.
+Each value is the wall time of one batch. Around it, outside the timed region, the worker reads its
+own CPU time (``getrusage``) and adds what the batch's child processes reported of theirs: CPU
+seconds / wall seconds is the batch's effective parallelism, whatever the start method. Before the
+first batch it times the canary (``bench.canary``). It appends all of that, one JSON line per
+process, to ``--accounting``; a worker whose batch failed appends the failure there and exits 1.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 import pyperf
 
 import workloads
-from bench import __version__
+from bench import __version__, canary
 from bench.backends import TaskFailed, get_backend
 from bench.machine import gil_enabled, python_build
 from bench.matrix import Cell
@@ -47,14 +50,14 @@ def cell_metadata(cell: Cell, kind: str) -> dict[str, Any]:
 
 
 def _cpu_seconds() -> float:
-    """CPU seconds of this process (all threads) and of its children that have been waited for."""
+    """CPU seconds of this process, all its threads (its children report their own: Backend.children_cpu)."""
     try:
         import resource
-    except ImportError:  # not POSIX: os.times, in clock ticks
+    except ImportError:  # not POSIX: os.times
         t = os.times()
-        return t.user + t.system + t.children_user + t.children_system
-    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+        return t.user + t.system
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime
 
 
 def _append_line(path: str, record: dict[str, Any]) -> None:
@@ -93,9 +96,15 @@ def main() -> None:
             if len(results) != cell.tasks:
                 raise TaskFailed("exited", -1, message=f"{len(results)} results for {cell.tasks} tasks")
             total += t1 - t0
-            readings.append([t1 - t0, cpu1 - cpu0])
+            readings.append([t1 - t0, cpu1 - cpu0 + getattr(backend, "children_cpu", 0.0)])
         return total
 
+    measured = {}
+    if args.worker:
+        wall, cpu = canary.measure()
+        # the layout pad as this process received it (bench.runner sets it; its size moves the stack)
+        measured = {"canary": wall, "canary_cpu": cpu, "pad": len(os.environ.get("GILBENCH_LAYOUT_PAD", ""))}
+        runner.metadata["gilbench_canary_s"] = wall
     try:
         runner.bench_time_func(cell.id, time_batches)
     except TaskFailed as failure:
@@ -105,7 +114,7 @@ def main() -> None:
             print(failure.tb, file=sys.stderr)
         sys.exit(1)
     if args.worker:
-        _append_line(args.accounting, {"pid": os.getpid(), "warmups": args.warmups, "readings": readings})
+        _append_line(args.accounting, {"pid": os.getpid(), "warmups": args.warmups, "readings": readings, **measured})
 
 
 if __name__ == "__main__":

@@ -12,8 +12,12 @@ import json
 import multiprocessing
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:
+    from contextlib import ExitStack
 
 import workloads
 from bench import __version__
@@ -79,11 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="multiply every task's work (CPU units, sleep time) by this factor (default: 1)")
     run.add_argument("--start-method", choices=multiprocessing.get_all_start_methods(),
                      help=f"multiprocessing start method (default: this Python's, {multiprocessing.get_start_method()})")
-    run.add_argument("--processes", type=_positive(int, "--processes"), help="pyperf worker processes per cell")
+    run.add_argument("--processes", type=_positive(int, "--processes"),
+                     help="pyperf worker processes per cell, each with its own memory layout (the unit of analysis)")
     run.add_argument("--values", type=_positive(int, "--values"), help="timed batches per pyperf process")
     run.add_argument("--warmups", type=int, help="untimed batches per pyperf process before the values")
     run.add_argument("--timeout", type=_positive(float, "--timeout"),
-                     help="seconds a cell may take before its whole process tree is ended "
+                     help="seconds one pyperf process of a cell may take before its whole process tree is ended "
                      "(default: 10x its estimate, at least 60)")
     run.add_argument("--sample-interval", type=_positive(float, "--sample-interval"), default=0.1,
                      help="seconds between per-core utilization samples (default: %(default)s)")
@@ -111,8 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
         "write both run folders and compare them (exit codes as for compare). A side is a directory whose "
         "workloads/ is measured, or a git ref checked out into a temporary worktree.",
     )
-    ab.add_argument("base", help="baseline: a checkout directory or a git ref (e.g. main)")
-    ab.add_argument("cand", help="candidate: a checkout directory or a git ref (e.g. HEAD, or .)")
+    ab.add_argument("base", nargs="?", help="baseline: a checkout directory or a git ref (e.g. main)")
+    ab.add_argument("cand", nargs="?", help="candidate: a checkout directory or a git ref (e.g. HEAD, or .)")
+    ab.add_argument("--resume", type=Path, metavar="AB_FOLDER",
+                    help="finish an interrupted ab (the folder holding base/, cand/ and ab.json): its finished "
+                    "rounds are kept; sides, plan and interpreters come from ab.json")
     ab.add_argument("--profile", choices=list(PROFILES), default="gate", help="the matrix (default: %(default)s)")
     ab.add_argument("--workload", action="append", metavar="NAME[,NAME]", help="workloads (default: the profile's)")
     ab.add_argument("--backend", action="append", metavar="NAME[,NAME]", help="backends (default: the profile's)")
@@ -124,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="multiply the baseline's work by this factor (to test the gate; default 1)")
     ab.add_argument("--cand-scale", type=_positive(float, "--cand-scale"), default=1.0,
                     help="multiply the candidate's work by this factor (to test the gate; default 1)")
+    ab.add_argument("--rounds", type=_positive(int, "--rounds"),
+                    help="rounds: pyperf processes per side and cell (default: the profile's)")
     ab.add_argument("--timeout", type=_positive(float, "--timeout"), help="seconds one pyperf process may take")
     ab.add_argument("--seed", type=int, help="seed of the random interleaving order (default: random)")
     ab.add_argument("--output", type=Path, default=Path("results"), help="where the two run folders go (default: %(default)s)")
@@ -145,8 +155,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _comparison_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fail-on", action="append", metavar="METRIC:PCT%",
-                        help="a regression threshold, repeatable: METRIC is time, speedup, efficiency, parallelism or "
-                        "gil-penalty; e.g. --fail-on time:10%% --fail-on efficiency:10%% (default: time:10%%)")
+                        help="a regression threshold, repeatable: METRIC is time, speedup or parallelism; e.g. "
+                        "--fail-on time:10%% --fail-on speedup:10%% (default: time:10%%). Each cell and metric is a "
+                        "row tested on its pyperf processes (paired by round after ab: Wilcoxon signed-rank; "
+                        "separate runs: Welch t on logs). Holm's step-down at 0.01 over every tested row keeps the "
+                        "chance that two equal runs fail at most 1%%; a row fails when Holm rejects it and its "
+                        "change is at least half PCT in the worse direction, or when its cell is ok in the baseline "
+                        "and failed or timed out in the candidate. A row whose minimum detectable effect (at "
+                        "0.01/rows, 80%% power) is above PCT is inconclusive. Separate runs whose canary shows "
+                        "the machine's speed differed (p < 0.01, over 5%%) do not judge time (rule: bench/compare.py)")
+    parser.add_argument("--fail-on-inconclusive", action="store_true",
+                        help="exit 1 also when a row is inconclusive (too noisy to detect its threshold)")
     parser.add_argument("--html", type=Path, metavar="FILE", help="write the side-by-side HTML page here")
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="write a Markdown summary here (CI job summary)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the comparison as JSON here")
@@ -172,7 +191,7 @@ def _write_comparison(args: argparse.Namespace, base: Path, cand: Path, threshol
         return EXIT_USAGE
     print(show.text(result), end="")
     for path, render in ((args.html, show.html), (args.markdown, show.markdown),
-                         (args.json, lambda c: json.dumps(c.to_dict(), indent=1, default=str))):
+                         (args.json, lambda c: json.dumps(c.to_dict(), indent=1, default=str, allow_nan=False))):
         if path:
             try:
                 write_text_atomic(path, render(result))
@@ -180,7 +199,9 @@ def _write_comparison(args: argparse.Namespace, base: Path, cand: Path, threshol
                 print(f"gilbench: error: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
                 return EXIT_USAGE
             print(f"gilbench: wrote {path}", file=sys.stderr)
-    return EXIT_FAILED if result.regressions else EXIT_OK
+    if result.regressions or (args.fail_on_inconclusive and result.inconclusive):
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def _thresholds(args: argparse.Namespace) -> list:
@@ -197,28 +218,57 @@ def cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     return _write_comparison(args, args.base, args.cand, thresholds)
 
 
+def _ab_sides(args: argparse.Namespace, stack: "ExitStack") -> tuple[Plan, list, Path | None]:
+    """The plan and both sides, from the options or from an interrupted ab's ab.json."""
+    from bench.ab import open_side, read_ab
+    from bench.runner import plan_of
+
+    if args.resume:
+        given = [f"--{o.replace('_', '-')}" for o in ("workload", "backend", "workers", "cores", "base_python",
+                                                      "cand_python", "rounds") if getattr(args, o) not in (None, [])]
+        if args.base or args.cand or given:
+            raise ValueError(f"--resume takes the sides and the plan from its ab.json; drop "
+                             f"{', '.join(given + [x for x in (args.base, args.cand) if x])}")
+        saved = read_ab(args.resume)
+        sides = [open_side(s["name"], s["commit"] or s["spec"], s["python"], s["scale"], stack) for s in saved["sides"]]
+        for side, s in zip(sides, saved["sides"]):
+            side.spec = s["spec"]
+        return plan_of(saved["plan"]), sides, args.resume
+    if not args.base or not args.cand:
+        raise ValueError("give BASE and CAND (a directory or a git ref each), or --resume AB_FOLDER")
+    plan = expand(PROFILES[args.profile], **_matrix_choices(args))
+    if args.rounds:
+        plan = replace(plan, timing=replace(plan.timing, processes=args.rounds))
+    _check_writable(args.output)
+    sides = [open_side("base", args.base, args.base_python, args.base_scale, stack),
+             open_side("cand", args.cand, args.cand_python, args.cand_scale, stack)]
+    return plan, sides, None
+
+
 def cmd_ab(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from contextlib import ExitStack
 
-    from bench.ab import SideError, open_side, run_ab
+    from bench.ab import SideError, run_ab
+    from bench.runner import Interrupted
 
-    with ExitStack() as stack:
+    with ExitStack() as stack:  # worktrees and sandboxes are removed however this ends
         try:
             thresholds = _thresholds(args)
-            plan = expand(PROFILES[args.profile], **_matrix_choices(args))
-            _check_writable(args.output)
-            sides = [open_side("base", args.base, args.base_python, args.base_scale, stack),
-                     open_side("cand", args.cand, args.cand_python, args.cand_scale, stack)]
-        except (ValueError, SideError) as exc:
+            plan, sides, resume = _ab_sides(args, stack)
+        except (ValueError, SideError, RunFolderError) as exc:
             parser.error(str(exc))
         try:
-            folders = run_ab(plan, sides, args.output, args.timeout, args.seed)
-        except SideError as exc:
+            folders = run_ab(plan, sides, args.output, args.timeout, args.seed, resume=resume)
+        except (SideError, RunFolderError) as exc:
             print(f"gilbench: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
         except KeyboardInterrupt:
             print("gilbench: interrupted", file=sys.stderr)
             return 130
+        except Interrupted as stop:
+            print(f"gilbench: interrupted ({stop})", file=sys.stderr)
+            return stop.exit_status
+        pythons = {s.python for s in sides}
     from reports import build
 
     for folder in folders.values():
@@ -229,7 +279,7 @@ def cmd_ab(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                                            args.json or root / "compare.json")
     # two interpreters are what --base-python / --cand-python ask to compare
     return _write_comparison(args, folders["base"].path, folders["cand"].path, thresholds,
-                             allow_other_python=bool(args.base_python or args.cand_python))
+                             allow_other_python=len(pythons) > 1)
 
 
 def _check_writable(root: Path) -> None:

@@ -20,12 +20,34 @@ from bench.backends import get_backend
 
 @dataclass(frozen=True)
 class Timing:
-    """pyperf's sample counts: ``processes`` worker processes x (``warmups`` + ``values``) batches."""
+    """Sample counts: ``processes`` pyperf worker processes x (``warmups`` + ``values``) batches.
+
+    The process is the unit of analysis (its values share one memory layout, placement and clock),
+    so a profile's budget goes into processes (in ``gilbench ab``: rounds), each with a few values
+    whose median is robust to one disturbed batch.
+    """
 
     processes: int
     values: int
     warmups: int
     loops: int = 1  # one batch per value; batches are long enough that calibration is not needed
+
+
+#: the environment of process k is grown by layout_pad(k) bytes: values across a cell's processes
+#: are then over different stack alignments (the layout bias of Mytkowicz et al., ASPLOS 2009)
+LAYOUT_PAD_SPAN = 4096
+
+
+def layout_pad(k: int) -> int:
+    """Bytes added to process k's environment: 0 for the first, then spread evenly over a page.
+
+    A golden-ratio sequence in steps of 16 bytes (the stack's alignment), so any few processes cover
+    the span. Every cell of a run uses the same pads, and both sides of an ``ab`` round the same pad.
+    """
+    if k <= 0:
+        return 0
+    frac = (k * 0.6180339887498949) % 1.0
+    return int(frac * LAYOUT_PAD_SPAN) // 16 * 16
 
 
 @dataclass(frozen=True)
@@ -54,7 +76,7 @@ PROFILES: dict[str, Profile] = {
         Profile(
             "smoke",
             "a few seconds: tiny tasks, 1-2 workers, all cores; for tests",
-            Timing(processes=1, values=2, warmups=0),
+            Timing(processes=2, values=2, warmups=0),
             workers=(1, 2),
             all_cores_only=True,
             tasks=2,
@@ -62,8 +84,8 @@ PROFILES: dict[str, Profile] = {
         ),
         Profile(
             "quick",
-            "about a minute on 2 cores: 1, 2 and 4 workers on all cores, 4 tasks of ~100 ms",
-            Timing(processes=3, values=3, warmups=1),
+            "about a minute and a half on 2 cores: 1, 2 and 4 workers on all cores, 4 tasks of ~100 ms",
+            Timing(processes=6, values=3, warmups=0),
             workers=(1, 2, 4),
             all_cores_only=True,
             tasks=4,
@@ -71,18 +93,18 @@ PROFILES: dict[str, Profile] = {
         Profile(
             "gate",
             "for a CI regression gate with `gilbench ab`: sequential and 2 workers on all cores, "
-            "4 tasks of ~50 ms",
-            Timing(processes=3, values=3, warmups=1),
+            "4 tasks of ~25 ms, 14 rounds",
+            Timing(processes=14, values=3, warmups=0),
             workers=(2,),
             all_cores_only=True,
             tasks=4,
-            task_size=0.5,
+            task_size=0.25,
         ),
         Profile(
             "default",
             "the machine's whole matrix: workers and cores in powers of two up to max(8, CPUs), "
             "a batch of ~0.8 s of work split into as many tasks as the most workers",
-            Timing(processes=3, values=3, warmups=1),
+            Timing(processes=5, values=3, warmups=0),
             batch_tasks=8,
         ),
     )

@@ -9,8 +9,7 @@ from typing import TextIO
 from bench.matrix import Cell, Timing
 from bench.stats import ideal_speedup
 
-#: rough costs of starting pyperf's manager and each of its worker processes, for estimates only
-MANAGER_START_S = 0.35
+#: rough cost of starting one measured process (interpreter, imports, canary), for estimates only
 WORKER_START_S = 0.2
 
 
@@ -21,7 +20,7 @@ def estimate_cell_seconds(cell: Cell, kind: str, task_s: float, timing: Timing, 
     )
     batch = task_s * cell.tasks / max(1.0, parallel)
     batches = (timing.warmups + timing.values) * timing.loops
-    return MANAGER_START_S + timing.processes * (WORKER_START_S + batches * batch)
+    return timing.processes * (WORKER_START_S + batches * batch)
 
 
 def format_duration(seconds: float) -> str:

@@ -26,7 +26,8 @@ from typing import Any
 
 import pyperf
 
-FORMAT = 1
+#: 2: cells hold their pyperf processes (bench.model.CellRecord); 1 had flat values
+FORMAT = 2
 
 
 class RunFolderError(Exception):
@@ -80,15 +81,18 @@ class RunFolder:
     cells = property(lambda self: self.path / "cells")
 
     @classmethod
-    def create(cls, root: Path, name: str | None = None, latest: bool = True) -> "RunFolder":
-        """A new, empty run folder under ``root``; ``root/latest`` is pointed at it unless ``latest`` is false."""
+    def create(cls, root: Path, name: str | None = None, latest: bool = True, cells: bool = True) -> "RunFolder":
+        """A new, empty run folder under ``root``; ``root/latest`` is pointed at it unless ``latest`` is false.
+
+        ``cells=False`` makes only the folder (``gilbench ab``'s, which holds two run folders).
+        """
         root.mkdir(parents=True, exist_ok=True)
         base = name or new_run_name()
         path, n = root / base, 1
         while path.exists():
             n += 1
             path = root / f"{base}-{n}"
-        (path / "cells").mkdir(parents=True)
+        (path / "cells" if cells else path).mkdir(parents=True)
         folder = cls(path)
         if latest:
             folder.point_latest()
@@ -132,6 +136,16 @@ class RunFolder:
             Path(tmp).unlink(missing_ok=True)
             raise
 
+    def merge_cell(self, slug: str, parts: list[Path]) -> Path:
+        """The pyperf runs of one cell's separate processes, as one benchmark file ``cells/<slug>.json``."""
+        merged = pyperf.BenchmarkSuite.load(str(parts[0])).get_benchmarks()[0]
+        for part in parts[1:]:
+            merged.add_runs(pyperf.BenchmarkSuite.load(str(part)).get_benchmarks()[0])
+        out = self.cell_file(slug, ".json")
+        out.unlink(missing_ok=True)
+        merged.dump(str(out))
+        return out
+
     # --- reads --------------------------------------------------------------------------------
     def read_manifest(self) -> dict[str, Any]:
         if self.path.is_file():
@@ -143,6 +157,9 @@ class RunFolder:
             raise RunFolderError(f"{self.manifest}: not a gilbench manifest (no 'cells' or 'format')")
         if manifest["format"] > FORMAT:
             raise RunFolderError(f"{self.manifest}: format {manifest['format']} is newer than this gilbench reads")
+        if manifest["format"] < FORMAT:
+            raise RunFolderError(f"{self.manifest}: format {manifest['format']}, written by an older gilbench that did "
+                                 "not keep each pyperf process's values apart; run the benchmark again")
         return manifest
 
     def read_optional(self, path: Path, what: str, default: Any) -> Any:

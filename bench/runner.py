@@ -1,9 +1,13 @@
-"""Runs a plan: each cell in its own pyperf process tree, results on disk after every cell.
+"""Runs plans: every measured pyperf process in a process tree of its own, results on disk after each cell.
 
-For each cell the runner starts ``python -m bench.cell`` (pyperf's manager) in a new session, so
-that the whole tree (manager, workers, their children) can be ended as one process group: on the
-cell's time limit, on Ctrl-C or SIGTERM, and to clear anything a cell left behind. The cell's pyperf
-JSON is merged into the run's suite and the manifest rewritten, both atomically, before the next cell.
+The unit is one pyperf worker process of one cell (``python -m bench.cell --worker``), started in a
+new session with an environment the runner controls: pyperf's short list of inherited variables
+plus ``GILBENCH_LAYOUT_PAD``, whose size moves the process's memory layout (process k gets
+``layout_pad(k)`` bytes). A *schedule* orders the units: ``gilbench run`` measures the cells one
+after another, each cell's processes in turn; ``gilbench ab`` runs, for every cell and round, one
+process of each side back to back in random order. Both go through ``execute``, which owns time
+limits, signals (SIGINT, SIGTERM, SIGHUP), process-group teardown, atomic writes after every cell
+and resume.
 """
 
 from __future__ import annotations
@@ -11,34 +15,48 @@ from __future__ import annotations
 import errno
 import json
 import os
+import random
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import psutil
 
 import workloads
 from bench import __version__
+from bench.backends import get_backend
+from bench.lifeline import on_parent_death
 from bench.machine import describe, gil_enabled
-from bench.matrix import Cell, Plan, Timing, cpu_list
+from bench.matrix import Cell, Plan, Timing, cpu_list, layout_pad
+from bench.model import CellRecord, ProcessRecord
 from bench.probe import probe
 from bench.progress import Progress, estimate_cell_seconds, format_duration
 from bench.results import RunFolder
 from bench.sampler import DEFAULT_INTERVAL_S, Sampler
 
-#: a cell may take this many times its estimate before it is ended, but never less than MIN_TIMEOUT_S
+#: a process may take this many times its estimate before it is ended, but never less than MIN_TIMEOUT_S
 TIMEOUT_FACTOR = 10
 MIN_TIMEOUT_S = 60.0
 #: what one task is assumed to take, for estimates, when the probe could not time it
 UNKNOWN_TASK_S = 1.0
-#: a cell is "noisy" when other processes used more than this share of its CPUs while it ran
+#: a process is "noisy" when other processes used more than this share of its CPUs while it ran,
 NOISY_SHARE = 0.10
+#: or when its canary ran this much slower than the run's median canary,
+CANARY_SLOW = 1.10
+#: or when the canary got less than this share of the CPU while it ran (throttled, preempted)
+CANARY_ON_CPU = 0.90
+#: the variables a measured process inherits (pyperf's list); everything else is left out, so that
+#: the environment's size, which moves the memory layout, is the base size plus the pad
+INHERITED = ("PATH", "HOME", "TEMP", "TMPDIR", "COMSPEC", "SystemRoot", "SystemDrive", "PYTHONPATH",
+             "PYTHON_CPU_COUNT", "PYTHON_GIL", "LANG", "LC_ALL", "LC_CTYPE")
+PAD_VARIABLE = "GILBENCH_LAYOUT_PAD"
 
 
 class ResultsUnwritable(Exception):
@@ -57,7 +75,7 @@ class Interrupted(Exception):
 @dataclass
 class RunOptions:
     output_root: Path = Path("results")
-    timeout: float | None = None  # per cell; None: derived from the cell's estimate
+    timeout: float | None = None  # per pyperf process; None: derived from the cell's estimate
     sample_interval: float = DEFAULT_INTERVAL_S
     sampler: bool = True
     lesson: bool = True
@@ -82,6 +100,15 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+# --- one process ------------------------------------------------------------------------------
+
+def worker_environment(base: Mapping[str, str], pad: int) -> dict[str, str]:
+    """The measured process's environment: the inherited variables of ``base`` and the layout pad."""
+    env = {k: base[k] for k in INHERITED if k in base}
+    env[PAD_VARIABLE] = "x" * pad
+    return env
+
+
 def _end_tree(proc: subprocess.Popen[bytes], settle_s: float = 5.0) -> bool:
     """SIGKILL every process in ``proc``'s group and wait until the group is gone (zombies reaped).
 
@@ -94,30 +121,13 @@ def _end_tree(proc: subprocess.Popen[bytes], settle_s: float = 5.0) -> bool:
         return False
     deadline = time.monotonic() + settle_s
     while time.monotonic() < deadline:
-        proc.poll()  # the manager is our own child: reap it
+        proc.poll()  # the worker is our own child: reap it
         try:
             os.killpg(pgid, 0)  # a zombie still counts: wait until init has reaped the orphans
         except ProcessLookupError:
             break
         time.sleep(0.02)
     return True
-
-
-def summarize_accounting(path: Path) -> tuple[dict[str, list[float]], dict[str, Any] | None]:
-    """The measured batches' (wall, cpu) readings of every worker, and the first failure if any."""
-    walls: list[float] = []
-    cpus: list[float] = []
-    failure = None
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            record = json.loads(line)
-            if "failure" in record:
-                failure = failure or record["failure"]
-                continue
-            for wall, cpu in record["readings"][record["warmups"] :]:
-                walls.append(wall)
-                cpus.append(cpu)
-    return {"wall": walls, "cpu": cpus}, failure
 
 
 def _busy_seconds(cpus: tuple[int, ...]) -> float:
@@ -132,7 +142,7 @@ def _busy_seconds(cpus: tuple[int, ...]) -> float:
 
 
 def _tree_seconds() -> float:
-    """CPU seconds of this process and of its reaped descendants (each cell's whole pyperf tree)."""
+    """CPU seconds of this process and of its reaped descendants (each unit's whole process tree)."""
     import resource
 
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -140,93 +150,125 @@ def _tree_seconds() -> float:
 
 
 def _failure_from_log(log_text: str, returncode: int | None) -> dict[str, Any]:
-    """What pyperf's log says when a worker died without gilbench's own failure record."""
+    """What the log says when a worker died without gilbench's own failure record."""
     codes = [int(c) for c in re.findall(r"exit code (-?\d+)", log_text)]
     code = next((c for c in codes if c < 0), codes[0] if codes else returncode)
     if code is not None and code < 0:
         name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
-        return {"how": "signal", "exitcode": code, "message": f"a pyperf worker was killed by signal {-code} ({name})"}
-    return {"how": "exited", "exitcode": code, "message": f"pyperf exited with code {returncode}"}
+        return {"how": "signal", "exitcode": code, "message": f"the pyperf worker was killed by signal {-code} ({name})"}
+    return {"how": "exited", "exitcode": code, "message": f"the pyperf worker exited with code {returncode}"}
 
 
-def run_cell(
+def _read_accounting(path: Path) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(the worker's measurements, its failure), from the line it appended."""
+    measured = failure = None
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            if "failure" in record:
+                failure = failure or record["failure"]
+            else:
+                measured = record
+    return measured, failure
+
+
+@dataclass
+class ProcessOutcome:
+    status: str  # ok, failed or timeout
+    record: ProcessRecord
+    output: Path
+    error: dict[str, Any] | None = None
+
+
+def run_process(
     cell: Cell,
-    plan: Plan,
+    timing: Timing,
+    index: int,
     folder: RunFolder,
     timeout: float,
     python: str,
-    tag: str = "",
     cwd: Path | None = None,
-    env: dict[str, str] | None = None,
-    merge: bool = True,
-) -> dict[str, Any]:
-    """Run one cell's pyperf tree to the end or to ``timeout``; returns the manifest fields for it.
+    env: Mapping[str, str] | None = None,
+) -> ProcessOutcome:
+    """Run pyperf process ``index`` of ``cell`` to its end or to ``timeout``.
 
     Besides the timing it measures how busy the cell's CPUs were with *other* processes: busy CPU
-    seconds on those CPUs minus the CPU seconds of the cell's own tree. A cell where others took
-    more than NOISY_SHARE of its CPUs is flagged noisy.
-
-    ``tag`` names this invocation's files apart (one of several pyperf processes of a cell); ``cwd``
-    and ``env`` choose what the workers import (``gilbench ab``); ``merge`` adds the result to the
-    run's suite.
+    seconds on those CPUs minus the CPU seconds of the process's own tree.
     """
-    out = folder.cell_file(cell.slug + tag, ".json")
-    accounting = folder.cell_file(cell.slug + tag, ".accounting.jsonl")
-    log = folder.cell_file(cell.slug + tag, ".log")
+    pad = layout_pad(index)
+    stem = f"{cell.slug}.p{index}"
+    out = folder.cell_file(stem, ".json")
+    accounting = folder.cell_file(stem, ".accounting.jsonl")
+    log = folder.cell_file(stem, ".log")
     for stale in (out, accounting):
         stale.unlink(missing_ok=True)
-    t = plan.timing
     cmd = [
-        python, "-m", "bench.cell",
+        python, "-m", "bench.cell", "--worker", "--worker-task=0", "--quiet",
         "--cell", cell.to_json(),
         "--accounting", str(accounting),
-        f"--processes={t.processes}", f"--values={t.values}", f"--warmups={t.warmups}", f"--loops={t.loops}",
+        f"--values={timing.values}", f"--warmups={timing.warmups}", f"--loops={timing.loops}",
         f"--affinity={cpu_list(cell.cpus)}",
         "--output", str(out),
     ]  # fmt: skip
     started = time.time()
-    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     busy0, tree0, wall0 = _busy_seconds(cell.cpus), _tree_seconds(), time.monotonic()
     with open(log, "w", encoding="utf-8") as log_file:
         proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
-                                cwd=cwd, env=env)
+                                cwd=cwd, env=worker_environment(env if env is not None else os.environ, pad),
+                                preexec_fn=on_parent_death())  # dies with the runner, even on SIGKILL
         try:
             returncode = proc.wait(timeout=timeout)
             status = "ok" if returncode == 0 and out.exists() else "failed"
         except subprocess.TimeoutExpired:
             returncode, status = None, "timeout"
         finally:
-            leftovers = _end_tree(proc)  # whatever the cell left, and everything on timeout/interrupt
+            _end_tree(proc)  # whatever the process left, and everything on timeout or interrupt
             proc.wait()
     wall = time.monotonic() - wall0
     others = max(0.0, (_busy_seconds(cell.cpus) - busy0) - (_tree_seconds() - tree0))
-    noise = others / (wall * len(cell.cpus)) if wall > 0 and cell.cpus else 0.0
-    record: dict[str, Any] = {
-        "status": status,
-        "started": started,
-        "ended": time.time(),
-        "returncode": returncode,
-        "load_avg_before": load_before,
-        "noise_share": round(noise, 4),
-        "noisy": status == "ok" and noise > NOISY_SHARE,  # killed trees' CPU is not accounted: ok cells only
-        "log": str(log.relative_to(folder.path)),
-        "output": str(out.relative_to(folder.path)),
-        "left_processes": leftovers and status == "ok",
-    }
-    record["accounting"], failure = summarize_accounting(accounting)
+    measured, failure = _read_accounting(accounting)
+    record = ProcessRecord(index=index, pad=pad, started=started, ended=time.time(),
+                           noise_share=round(others / (wall * len(cell.cpus)), 4) if wall > 0 and cell.cpus else 0.0)
+    error = None
+    if status == "ok" and measured:
+        timed = measured["readings"][measured["warmups"]:]
+        record.pid = measured["pid"]
+        record.warmups = [w for w, _ in measured["readings"][: measured["warmups"]]]
+        record.values = [w for w, _ in timed]
+        record.cpu = [c for _, c in timed]
+        record.canary = measured.get("canary", float("nan"))
+        record.canary_cpu = measured.get("canary_cpu", float("nan"))
+        record.pad = measured.get("pad", pad)  # what reached the process, not only what was meant
+    elif status == "ok":
+        status = "failed"
+        error = {"how": "exited", "message": "the worker wrote no measurements"}
     if status == "timeout":
-        record["error"] = {"how": "timeout", "message": f"no result within the cell's time limit of {timeout:.0f} s"}
-    elif status == "failed":
+        error = {"how": "timeout", "message": f"no result within the process's time limit of {timeout:.0f} s"}
+    elif status == "failed" and error is None:
         text = log.read_text(encoding="utf-8", errors="replace")
-        record["error"] = failure or _failure_from_log(text, returncode)
-        record["error"]["log_tail"] = "\n".join(text.strip().splitlines()[-15:])
-    elif merge:
-        folder.add_to_suite(out)
-    return record
+        error = failure or _failure_from_log(text, returncode)
+        error["log_tail"] = "\n".join(text.strip().splitlines()[-15:])
+    return ProcessOutcome(status, record, out, error)
 
 
-def _raise_interrupted(signum: int, _frame: object) -> None:
-    raise Interrupted(signum)
+# --- schedules --------------------------------------------------------------------------------
+
+@dataclass
+class Lane:
+    """One run folder being filled: a whole ``run``, or one side of ``ab``."""
+
+    name: str
+    folder: RunFolder
+    plan: Plan
+    manifest: dict[str, Any]
+    records: list[CellRecord]
+    python: str = sys.executable
+    cwd: Path | None = None
+    env: Mapping[str, str] | None = None
+
+    def save(self) -> None:
+        self.manifest["cells"] = [r.to_dict() for r in self.records]
+        self.folder.write_manifest(self.manifest)
 
 
 def new_manifest(plan: Plan, options: RunOptions) -> dict[str, Any]:
@@ -239,12 +281,15 @@ def new_manifest(plan: Plan, options: RunOptions) -> dict[str, Any]:
         "python": options.python,
         "sample_interval": options.sample_interval if options.sampler else None,
         "noise_threshold": NOISY_SHARE,
+        "canary_slow": CANARY_SLOW,
+        "canary_on_cpu": CANARY_ON_CPU,
         **plan.to_dict(),
-        "cells": [
-            {**c.to_dict(), "id": c.id, "slug": c.slug, "kind": workloads.get(c.workload).kind, "status": "pending"}
-            for c in plan.cells
-        ],
     }
+
+
+def new_records(plan: Plan) -> list[CellRecord]:
+    return [CellRecord(c, workloads.get(c.workload).kind, baseline=bool(get_backend(c.backend).fixed_workers))
+            for c in plan.cells]
 
 
 def plan_of(manifest: dict[str, Any]) -> Plan:
@@ -256,61 +301,168 @@ def plan_of(manifest: dict[str, Any]) -> Plan:
     )
 
 
+def records_of(manifest: dict[str, Any]) -> list[CellRecord]:
+    return [CellRecord.from_dict(c) for c in manifest["cells"]]
+
+
+def _flag_noise(record: CellRecord, canaries: list[float]) -> None:
+    """Mark the cell noisy when any of its processes lost CPU to others or ran on a slower machine."""
+    reference = statistics.median(canaries) if canaries else float("nan")
+    reasons = []
+    for p in record.processes:
+        if p.noise_share > NOISY_SHARE:
+            reasons.append(f"process {p.index}: others used {p.noise_share:.0%} of its CPUs")
+        if p.canary == p.canary and reference == reference and p.canary > CANARY_SLOW * reference:
+            reasons.append(f"process {p.index}: canary {p.canary / reference - 1:+.0%} against the run's median")
+        if p.canary == p.canary and p.canary > 0 and p.canary_cpu / p.canary < CANARY_ON_CPU:
+            reasons.append(f"process {p.index}: canary on the CPU {p.canary_cpu / p.canary:.0%} of its wall time")
+    record.noise_share = max((p.noise_share for p in record.processes), default=0.0)
+    record.noisy = record.status == "ok" and bool(reasons)
+    record.note = "; ".join(reasons)
+
+
+def _finish_cell(lane: Lane, i: int, canaries: list[float]) -> None:
+    """A cell all of whose processes ran: merge them into the suite, set its status and times."""
+    record = lane.records[i]
+    procs = sorted(record.processes, key=lambda p: p.index)
+    record.processes = procs
+    if record.status == "pending":
+        record.status = "ok"
+        parts = [lane.folder.cell_file(f"{record.cell.slug}.p{p.index}", ".json") for p in procs]
+        lane.folder.add_to_suite(lane.folder.merge_cell(record.cell.slug, parts))
+    if procs:
+        record.started, record.ended = min(p.started for p in procs), max(p.ended for p in procs)
+    _flag_noise(record, canaries)
+
+
+def execute(
+    lanes: list[Lane],
+    timeouts: list[float],
+    progress: Progress,
+    rng: random.Random | None = None,
+) -> None:
+    """Run every pending cell of every lane: for each cell, round by round, one process per lane.
+
+    With ``rng`` the lanes' order is shuffled in every round (``ab``); processes that already ran
+    (a resumed run) are skipped. The manifests are written after every round. Raises Interrupted on
+    SIGTERM or SIGHUP, KeyboardInterrupt on SIGINT; whatever ran is on disk.
+    """
+    plan = lanes[0].plan
+    timing = plan.timing
+    canaries = [p.canary for lane in lanes for r in lane.records for p in r.processes if p.canary == p.canary]
+    todo = [i for i in range(len(plan.cells)) if any(lane.records[i].status == "pending" for lane in lanes)]
+    for k, i in enumerate(todo):
+        t0 = time.monotonic()
+        for index in range(timing.processes):
+            order = list(lanes)
+            if rng is not None:
+                rng.shuffle(order)
+            ran = False
+            for position, lane in enumerate(order):
+                record = lane.records[i]
+                if record.status != "pending" or record.process(index):
+                    continue
+                done = run_process(lane.plan.cells[i], timing, index, lane.folder, timeouts[i], lane.python,
+                                   lane.cwd, lane.env)
+                done.record.order = position
+                ran = True
+                if done.status == "ok":
+                    record.processes.append(done.record)
+                    canaries.append(done.record.canary)
+                else:
+                    record.status, record.error = done.status, done.error
+                    record.started, record.ended = done.record.started, done.record.ended
+            if ran:
+                for lane in lanes:
+                    lane.save()
+        statuses = []
+        for lane in lanes:
+            _finish_cell(lane, i, canaries)
+            lane.save()
+            record = lane.records[i]
+            statuses.append(f"{lane.name} {record.status}".strip())
+        notes = [lane.records[i].error["message"][:60] for lane in lanes if lane.records[i].error]
+        notes += [f"noisy: {lane.records[i].note[:70]}" for lane in lanes if lane.records[i].noisy]
+        progress.cell_done(k, plan.cells[i], ", ".join(statuses), time.monotonic() - t0, "; ".join(notes))
+
+
+def _raise_interrupted(signum: int, _frame: object) -> None:
+    raise Interrupted(signum)
+
+
+class StopSignals:
+    """SIGTERM and SIGHUP raise Interrupted while inside (SIGINT raises KeyboardInterrupt as usual)."""
+
+    SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s)
+
+    def __enter__(self) -> "StopSignals":
+        self.previous = {s: signal.signal(s, _raise_interrupted) for s in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+
+
+def estimates_for(plan: Plan, python: str, indices: list[int] | None = None) -> list[float]:
+    """Each cell's estimated duration (one lane), from one task of each workload timed in a child."""
+    indices = list(range(len(plan.cells))) if indices is None else indices
+    task_s = probe({plan.cells[i].workload: {"params": plan.cells[i].params, "module": plan.cells[i].module}
+                    for i in indices}, python)
+    gil = gil_enabled()
+    return [
+        estimate_cell_seconds(c, workloads.get(c.workload).kind, task_s.get(c.workload, UNKNOWN_TASK_S), plan.timing, gil)
+        for c in plan.cells
+    ]
+
+
+def process_timeouts(plan: Plan, estimates: list[float], timeout: float | None) -> list[float]:
+    """Each cell's time limit for one of its processes."""
+    return [timeout or max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * e / plan.timing.processes) for e in estimates]
+
+
 def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: RunFolder | None = None) -> RunOutcome:
     """Run every cell of ``plan`` into a new run folder, or the unfinished cells of ``resume``."""
     if resume is not None:
         folder, manifest = resume, resume.read_manifest()
         manifest["status"], manifest["finished"] = "running", None
         manifest.setdefault("resumed", []).append(now_iso())
+        records = records_of(manifest)
     else:
         folder = RunFolder.create(options.output_root, options.run_name)
         manifest = new_manifest(plan, options)
-    todo = [i for i, c in enumerate(manifest["cells"]) if c.get("status", "pending") == "pending"]
+        records = new_records(plan)
+    lane = Lane("", folder, plan, manifest, records, options.python)
+    todo = [i for i, r in enumerate(records) if r.status == "pending"]
     outcome = RunOutcome(folder)
-    task_s = probe({plan.cells[i].workload: {"params": plan.cells[i].params, "module": plan.cells[i].module}
-                    for i in todo}, options.python)
-    gil = gil_enabled()
-    estimates = [
-        estimate_cell_seconds(plan.cells[i], workloads.get(plan.cells[i].workload).kind,
-                              task_s.get(plan.cells[i].workload, UNKNOWN_TASK_S), plan.timing, gil)
-        for i in todo
-    ]
-    progress = Progress(estimates, progress_stream, total=len(plan.cells), offset=len(plan.cells) - len(todo))
+    estimates = estimates_for(plan, options.python, todo)
+    progress = Progress([estimates[i] for i in todo], progress_stream, total=len(plan.cells),
+                        offset=len(plan.cells) - len(todo))
     try:
         if resume is None:
             folder.write_json(folder.machine, describe())
-        folder.write_manifest(manifest)
+        lane.save()
     except OSError as exc:
         raise ResultsUnwritable(f"cannot write to {folder.path}: {exc.strerror or exc}") from None
     t = plan.timing
     progress.say(
         f"gilbench: {len(todo)} cells{f' left of {len(plan.cells)}' if resume else ''}, profile {plan.profile}, "
-        f"pyperf {t.processes} processes x ({t.warmups} warmup + {t.values} values) each; "
-        f"estimated {format_duration(sum(estimates))}"
+        f"{t.processes} pyperf processes x ({f'{t.warmups} warmup + ' if t.warmups else ''}{t.values} values) "
+        f"each; estimated {format_duration(sum(estimates[i] for i in todo))}"
     )
     progress.say(f"gilbench: writing to {folder.path}")
 
-    previous = {s: signal.signal(s, _raise_interrupted) for s in (signal.SIGTERM,)}
     sampler = Sampler(folder.samples, options.sample_interval) if options.sampler else None
     try:
-        if options.lesson and not folder.lesson.exists():
-            from workloads.lesson import run_all
+        with StopSignals():
+            if options.lesson and not folder.lesson.exists():
+                from workloads.lesson import run_all
 
-            folder.write_json(folder.lesson, run_all())
-        if sampler:
-            sampler.start()
-        for k, i in enumerate(todo):
-            cell = plan.cells[i]
-            timeout = options.timeout or max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * estimates[k])
-            t0 = time.monotonic()
-            record = run_cell(cell, plan, folder, timeout, options.python)
-            manifest["cells"][i].update(record)
-            folder.write_manifest(manifest)
-            notes = [record["error"]["message"][:60]] if record["status"] != "ok" else []
-            if record["noisy"]:
-                notes.append(f"noisy: others used {record['noise_share']:.0%} of its CPUs")
-            progress.cell_done(k, cell, record["status"], time.monotonic() - t0, "; ".join(notes))
-        manifest["status"] = "complete"
+                folder.write_json(folder.lesson, run_all())
+            if sampler:
+                sampler.start()
+            execute([lane], process_timeouts(plan, estimates, options.timeout), progress)
+            manifest["status"] = "complete"
     except KeyboardInterrupt:
         outcome.interrupted = Interrupted(signal.SIGINT)
         manifest["status"] = "interrupted"
@@ -325,15 +477,12 @@ def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: Ru
     finally:
         if sampler:
             sampler.stop()
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
         manifest["finished"] = now_iso()
         try:
-            folder.write_manifest(manifest)
+            lane.save()
         except OSError:
             pass  # the last complete manifest on disk still lists every finished cell
-    for cell in manifest["cells"]:
-        status = cell.get("status", "pending")
-        outcome.statuses[status] = outcome.statuses.get(status, 0) + 1
-    outcome.noisy = sum(1 for c in manifest["cells"] if c.get("noisy"))
+    for record in lane.records:
+        outcome.statuses[record.status] = outcome.statuses.get(record.status, 0) + 1
+    outcome.noisy = sum(1 for r in lane.records if r.noisy)
     return outcome

@@ -16,8 +16,8 @@ from reports.frame import load
 from reports.outputs.html import figure_data_uri
 
 #: for Markdown, where GitHub renders them; the HTML page colours its rows instead
-VERDICT_MARKS = {"slower": "❌", "worse": "❌", "faster": "✅", "better": "✅", "no change": "·",
-                 "inconclusive": "❔", "not comparable": "⚠"}
+VERDICT_MARKS = {"slower": "❌", "worse": "❌", "failed": "❌", "faster": "✅", "better": "✅", "no change": "·",
+                 "inconclusive": "❔", "not comparable": "⚠", "machine speed differed": "⚠"}
 
 
 def pct(x: float, signed: bool = True) -> str:
@@ -38,24 +38,92 @@ def value(row: Row, x: float) -> str:
     return f"{x * 1e3:.1f} ms" if row.metric == "time" else f"{x:.2f}"
 
 
+def _sides(base: float, cand: float, fmt) -> str:
+    if math.isnan(base) and math.isnan(cand):
+        return "–"
+    return f"{fmt(base)}|{fmt(cand)}"
+
+
+def _share(x: float) -> str:
+    return "–" if math.isnan(x) else f"{x * 100:.0f}%"
+
+
+def _count(x: float) -> str:
+    return "–" if math.isnan(x) else f"{x:.0f}"
+
+
+def _processes(row: Row) -> str:
+    if row.pairs:
+        return f"{row.pairs} pairs"
+    return f"{row.n_base}|{row.n_cand}" if row.n_base or row.n_cand else "–"
+
+
+def _threshold_words(rows: list[Row]) -> str:
+    found = {r.threshold for r in rows}
+    return f"{found.pop() * 100:g} %" if len(found) == 1 else "their threshold"
+
+
 def summary(comparison: Comparison) -> str:
+    """The headline: regressions, rows that could not have detected their threshold, and counts."""
     n = len(comparison.regressions)
     counts: dict[str, int] = {}
     for row in comparison.rows:
         counts[row.verdict] = counts.get(row.verdict, 0) + 1
     detail = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
     head = f"{n} regression{'s' if n != 1 else ''} beyond the thresholds" if n else "no regression beyond the thresholds"
+    unsure = comparison.inconclusive
+    if unsure:
+        head += (f"; {len(unsure)} of {len(comparison.rows)} row{'s' if len(comparison.rows) != 1 else ''} "
+                 f"could not detect {_threshold_words(unsure)}")
     return f"{head} ({detail})"
+
+
+def pairing(comparison: Comparison) -> str:
+    if comparison.paired:
+        return (f"paired by round: {comparison.rounds} rounds (one gilbench ab; each row tests the per-round "
+                "log ratios, Wilcoxon signed-rank)")
+    return "unpaired: separate runs (each row tests the processes' logs, Welch t)"
+
+
+def machine_line(comparison: Comparison) -> str:
+    """The canary's verdict on the two runs' machine speed, with its figures."""
+    ratio, (low, high), p = comparison.machine_speed_ratio, comparison.machine_speed_ci, comparison.machine_speed_p
+    if math.isnan(ratio):
+        return comparison.machine_speed_note
+    figure = f"canary time, candidate / baseline {pct(ratio - 1)} [{pct(low - 1)}, {pct(high - 1)}], p {p:.2g}"
+    if not comparison.machine_speed_differed:
+        return f"machine speed the same ({figure})"
+    if comparison.paired:
+        return f"machine speed differed ({figure}); paired by round, so time is judged"
+    return f"machine speed differed ({figure}); time rows not judged (speedup and parallelism are)"
+
+
+def rule(comparison: Comparison) -> str:
+    m = comparison.family
+    return (f"rule: Holm at {ALPHA:g} over the {m} tested row{'s' if m != 1 else ''} (p is Holm-adjusted); a row "
+            "is a regression when Holm rejects it and its change is at least half its threshold in the worse "
+            "direction, or when its cell failed in the candidate; inconclusive: its MDE (the smallest change "
+            f"detectable at {ALPHA:g}/{max(m, 1)} with 80 % power) is above its threshold")
+
+
+LEGEND = ("n: processes a side (pairs: rounds); between: the share of the values' variance that lies between "
+          "processes; n_eff: the values' effective number of independent samples (baseline|candidate)")
 
 
 def _cells(row: Row) -> list[str]:
     return [row.id, row.metric, value(row, row.base), value(row, row.cand), pct(row.change), interval(row),
-            "–" if math.isnan(row.p_value) else f"{row.p_value:.3g}", pct(row.mde, signed=False), row.verdict,
-            row.note]
+            "–" if math.isnan(row.p_holm) else f"{row.p_holm:.3g}", pct(row.mde, signed=False), _processes(row),
+            _sides(row.between_base, row.between_cand, _share), _sides(row.n_eff_base, row.n_eff_cand, _count),
+            row.verdict, row.note]
 
 
-HEADER = ["cell", "metric", "baseline", "candidate", "change", f"{100 * (1 - ALPHA):.0f}% CI", "p", "MDE",
-          "verdict", "note"]
+HEADER = ["cell", "metric", "baseline", "candidate", "change", f"{100 * (1 - ALPHA):.0f}% CI", "p (Holm)", "MDE",
+          "n", "between", "n_eff", "verdict", "note"]
+
+
+def explanation(comparison: Comparison) -> list[str]:
+    """The lines under the table: how the rows were paired, the machine's speed, the rule."""
+    return [pairing(comparison), machine_line(comparison), rule(comparison), LEGEND]
 
 
 def text(comparison: Comparison) -> str:
@@ -65,6 +133,7 @@ def text(comparison: Comparison) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(r[:-1], widths)) + ("  " + r[-1] if r[-1] else "") for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     thresholds = ", ".join(f"{t.metric}:{t.percent:g}%" for t in comparison.thresholds)
+    lines += explanation(comparison)
     if comparison.not_comparable:
         lines.append(f"not comparable: {comparison.not_comparable}")
     lines.append(f"thresholds {thresholds}: {summary(comparison)}")
@@ -98,9 +167,7 @@ def markdown(comparison: Comparison) -> str:
     differs = [e for e in comparison.environment if e[3]]
     if differs:
         lines += ["", "Environment differences: " + "; ".join(f"{_md(k)}: {_md(b)} → {_md(c)}" for k, b, c, _ in differs)]
-    lines += ["", f"A change is a verdict when its {100 * (1 - ALPHA):.0f}% bootstrap interval excludes no change "
-              f"(and Mann-Whitney p < {ALPHA}) and it is at least half the threshold; "
-              "MDE is the smallest change this noise could reveal."]
+    lines += [""] + [f"- {_md(line)}" for line in explanation(comparison)]
     return "\n".join(lines) + "\n"
 
 
@@ -122,5 +189,9 @@ def html(comparison: Comparison) -> str:
         change_png=figure_data_uri(figures.change_figure(comparison.rows)),
         overlay_png=figure_data_uri(overlay),
         alpha=ALPHA,
+        pairing=pairing(comparison),
+        machine=machine_line(comparison),
+        rule=rule(comparison),
+        legend=LEGEND,
         names={"base": Path(comparison.base).name, "cand": Path(comparison.cand).name},
     )

@@ -11,13 +11,16 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-COLORS = {"threads": "tab:blue", "processes": "tab:orange", "ideal": "0.5"}
+COLORS = {"threads": "tab:blue", "processes": "tab:orange", "sequential": "tab:green", "ideal": "0.5"}
 #: backends in the order a reader compares them: the baseline first
 BACKEND_ORDER = {"sequential": 0, "threads": 1, "processes": 2}
 
 
 def speedup_figure(cells: pd.DataFrame) -> Figure | None:
-    """Speedup against workers: threads, processes and the ideal; one panel per workload and cores."""
+    """Speedup against workers: threads, processes and the ideal; one panel per workload and cores.
+
+    Speedup is on each cell's ``time`` (median of its process medians) against the baseline's.
+    """
     ok = cells[(cells["status"] == "ok") & cells["backend"].isin(["threads", "processes"])]
     if ok.empty:
         return None
@@ -40,7 +43,7 @@ def speedup_figure(cells: pd.DataFrame) -> Figure | None:
             ax.set_title(f"{workload}, {n_cores} core{'s' if n_cores > 1 else ''}", fontsize=10)
             ax.set_xlabel("workers")
             if j == 0:
-                ax.set_ylabel("speedup vs sequential")
+                ax.set_ylabel("speedup vs baseline")
             ax.grid(alpha=0.3)
     axes[0][-1].legend(fontsize=8, loc="upper left")
     fig.tight_layout()
@@ -91,25 +94,76 @@ def heatmap_figure(samples: pd.DataFrame, cells: pd.DataFrame) -> Figure | None:
 
 
 def distribution_figure(cells: pd.DataFrame, values: pd.DataFrame) -> Figure | None:
-    """Every timed batch of each cell at the most cores, as box plots, one panel per workload."""
+    """Every timed batch of each cell at the most cores, one panel per workload: a box over all the
+    cell's values, and the values as dots coloured by their pyperf process (process k of every cell
+    ran with the same layout pad), so a process that sat apart shows as a cluster of one colour."""
     ok = cells[cells["status"] == "ok"]
     if ok.empty or values.empty:
         return None
     top = ok[ok["cores"] == ok["cores"].max()]
     workloads = sorted(top["workload"].unique())
+    by_process = "process" in values.columns
+    process_ids = sorted(values["process"].dropna().unique()) if by_process else []
+    palette = plt.get_cmap("tab10")
     fig, axes = plt.subplots(len(workloads), 1, figsize=(9, 2.8 * len(workloads)), squeeze=False)
     for ax, workload in zip(axes[:, 0], workloads):
         group = top[top["workload"] == workload]
-        group = group.assign(order=group["backend"].map(BACKEND_ORDER).fillna(9)).sort_values(["order", "workers"])
+        order = group["baseline"].map({True: -1}).fillna(group["backend"].map(BACKEND_ORDER)).fillna(9) \
+            if "baseline" in group else group["backend"].map(BACKEND_ORDER).fillna(9)
+        group = group.assign(order=order).sort_values(["order", "workers"])
         data = [values.loc[values["id"] == cid, "value"].to_numpy() * 1e3 for cid in group["id"]]
         labels = [f"{b}\nx{w}" for b, w in zip(group["backend"], group["workers"])]
-        ax.boxplot(data, showfliers=True)
-        for k, d in enumerate(data, start=1):
-            ax.plot(np.full(len(d), k), d, ".", color="0.3", alpha=0.6, ms=3)
+        ax.boxplot(data, showfliers=False)
+        for k, cid in enumerate(group["id"], start=1):
+            mine = values[values["id"] == cid]
+            if not by_process:
+                ax.plot(np.full(len(mine), k), mine["value"] * 1e3, ".", color="0.3", alpha=0.6, ms=3)
+                continue
+            for j, proc in enumerate(process_ids):
+                dots = mine[mine["process"] == proc]["value"].to_numpy() * 1e3
+                if dots.size == 0:
+                    continue
+                offset = (j - (len(process_ids) - 1) / 2) * min(0.6 / max(len(process_ids), 1), 0.15)
+                ax.plot(np.full(dots.size, k + offset), dots, "o", color=palette(j % 10), alpha=0.8, ms=3,
+                        label=f"process {int(proc)}" if k == 1 else None)
         ax.set_xticks(range(1, len(labels) + 1), labels=labels, fontsize=7)
         ax.set_ylabel("batch time (ms)")
         ax.set_title(f"{workload}, {int(group['cores'].iloc[0])} cores: every timed batch", fontsize=9, loc="left")
         ax.grid(alpha=0.3, axis="y")
+        if by_process and 1 < len(process_ids) <= 10:
+            ax.legend(fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=min(len(process_ids), 5),
+                      frameon=False, borderaxespad=0.1)
+    fig.tight_layout()
+    return fig
+
+
+def canary_figure(processes: pd.DataFrame) -> Figure | None:
+    """Every process's canary (ms) against when the process started (s since the run's first one),
+    coloured by the cell's backend; flagged processes ringed in red. A machine that slowed down shows
+    as canaries drifting up."""
+    if processes.empty or "canary" not in processes:
+        return None
+    rows = processes[processes["canary"].notna() & (processes["canary"] > 0)]
+    rows = rows[rows["started"].notna() & (rows["started"] > 0)]
+    if rows.empty:
+        return None
+    t0 = float(rows["started"].min())
+    fig, ax = plt.subplots(figsize=(9, 2.8))
+    palette = plt.get_cmap("tab10")
+    backends = sorted(rows["backend"].unique(), key=lambda b: (BACKEND_ORDER.get(b, 9), b))
+    for i, backend in enumerate(backends):
+        sel = rows[rows["backend"] == backend]
+        color = COLORS.get(backend, palette((i + 2) % 10))
+        ax.plot(sel["started"] - t0, sel["canary"] * 1e3, "o", color=color, ms=4, alpha=0.8, label=backend)
+    if "flagged" in rows:
+        bad = rows[rows["flagged"].fillna(False).astype(bool)]
+        if not bad.empty:
+            ax.plot(bad["started"] - t0, bad["canary"] * 1e3, "o", mfc="none", mec="tab:red", ms=9, label="flagged")
+    ax.axhline(float(rows["canary"].median() * 1e3), color="0.6", lw=0.8, ls="--")
+    ax.set_xlabel("seconds since the run's first process started")
+    ax.set_ylabel("canary (ms)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", ncol=min(len(backends) + 1, 5))
     fig.tight_layout()
     return fig
 
@@ -156,7 +210,7 @@ def speedup_overlay(base: pd.DataFrame, cand: pd.DataFrame) -> Figure | None:
         ax.set_xticks(ticks, labels=[str(t) for t in ticks])
         ax.set_title(workload, fontsize=10)
         ax.set_xlabel("workers")
-        ax.set_ylabel("speedup vs sequential")
+        ax.set_ylabel("speedup vs baseline")
         ax.grid(alpha=0.3)
     axes[0][-1].legend(fontsize=7)
     fig.tight_layout()

@@ -14,7 +14,9 @@ import yaml
 from tests.conftest import gilbench
 
 ROOT = Path(__file__).resolve().parent.parent
-SMALL = ["--profile", "gate", "--workload", "hello-sleep", "--backend", "sequential,threads"]
+SMALL = ["--profile", "gate", "--workload", "hello-sleep", "--backend", "sequential,threads", "--rounds", "4"]
+#: enough rounds for the signed-rank test to reach 0.01 / 2 rows (2 / 2**10 < 0.005)
+DETECTING = SMALL[:-1] + ["10"]
 
 
 def in_git() -> bool:
@@ -23,18 +25,26 @@ def in_git() -> bool:
 
 @pytest.mark.skipif(not in_git(), reason="needs a git checkout with a commit")
 def test_ab_against_a_git_ref_catches_a_slower_candidate_and_removes_its_worktree(tmp_path):
-    done = gilbench("ab", "HEAD", ".", *SMALL, "--cand-scale", "1.3", "--seed", "1",
+    done = gilbench("ab", "HEAD", ".", *DETECTING, "--cand-scale", "1.3", "--seed", "1",
                     "--output", str(tmp_path / "r"), "--markdown", str(tmp_path / "s.md"), cwd=ROOT)
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "slower" in done.stdout and "interleaved in random order" in done.stderr
+    assert "slower" in done.stdout and "sides in random order per round" in done.stderr
     (run,) = (tmp_path / "r").glob("2*")
     base, cand = json.loads((run / "base" / "manifest.json").read_text()), json.loads((run / "cand" / "manifest.json").read_text())
-    assert base["side"] == "HEAD" and cand["side"] == "."
+    assert base["side"] == "base: HEAD" and cand["side"] == "cand: ."
+    assert base["interleaved_with"] == cand["interleaved_with"] == str(run)
     assert all(c["status"] == "ok" for c in base["cells"] + cand["cells"])
     import pyperf
 
     values = pyperf.BenchmarkSuite.load(str(run / "base" / "suite.json")).get_benchmarks()[0]
-    assert values.get_nrun() == 3  # the gate profile's 3 pyperf processes, run one at a time per side
+    assert values.get_nrun() == 10  # one pyperf process per round and side
+    for b_cell, c_cell in zip(base["cells"], cand["cells"]):
+        # round k: one process of each side, the same layout pad, back to back in either order
+        assert [p["pad"] for p in b_cell["processes"]] == [p["pad"] for p in c_cell["processes"]]
+        assert {p["order"] for p in b_cell["processes"]} == {0, 1}  # the order is random, not fixed
+        for b, c in zip(b_cell["processes"], c_cell["processes"]):
+            assert {b["order"], c["order"]} == {0, 1}
+    assert "paired" in done.stdout
     assert (run / "base" / "report.html").exists() and (tmp_path / "s.md").exists()
     assert (run / "compare.html").exists() and (run / "compare.json").exists()  # beside both run folders
     worktrees = subprocess.run(["git", "worktree", "list"], cwd=ROOT, capture_output=True, text=True).stdout
@@ -107,3 +117,57 @@ def test_the_ci_recipe_is_valid_yaml_calling_real_commands():
     for option in ("--profile", "--fail-on", "--output", "--html", "--markdown"):
         assert option in commands and option in help_text
     assert any("upload-artifact" in s.get("uses", "") for s in steps)
+
+
+def _processes_mentioning(marker: str) -> list:
+    import psutil
+
+    return [p for p in psutil.process_iter(["cmdline"]) if marker in " ".join(p.info["cmdline"] or [])
+            and p.pid != __import__("os").getpid()]
+
+
+@pytest.mark.skipif(not in_git(), reason="needs a git checkout with a commit")
+def test_ab_stopped_by_sigterm_cleans_up_and_resumes_keeping_finished_rounds(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "r"
+    proc = subprocess.Popen([sys.executable, "-m", "bench", "ab", "HEAD", ".", *SMALL, "--output", str(out)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        manifests = list(out.glob("2*/base/manifest.json"))
+        if manifests and any(c["processes"] for c in json.loads(manifests[0].read_text())["cells"]):
+            break
+        time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("no round finished in time")
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    (run,) = out.glob("2*")
+    assert f"--resume {run}" in err
+    worktrees = subprocess.run(["git", "worktree", "list"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert "gilbench-base" not in worktrees  # the checkout of HEAD is gone
+    assert _processes_mentioning(str(run)) == []
+    first = json.loads((run / "base" / "manifest.json").read_text())
+    assert first["status"] == "interrupted"
+    kept = {c["id"]: [p["pid"] for p in c["processes"]] for c in first["cells"] if c["processes"]}
+    assert kept
+
+    done = gilbench("ab", "--resume", str(run), cwd=ROOT)
+    assert done.returncode in (0, 1), done.stderr  # 1 only if HEAD and the tree really differ
+    again = json.loads((run / "base" / "manifest.json").read_text())
+    assert again["status"] == "complete" and all(c["status"] == "ok" for c in again["cells"])
+    assert all(len(c["processes"]) == 4 for c in again["cells"])
+    for c in again["cells"]:  # the rounds that had finished were kept, not run again
+        assert [p["pid"] for p in c["processes"]][: len(kept.get(c["id"], []))] == kept.get(c["id"], [])
+    assert (run / "compare.json").exists()
+
+
+def test_ab_resume_refuses_sides_and_matrix_options(tmp_path):
+    done = gilbench("ab", "--resume", str(tmp_path), ".", cwd=ROOT)
+    assert done.returncode == 2 and "drop" in done.stderr
+    done = gilbench("ab", "--resume", str(tmp_path), cwd=ROOT)
+    assert done.returncode == 2 and "ab.json" in done.stderr

@@ -1,3 +1,5 @@
+import functools
+import multiprocessing
 import os
 import signal
 import time
@@ -87,3 +89,36 @@ def test_sleeping_workers_overlap(name):
     t0 = time.perf_counter()
     backend.run_batch(task, 4, 4)
     assert time.perf_counter() - t0 < 0.6
+
+
+
+def burn(i, loops=12_000_000):
+    """Pure-Python CPU work, a fixed amount per task (about 0.25 s here)."""
+    x = 0
+    for _ in range(loops):
+        x += 1
+    return i
+
+
+@pytest.mark.parametrize("method", multiprocessing.get_all_start_methods())
+def test_processes_report_their_children_cpu_under_every_start_method(method):
+    c0 = time.process_time()
+    burn(0)
+    one = time.process_time() - c0
+    backend = get_backend("processes")(method)
+    assert backend.children_cpu == 0.0
+    assert backend.run_batch(burn, 2, 2) == [0, 1]
+    work = backend.children_cpu
+    # each child reports its whole process (start-up included, an interpreter under spawn) and one
+    # task: wide margins, as start-up is part of it and CPU clocks are coarse
+    assert 0.5 * 2 * one < work < 3 * 2 * one, (work, one)
+    # reset per batch, not summed across batches: a trivial batch reports only start-up
+    assert backend.run_batch(square, 2, 2) == [0, 1]
+    assert 0 < backend.children_cpu < work
+
+
+@pytest.mark.parametrize("name", ["sequential", "threads"])
+def test_in_process_backends_report_no_children_cpu(name):
+    backend = get_backend(name)()
+    backend.run_batch(functools.partial(burn, loops=100_000), 2, 2)
+    assert backend.children_cpu == 0.0

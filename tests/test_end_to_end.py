@@ -38,7 +38,23 @@ def test_pyperf_reads_the_suite_with_gilbench_metadata(smoke_run):
 
 def test_every_sample_count_matches_the_profile(smoke_run):
     suite = pyperf.BenchmarkSuite.load(str(smoke_run / "suite.json"))
-    assert {b.get_nvalue() for b in suite.get_benchmarks()} == {2}  # smoke: 1 process x 2 values
+    assert {b.get_nvalue() for b in suite.get_benchmarks()} == {4}  # smoke: 2 processes x 2 values
+    assert {len(b.get_runs()) for b in suite.get_benchmarks()} == {2}  # one pyperf run per process
+
+
+def test_each_process_is_kept_apart_with_its_layout_pad_and_canary(smoke_run):
+    import json
+
+    from bench.matrix import layout_pad
+
+    cells = json.loads((smoke_run / "manifest.json").read_text())["cells"]
+    for cell in cells:
+        procs = cell["processes"]
+        assert [p["index"] for p in procs] == [0, 1]
+        assert [p["pad"] for p in procs] == [layout_pad(0), layout_pad(1)] and layout_pad(0) != layout_pad(1)
+        assert all(len(p["values"]) == len(p["cpu"]) == 2 for p in procs)
+        assert all(0 < p["canary_cpu"] <= p["canary"] * 1.05 for p in procs)  # CPU time cannot exceed wall time
+        assert len({p["pid"] for p in procs}) == 2  # two processes, not one process twice
 
 
 def test_csv_has_one_row_per_cell_with_scaling_columns(smoke_run):
@@ -63,8 +79,8 @@ def test_report_has_every_section_and_no_external_resource(smoke_run):
     assert html.count("data:image/png;base64,") >= 3
     assert "http://" not in html and "https://" not in html and "<script" not in html
     assert "Incomplete run" not in html
-    # the method text states the profile's real sample counts (smoke: 1 process, 0 warmup, 2 values)
-    assert "1 worker processes, each timing\n0 warmup and 2 measured batches" in html
+    # the method text states the profile's real sample counts (smoke: 2 processes, 0 warmup, 2 values)
+    assert "2 worker processes, each timing\n0 warmup and 2 measured batches" in html
     assert "built-in method" not in html and "object at 0x" not in html
 
 

@@ -91,7 +91,7 @@ def test_a_killed_worker_is_recorded_with_its_signal(tmp_path, backend, how):
     assert leftovers(str(run)) == []
 
 
-@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_interrupt_keeps_finished_cells_and_resume_finishes_the_rest(tmp_path, signum, status):
     root = tmp_path / "results"
     cmd = [sys.executable, "-m", "bench", "run", "--profile", "smoke", "--workload", "hello-sleep",
@@ -162,7 +162,7 @@ def test_cells_run_beside_a_cpu_hog_are_flagged_noisy(tmp_path):
 
 def test_a_full_disk_mid_run_stops_with_a_clear_message_and_keeps_what_finished(tmp_path):
     def small_files() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (10_000, 10_000))  # writes past 10 kB fail: a full disk
+        resource.setrlimit(resource.RLIMIT_FSIZE, (16_000, 16_000))  # writes past 16 kB fail: a full disk
 
     root = tmp_path / "results"
     done = subprocess.run(
@@ -190,6 +190,32 @@ def test_spawned_children_start_cleanly_and_leak_nothing(tmp_path, method):
     run = (root / "latest").resolve()
     (cell,) = manifest(run)["cells"]
     assert cell["start_method"] == method
-    log = (run / cell["log"]).read_text()
-    assert "leaked" not in log and "Traceback" not in log
+    logs = sorted((run / "cells").glob(f"{cell['slug']}.p*.log"))
+    assert len(logs) == len(cell["processes"]) == 2  # one log per pyperf process
+    for log in logs:
+        assert "leaked" not in log.read_text() and "Traceback" not in log.read_text()
     assert leftovers(str(run)) == []
+
+
+def test_a_runner_killed_with_sigkill_leaves_nothing_running(tmp_path):
+    """kill -9 cannot be caught: the measured process and the sampler must notice by themselves."""
+    root = tmp_path / "results"
+    cmd = [sys.executable, "-m", "bench", "run", "--profile", "smoke", "--workload", "hello-sleep",
+           "--backend", "processes", "--workers", "2", "--scale", "100", "--output", str(root)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # until a measured process (python -m bench.cell) is running
+        running = [p for p in leftovers(str(root)) if "bench.cell" in " ".join(p.cmdline())]
+        if running:
+            break
+        time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("no measured process started")
+    assert any("bench.sampler" in " ".join(p.cmdline()) for p in leftovers(str(root)))
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while leftovers(str(root)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert leftovers(str(root)) == []

@@ -59,6 +59,13 @@ class Backend(ABC):
 
     Subclasses set ``name`` (what users type) and ``description``; a backend that starts processes
     sets ``uses_processes`` so that its start method is recorded.
+
+    ``children_cpu`` is the CPU seconds (user + system) that the last batch's child processes
+    reported for themselves, whole processes from their start to the end of their tasks; 0.0 for a
+    backend that runs in the calling process. ``run_batch`` resets it. A batch's CPU time is the
+    caller's own CPU time (RUSAGE_SELF) over the batch plus this: RUSAGE_CHILDREN cannot be used,
+    as it misses children that are not the caller's own (forkserver's are the server's) and those
+    not yet waited for.
     """
 
     name: ClassVar[str]
@@ -66,14 +73,17 @@ class Backend(ABC):
     uses_processes: ClassVar[bool] = False
     #: a backend with a fixed worker count (the sequential baseline) lists it here
     fixed_workers: ClassVar[int | None] = None
+    #: CPU seconds the last batch's child processes reported for themselves (see above)
+    children_cpu: float = 0.0
 
     def __init__(self, start_method: str | None = None) -> None:
         self.start_method = start_method
+        self.children_cpu: float = 0.0
 
     @abstractmethod
     def run_batch(self, task: Callable[[int], Any], tasks: int, workers: int) -> list[Any]:
         """Run ``task(i)`` for i in range(tasks) on ``workers`` workers; results in index order.
 
         Raises TaskFailed if any task raised or any worker did not end cleanly: a batch that did
-        not complete must never yield a timing.
+        not complete must never yield a timing. Sets ``children_cpu`` for this batch (0.0 first).
         """

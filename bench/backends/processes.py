@@ -3,11 +3,16 @@
 Process start-up is inside the timed batch: it is the price a user pays for each batch here.
 The start method is explicit (the interpreter's default when none is given) and recorded.
 Every child's exit code is checked: a child that died or was killed fails the batch.
+
+Each child reports its own CPU time with its results (``Backend.children_cpu``): the parent's
+RUSAGE_CHILDREN would see fork's and spawn's children once reaped, but never forkserver's, which are
+the server's children. Self-reported, the figure means the same under every start method.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue as queue_module
 from typing import Any, Callable
 
@@ -17,13 +22,27 @@ from bench.backends.base import Backend, TaskFailed, assignments
 POLL_S = 0.05
 
 
+def own_cpu_seconds() -> float:
+    """CPU seconds (user + system) of this whole process since it started, all its threads, and of
+    the children it has waited for (a task's own subprocesses)."""
+    try:
+        import resource
+    except ImportError:  # not POSIX: os.times
+        t = os.times()
+        return t.user + t.system + t.children_user + t.children_system
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def _child(results: Any, worker: int, task: Callable[[int], Any], indices: list[int]) -> None:
+    # messages are (worker, ok, payload, cpu seconds): the CPU time is read after the tasks, so it
+    # covers the process's start-up (interpreter, imports, unpickling under spawn) and its work
     try:
         done = [(i, task(i)) for i in indices]
     except BaseException as exc:  # noqa: BLE001 - every failure must reach the parent
-        results.put((worker, False, TaskFailed.from_exception(worker, exc).as_dict()))
+        results.put((worker, False, TaskFailed.from_exception(worker, exc).as_dict(), own_cpu_seconds()))
     else:
-        results.put((worker, True, done))
+        results.put((worker, True, done, own_cpu_seconds()))
 
 
 class Processes(Backend):
@@ -32,6 +51,7 @@ class Processes(Backend):
     uses_processes = True
 
     def run_batch(self, task: Callable[[int], Any], tasks: int, workers: int) -> list[Any]:
+        self.children_cpu = 0.0
         ctx = multiprocessing.get_context(self.start_method)
         results_queue = ctx.Queue()
         procs = [
@@ -58,14 +78,13 @@ class Processes(Backend):
                 raise TaskFailed(how, w, exitcode=proc.exitcode)
         return results
 
-    @staticmethod
-    def _collect(results_queue: Any, procs: list[Any], tasks: int) -> list[Any]:
+    def _collect(self, results_queue: Any, procs: list[Any], tasks: int) -> list[Any]:
         results: list[Any] = [None] * tasks
         pending = set(range(len(procs)))
         silent_dead: set[int] = set()  # exited with no message yet: given one more poll
         while pending:
             try:
-                worker, ok, payload = results_queue.get(timeout=POLL_S)
+                worker, ok, payload, cpu = results_queue.get(timeout=POLL_S)
             except queue_module.Empty:
                 dead = {w for w in pending if procs[w].exitcode is not None}
                 if dead & silent_dead:
@@ -75,6 +94,7 @@ class Processes(Backend):
                     raise TaskFailed(how, w, exitcode=code, message="before reporting a result") from None
                 silent_dead = dead
                 continue
+            self.children_cpu += cpu
             if not ok:
                 raise TaskFailed("raised", worker, payload["error_type"], payload["message"], payload["traceback"])
             for i, value in payload:

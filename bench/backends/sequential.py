@@ -13,6 +13,7 @@ class Sequential(Backend):
     fixed_workers = 1
 
     def run_batch(self, task: Callable[[int], Any], tasks: int, workers: int) -> list[Any]:
+        self.children_cpu = 0.0  # no child processes: all CPU time is the caller's own
         try:
             return [task(i) for i in range(tasks)]
         except Exception as exc:

@@ -13,6 +13,7 @@ class Threads(Backend):
     description = "one threading.Thread per worker, tasks split statically, results in a shared list"
 
     def run_batch(self, task: Callable[[int], Any], tasks: int, workers: int) -> list[Any]:
+        self.children_cpu = 0.0  # no child processes: all CPU time is the caller's own
         results: list[Any] = [None] * tasks
         failures: list[TaskFailed] = []
 

@@ -12,9 +12,9 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from reports import figures
-from reports.frame import RunData
+from reports.frame import CANARY_CPU_SHARE, CANARY_SLOW, RunData
 from reports.outputs.base import Output
-from reports.verdicts import THRESHOLDS, verdicts
+from reports.verdicts import THRESHOLDS, describe_gap, verdicts
 
 
 def figure_data_uri(fig: Figure | None) -> str:
@@ -34,21 +34,71 @@ def fmt(value: Any, spec: str = ".2f", suffix: str = "") -> str:
 
 
 def unit_costs(run: RunData) -> list[str]:
-    """One work unit's duration per sized workload, from the sequential baseline's median."""
+    """One work unit's duration per sized workload, from the baseline cell's time."""
     lines = []
-    seq = run.cells[(run.cells["backend"] == "sequential") & (run.cells["status"] == "ok")]
+    if run.cells.empty:
+        return lines
+    base = run.cells[run.cells["baseline"].fillna(False).astype(bool) & (run.cells["status"] == "ok")]
     for cell in run.manifest["cells"]:
-        if cell["backend"] != "sequential" or "units" not in (cell.get("params") or {}):
+        if not cell.get("baseline") or "units" not in (cell.get("params") or {}):
             continue
-        row = seq[seq["id"] == cell["id"]]
+        row = base[base["id"] == cell["id"]]
         if row.empty:
             continue
-        per_unit = float(row["median"].iloc[0]) / (cell["tasks"] * cell["params"]["units"])
+        per_unit = float(row["time"].iloc[0]) / (cell["tasks"] * cell["params"]["units"])
         lines.append(
             f"{cell['workload']}: one unit = {per_unit * 1e3:.3f} ms, one task of {cell['params']['units']} "
-            f"units = {per_unit * cell['params']['units'] * 1e3:.1f} ms (sequential median, {cell['cores']} cores)"
+            f"units = {per_unit * cell['params']['units'] * 1e3:.1f} ms ({cell['backend']} time, {cell['cores']} cores)"
         )
     return lines
+
+
+def baseline_names(run: RunData) -> list[str]:
+    """The backends whose cells are the speedup baseline (by the manifest's flag)."""
+    if run.cells.empty:
+        return []
+    return sorted(set(run.cells.loc[run.cells["baseline"].fillna(False).astype(bool), "backend"]))
+
+
+def layout_groups(run: RunData) -> list[dict[str, Any]]:
+    """Per workload and cores: its main-thread gap(s) and the layout figures of each finished cell."""
+    cells = run.cells
+    if cells.empty:
+        return []
+    ok = cells[cells["status"] == "ok"]
+    groups = []
+    for (workload, cores), group in ok.groupby(["workload", "cores"], sort=True):
+        gaps = run.gaps[(run.gaps["workload"] == workload) & (run.gaps["cores"] == cores)]
+        order = group.assign(_b=~group["baseline"].fillna(False).astype(bool),
+                             _p=~group["in_process"].fillna(False).astype(bool)).sort_values(["_b", "_p", "backend", "workers"])
+        groups.append({
+            "workload": workload,
+            "cores": int(cores),
+            "gaps": [
+                {**g, "text": describe_gap(g["gap"], g["gap_low"], g["gap_high"], int(g["layouts"] or 0)),
+                 "layouts_text": ", ".join(f"pad {x['pad']}: {x['ratio']:.3f}x" for x in g["per_layout"])}
+                for g in gaps.to_dict("records")
+            ],
+            "cells": order.drop(columns=["_b", "_p"]).to_dict("records"),
+        })
+    return groups
+
+
+def machine_speed(run: RunData) -> dict[str, Any]:
+    """The canary over the run: its median, range and the processes flagged as on a different machine."""
+    procs = run.processes
+    canaries = procs["canary"].dropna() if not procs.empty else procs.get("canary", [])
+    if len(canaries) == 0:
+        return {"measured": False, "flagged": [], "processes": len(procs)}
+    median = float(canaries.median())
+    return {
+        "measured": True,
+        "processes": int(len(canaries)),
+        "median_ms": median * 1e3,
+        "low": float(canaries.min()) / median - 1 if median else math.nan,
+        "high": float(canaries.max()) / median - 1 if median else math.nan,
+        "flagged": procs[procs["flagged"]].to_dict("records"),
+    }
 
 
 def environment(run: RunData) -> list[tuple[str, str]]:
@@ -93,7 +143,14 @@ class HtmlOutput(Output):
             run=run,
             title=f"gilbench report: {run.machine.get('hostname', '?')}, {run.manifest.get('created', '')}",
             complete=run.complete,
-            verdicts=verdicts(cells, gil) if not cells.empty else [],
+            verdicts=verdicts(cells, gil, run.gaps) if not cells.empty else [],
+            baselines=baseline_names(run),
+            layout_groups=layout_groups(run),
+            pads=sorted({int(p) for p in run.processes["pad"].dropna()}) if not run.processes.empty else [],
+            speed=machine_speed(run),
+            canary_png=figure_data_uri(figures.canary_figure(run.processes)),
+            canary_threshold=run.manifest.get("canary_threshold", CANARY_SLOW),
+            canary_cpu_share=CANARY_CPU_SHARE,
             thresholds=THRESHOLDS,
             cells=cells.to_dict("records"),
             failed=cells[~cells["status"].isin(["ok"])].to_dict("records") if not cells.empty else [],

@@ -1,0 +1,127 @@
+"""A run's data as typed records: what the runner fills in and what analysis and reports read.
+
+The unit of analysis is the pyperf *process*: values inside one process share its memory layout, CPU
+placement and clock, so they are not independent samples. A ``ProcessRecord`` keeps one process's
+values together with what describes it (its layout pad, its canary reading, its CPU accounting);
+a ``CellRecord`` is one cell's plan, outcome and processes. Both are plain data with JSON in and out
+(``to_dict`` / ``from_dict``): the manifest's ``cells`` list holds ``CellRecord.to_dict()`` entries.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from bench.matrix import Cell
+
+
+@dataclass
+class ProcessRecord:
+    """One pyperf worker process of a cell (in ``gilbench ab``: one side of one round).
+
+    ``values`` are the wall seconds of its timed batches (pyperf's values), ``cpu`` the CPU seconds
+    of the same batches (the process's own and those its children reported), ``canary`` the wall
+    seconds of gilbench's fixed reference loop timed in the same process outside the timed region
+    (``canary_cpu`` its CPU seconds: below the wall time when the process was kept off the CPU).
+    ``pad`` is the number of bytes added to the environment to move the process's memory layout.
+    """
+
+    index: int  # the process's position in its cell (the round, in ab)
+    pad: int = 0
+    pid: int = 0
+    values: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    warmups: list[float] = field(default_factory=list)
+    canary: float = float("nan")
+    canary_cpu: float = float("nan")
+    started: float = 0.0
+    ended: float = 0.0
+    noise_share: float = 0.0  # CPU share other processes took on the cell's CPUs while it ran
+    order: int = 0  # in ab: 0 if this side ran first in its round, 1 if second
+
+    @property
+    def median(self) -> float:
+        """The process's summary: the median of its values (robust to one disturbed batch)."""
+        return statistics.median(self.values) if self.values else float("nan")
+
+    @property
+    def parallelism(self) -> float:
+        """Median over its batches of CPU seconds / wall seconds."""
+        ratios = [c / w for w, c in zip(self.values, self.cpu) if w > 0]
+        return statistics.median(ratios) if ratios else float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ProcessRecord":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+#: a cell's statuses: pending (not run yet, or partly run), ok, failed, timeout
+FINAL_STATUSES = ("ok", "failed", "timeout")
+
+
+@dataclass
+class CellRecord:
+    """One cell of a run: what was planned (``cell``), how it ended, and its processes."""
+
+    cell: Cell
+    kind: str  # the workload's kind: io-bound or cpu-bound
+    baseline: bool = False  # this cell's backend is the speedup baseline (runs in the main thread)
+    status: str = "pending"
+    started: float | None = None
+    ended: float | None = None
+    processes: list[ProcessRecord] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+    noisy: bool = False
+    noise_share: float = 0.0
+    note: str = ""
+
+    @property
+    def id(self) -> str:
+        return self.cell.id
+
+    @property
+    def values(self) -> list[float]:
+        """Every timed value of every process, in process order."""
+        return [v for p in self.processes for v in p.values]
+
+    @property
+    def process_medians(self) -> list[float]:
+        return [p.median for p in self.processes if p.values]
+
+    def process(self, index: int) -> ProcessRecord | None:
+        return next((p for p in self.processes if p.index == index), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The manifest entry: the cell's own fields flat (as readers expect), then the outcome."""
+        data = self.cell.to_dict()
+        data.update(
+            id=self.cell.id, slug=self.cell.slug, kind=self.kind, baseline=self.baseline, status=self.status,
+            started=self.started, ended=self.ended, processes=[p.to_dict() for p in self.processes],
+            noisy=self.noisy, noise_share=self.noise_share,
+        )
+        if self.error:
+            data["error"] = self.error
+        if self.note:
+            data["note"] = self.note
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "CellRecord":
+        return cls(
+            cell=Cell.from_dict(data),
+            kind=data.get("kind", ""),
+            baseline=bool(data.get("baseline", False)),
+            status=data.get("status", "pending"),
+            started=data.get("started"),
+            ended=data.get("ended"),
+            processes=[ProcessRecord.from_dict(p) for p in data.get("processes") or []],
+            error=data.get("error"),
+            noisy=bool(data.get("noisy", False)),
+            noise_share=float(data.get("noise_share") or 0.0),
+            note=data.get("note", ""),
+        )
