@@ -12,7 +12,7 @@ import json
 import os
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import workloads
 from bench.backends import get_backend
@@ -66,6 +66,8 @@ class Profile:
     tasks: int | None = None
     #: each task's size relative to the workload's default, before --scale
     task_size: float = 1.0
+    #: per-workload sizes that replace ``task_size`` (work that is precise at any size can be small)
+    task_sizes: Mapping[str, float] = field(default_factory=dict)
     #: keep a batch at ``batch_tasks`` default-sized tasks when more tasks are needed
     batch_tasks: int | None = None
 
@@ -93,12 +95,13 @@ PROFILES: dict[str, Profile] = {
         Profile(
             "gate",
             "for a CI regression gate with `gilbench ab`: sequential and 2 workers on all cores, "
-            "4 tasks of ~25 ms, 14 rounds",
+            "4 tasks of ~25 ms (sleeps of 10 ms), 14 rounds",
             Timing(processes=14, values=3, warmups=0),
             workers=(2,),
             all_cores_only=True,
             tasks=4,
             task_size=0.25,
+            task_sizes={"hello-sleep": 0.1},
         ),
         Profile(
             "default",
@@ -232,13 +235,14 @@ def expand(
     n_tasks = tasks or profile.tasks or max(worker_counts)
     if n_tasks < 1:
         raise ValueError(f"tasks must be at least 1, not {n_tasks}")
-    size = profile.task_size
+    batch_factor = 1.0
     if profile.batch_tasks and not (tasks or profile.tasks):
-        size *= profile.batch_tasks / n_tasks
+        batch_factor = profile.batch_tasks / n_tasks
 
     cells: list[Cell] = []
     for n_cores in sorted(set(core_counts)):
         for workload in chosen:
+            size = profile.task_sizes.get(workload.name, profile.task_size) * batch_factor
             params = workload.resolve(scale=size * scale)
             for backend in backend_classes:
                 counts = (backend.fixed_workers,) if backend.fixed_workers else sorted(set(worker_counts))

@@ -80,6 +80,10 @@ class Backend(ABC):
         self.start_method = start_method
         self.children_cpu: float = 0.0
 
+    def prepare(self) -> None:
+        """Once per measured process, before any timed batch: set up what a program pays for once
+        (e.g. a forkserver, lazily imported machinery), so that no batch, the first included, pays it."""
+
     @abstractmethod
     def run_batch(self, task: Callable[[int], Any], tasks: int, workers: int) -> list[Any]:
         """Run ``task(i)`` for i in range(tasks) on ``workers`` workers; results in index order.

@@ -1,0 +1,48 @@
+"""A slower host is invisible from inside a cell; the canary every measured process times shows it.
+
+A CPU quota (cgroup v1 ``cpu.cfs_quota_us``) stands in for a busy host: the same benchmark run once
+normally and once inside the quota must compare as "machine speed differed", not as slower cells.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests import cgroup
+from tests.conftest import gilbench
+
+MATRIX = ["--profile", "smoke", "--workload", "hello-cpu", "--backend", "sequential,processes", "--workers", "2",
+          "--processes", "6", "--scale", "3", "--no-report", "--no-sampler"]
+
+
+def _run(root: Path, quota: float | None) -> Path:
+    cmd = [sys.executable, "-m", "bench", "run", *MATRIX, "--output", str(root)]
+    if quota is None:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    else:
+        with cgroup.cpu_quota(quota) as group:
+            done = group.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return (root / "latest").resolve()
+
+
+def test_a_run_under_a_cpu_quota_compares_as_a_slower_machine_not_as_slower_cells(tmp_path):
+    ok, reason = cgroup.available()
+    if not ok:
+        pytest.skip(reason)
+    normal = _run(tmp_path / "normal", None)
+    throttled = _run(tmp_path / "throttled", 0.4)
+    # inside the quota, processes' canaries lost CPU time: flagged in the run itself
+    cells = json.loads((throttled / "manifest.json").read_text())["cells"]
+    assert any(c["noisy"] for c in cells)
+    done = gilbench("compare", str(normal), str(throttled), "--json", str(tmp_path / "c.json"))
+    assert done.returncode == 0, done.stdout + done.stderr  # not a regression of the code
+    assert "machine speed differed" in done.stdout
+    rows = json.loads((tmp_path / "c.json").read_text())["rows"]
+    time_rows = [r for r in rows if r["metric"] == "time"]
+    assert time_rows and not any(r["verdict"] == "slower" for r in time_rows)
