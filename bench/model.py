@@ -39,6 +39,7 @@ class ProcessRecord:
     ended: float = 0.0
     noise_share: float = 0.0  # CPU share other processes took on the cell's CPUs while it ran
     order: int = 0  # in ab: 0 if this side ran first in its round, 1 if second
+    flag: str = ""  # why the runner found this process disturbed ("" if it did not): bench.runner._flag_noise
 
     @property
     def median(self) -> float:

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from reports import figures
-from reports.frame import CANARY_CPU_SHARE, CANARY_SLOW, RunData
+from reports.frame import RunData
 from reports.outputs.base import Output
 from reports.verdicts import THRESHOLDS, describe_gap, verdicts
 
@@ -149,8 +149,8 @@ class HtmlOutput(Output):
             pads=sorted({int(p) for p in run.processes["pad"].dropna()}) if not run.processes.empty else [],
             speed=machine_speed(run),
             canary_png=figure_data_uri(figures.canary_figure(run.processes)),
-            canary_threshold=run.manifest.get("canary_threshold", CANARY_SLOW),
-            canary_cpu_share=CANARY_CPU_SHARE,
+            canary_threshold=run.manifest.get("canary_slow", math.nan) - 1,
+            canary_cpu_share=run.manifest.get("canary_on_cpu", math.nan),
             thresholds=THRESHOLDS,
             cells=cells.to_dict("records"),
             failed=cells[~cells["status"].isin(["ok"])].to_dict("records") if not cells.empty else [],
