@@ -60,6 +60,21 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime
 
 
+def _check_gil() -> None:
+    """Fail the cell when the GIL is not in the state PYTHON_GIL asked for.
+
+    On a free-threaded build, importing an extension that does not declare free-threading support
+    turns the GIL back on with only a warning; measured as "free-threaded", such a cell would be wrong.
+    """
+    asked = os.environ.get("PYTHON_GIL", "")
+    if asked not in ("0", "1"):
+        return
+    if gil_enabled() != (asked == "1"):
+        state = "enabled" if gil_enabled() else "disabled"
+        raise TaskFailed("exited", -1, message=f"the GIL is {state} in this process although PYTHON_GIL={asked} "
+                         "asked otherwise (an extension module may have re-enabled it: see the warning above)")
+
+
 def _append_line(path: str, record: dict[str, Any]) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as out:
@@ -81,7 +96,7 @@ def main() -> None:
         workloads.load_module(cell.module)
     workload = workloads.get(cell.workload)
     backend = get_backend(cell.backend)(cell.start_method)
-    task = workload.task(cell.params)
+    task = backend.task_for(workload, cell.params)
     runner.metadata.update(cell_metadata(cell, workload.kind))
     readings: list[list[float]] = []
 
@@ -99,14 +114,17 @@ def main() -> None:
             readings.append([t1 - t0, cpu1 - cpu0 + getattr(backend, "children_cpu", 0.0)])
         return total
 
-    measured = {}
-    if args.worker:
-        backend.prepare()  # outside every timed batch: what a program pays once, not per fan-out
-        wall, cpu = canary.measure()
-        # the layout pad as this process received it (bench.runner sets it; its size moves the stack)
-        measured = {"canary": wall, "canary_cpu": cpu, "pad": len(os.environ.get("GILBENCH_LAYOUT_PAD", ""))}
-        runner.metadata["gilbench_canary_s"] = wall
+    measured: dict[str, Any] = {}
     try:
+        if args.worker:
+            # outside every timed batch: what a program pays once (a warm pool, a forkserver), not per fan-out
+            backend.prepare(cell.workers, task)
+            _check_gil()
+            wall, cpu = canary.measure()
+            # the layout pad as this process received it (bench.runner sets it; its size moves the stack)
+            measured = {"canary": wall, "canary_cpu": cpu, "pad": len(os.environ.get("GILBENCH_LAYOUT_PAD", "")),
+                        "gil_enabled": gil_enabled()}
+            runner.metadata["gilbench_canary_s"] = wall
         runner.bench_time_func(cell.id, time_batches)
     except TaskFailed as failure:
         _append_line(args.accounting, {"pid": os.getpid(), "failure": failure.as_dict()})
@@ -114,6 +132,8 @@ def main() -> None:
         if failure.tb:
             print(failure.tb, file=sys.stderr)
         sys.exit(1)
+    finally:
+        backend.close()
     if args.worker:
         _append_line(args.accounting, {"pid": os.getpid(), "warmups": args.warmups, "readings": readings, **measured})
 
