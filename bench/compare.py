@@ -2,8 +2,9 @@
 
 Data only: no formatting, no I/O but reading. The unit of analysis is the pyperf *process*: values
 inside one process share its memory layout, CPU placement and clock, so each process is summarized
-by one figure (time: the median of its values; parallelism: the median over its batches of CPU / wall
-seconds) and the tests run on the logs of these summaries, one per process.
+by one figure (time: its fastest batch, ``ProcessRecord.best``: noise only adds time, so the minimum
+is the least disturbed reading; parallelism: the median over its batches of CPU / wall seconds) and
+the tests run on the logs of these summaries, one per process.
 
 The rule (``ALPHA`` = 0.01, ``--fail-on METRIC:PCT%`` gives a row's threshold T = PCT / 100):
 
@@ -271,7 +272,7 @@ def _logs(record: CellRecord, metric: str) -> dict[int, float]:
     for p in record.processes:
         if not p.values:
             continue
-        x = p.parallelism if metric == "parallelism" else p.median
+        x = p.parallelism if metric == "parallelism" else p.best
         if x is not None and math.isfinite(x) and x > 0:
             out[p.index] = math.log(x)
     return out

@@ -1,8 +1,9 @@
 """What the sampler costs: one cell timed with and without it, interleaved in random order.
 
 Each round runs the same cell twice, once with the sampler process running and once without, in a
-random order, each a whole pyperf process tree as in a real run. The figure is the ratio of the
-medians over all values (with / without) and the median of the per-round ratios.
+random order, each as its pyperf processes are run in a real run (``bench.runner.run_process``).
+The figure is the ratio of the medians over all values (with / without) and the median of the
+per-round ratios.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-import pyperf
-
 from bench.matrix import PROFILES, Plan, Timing, expand
 from bench.results import RunFolder
-from bench.runner import run_cell
+from bench.runner import run_process
 from bench.sampler import Sampler
 
 TIMING = Timing(processes=2, values=3, warmups=1)
@@ -28,15 +27,17 @@ def _one(plan: Plan, folder: RunFolder, sampled: bool, interval: float) -> list[
     sampler = Sampler(folder.path / "samples.csv", interval) if sampled else None
     if sampler:
         sampler.start()
+    values: list[float] = []
     try:
-        record = run_cell(cell, plan, folder, timeout=600, python=sys.executable)
+        for index in range(plan.timing.processes):
+            done = run_process(cell, plan.timing, index, folder, timeout=600, python=sys.executable)
+            if done.status != "ok":
+                raise RuntimeError(f"{cell.id} {done.status}: {done.error}")
+            values.extend(done.record.values)
     finally:
         if sampler:
             sampler.stop()
-    if record["status"] != "ok":
-        raise RuntimeError(f"{cell.id} {record['status']}: {record.get('error')}")
-    suite = pyperf.BenchmarkSuite.load(str(folder.cell_file(cell.slug, ".json")))
-    return list(suite.get_benchmarks()[0].get_values())
+    return values
 
 
 def measure(workload: str, backend: str, rounds: int, interval: float, seed: int | None = None) -> int:

@@ -48,8 +48,9 @@ MIN_TIMEOUT_S = 60.0
 UNKNOWN_TASK_S = 1.0
 #: a process is "noisy" when other processes used more than this share of its CPUs while it ran,
 NOISY_SHARE = 0.10
-#: or when its canary ran this much slower than the run's median canary,
-CANARY_SLOW = 1.10
+#: or when its canary ran this much slower than the median of the run's canaries so far (a 30 ms
+#: loop varies by up to ~15 % on a quiet 2-core VM: flagging starts above that),
+CANARY_SLOW = 1.25
 #: or when the canary got less than this share of the CPU while it ran (throttled, preempted)
 CANARY_ON_CPU = 0.90
 #: the variables a measured process inherits (pyperf's list); everything else is left out, so that
@@ -342,20 +343,24 @@ def prepare_interpreters(lane: Lane, say: Callable[[str], None]) -> None:
                 record.status, record.note = "skipped", f"interpreter not prepared: {prepared.reason}"
 
 
-def _flag_noise(record: CellRecord, canaries: list[float]) -> None:
-    """Mark the cell noisy when any of its processes lost CPU to others or ran on a slower machine."""
+def flag_noise(record: CellRecord, canaries: list[float]) -> None:
+    """Flag each process that lost CPU to others or ran on a slower machine, and its cell as noisy.
+
+    The process's ``flag`` says why; reports read it, they do not judge again.
+    """
     reference = statistics.median(canaries) if canaries else float("nan")
-    reasons = []
     for p in record.processes:
+        why = []
         if p.noise_share > NOISY_SHARE:
-            reasons.append(f"process {p.index}: others used {p.noise_share:.0%} of its CPUs")
+            why.append(f"others used {p.noise_share:.0%} of its CPUs")
         if p.canary == p.canary and reference == reference and p.canary > CANARY_SLOW * reference:
-            reasons.append(f"process {p.index}: canary {p.canary / reference - 1:+.0%} against the run's median")
+            why.append(f"canary {p.canary / reference - 1:+.0%} against the run's median")
         if p.canary == p.canary and p.canary > 0 and p.canary_cpu / p.canary < CANARY_ON_CPU:
-            reasons.append(f"process {p.index}: canary on the CPU {p.canary_cpu / p.canary:.0%} of its wall time")
+            why.append(f"canary on the CPU {p.canary_cpu / p.canary:.0%} of its wall time")
+        p.flag = "; ".join(why)
     record.noise_share = max((p.noise_share for p in record.processes), default=0.0)
-    record.noisy = record.status == "ok" and bool(reasons)
-    record.note = "; ".join(reasons)
+    record.noisy = record.status == "ok" and any(p.flag for p in record.processes)
+    record.note = "; ".join(f"process {p.index}: {p.flag}" for p in record.processes if p.flag)
 
 
 def _finish_cell(lane: Lane, i: int, canaries: list[float]) -> None:
@@ -369,7 +374,7 @@ def _finish_cell(lane: Lane, i: int, canaries: list[float]) -> None:
         lane.folder.add_to_suite(lane.folder.merge_cell(record.cell.slug, parts))
     if procs:
         record.started, record.ended = min(p.started for p in procs), max(p.ended for p in procs)
-    _flag_noise(record, canaries)
+    flag_noise(record, canaries)
 
 
 def execute(

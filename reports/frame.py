@@ -43,18 +43,13 @@ def start_cost_workloads() -> list[str]:
     (``Workload.start_cost``: a task that does nothing)."""
     return sorted(name for name, w in workloads.all_workloads().items() if w.start_cost)
 
-#: a process whose canary took more than this fraction longer than the run's median canary ran on a
-#: slower machine than the rest of the run (the manifest's ``canary_threshold`` overrides it)
-CANARY_SLOW = 0.10
-#: a process whose canary got less than this share of CPU time per wall second was kept off the CPU
-CANARY_CPU_SHARE = 0.90
 
 VALUE_COLUMNS = ["id", "process", "pad", "value"]
 PROCESS_COLUMNS = [
     "id", "python", "workload", "kind", "backend", "family", "workers", "cores", "baseline", "in_process", "status",
     "process", "pad",
     "pid", "started", "ended", "n", "median", "canary", "canary_cpu", "canary_cpu_share", "parallelism",
-    "noise_share", "order", "canary_ratio", "flagged", "flag",
+    "noise_share", "order", "flag", "canary_ratio", "flagged",
 ]
 START_COST_COLUMNS = [
     "python", "workload", "cores", "backend", "family", "in_process", "id", "baseline_id", "start_ms", "low_ms", "high_ms", "layouts",
@@ -300,7 +295,7 @@ def load(path: Path | str) -> RunData:
                 "process": p.index, "pad": p.pad, "pid": p.pid, "started": p.started, "ended": p.ended,
                 "n": len(p.values), "median": p.median, "canary": p.canary, "canary_cpu": p.canary_cpu,
                 "canary_cpu_share": p.canary_cpu / p.canary if p.canary and p.canary > 0 else math.nan,
-                "parallelism": p.parallelism, "noise_share": p.noise_share, "order": p.order,
+                "parallelism": p.parallelism, "noise_share": p.noise_share, "order": p.order, "flag": p.flag,
             })
 
     cells = pd.DataFrame(rows)
@@ -312,11 +307,7 @@ def load(path: Path | str) -> RunData:
         cells = add_gaps(cells, gaps)
         costs = start_costs(cells, records)
     values_frame = pd.DataFrame(value_rows, columns=VALUE_COLUMNS)
-    processes_frame = flag_processes(
-        pd.DataFrame(process_rows, columns=PROCESS_COLUMNS[:-3]),
-        noise_threshold=manifest.get("noise_threshold"),
-        canary_threshold=manifest.get("canary_threshold", CANARY_SLOW),
-    )
+    processes_frame = add_canary_ratio(pd.DataFrame(process_rows, columns=PROCESS_COLUMNS[:-2]))
     return RunData(Path(path), manifest, machine, lesson, cells, values_frame, samples, metadata,
                    processes_frame, gaps, interpreters, costs)
 
@@ -463,26 +454,13 @@ def start_costs(cells: pd.DataFrame, records: dict[str, CellRecord],
     return pd.DataFrame(rows, columns=START_COST_COLUMNS)
 
 
-def flag_processes(processes: pd.DataFrame, noise_threshold: float | None,
-                   canary_threshold: float = CANARY_SLOW) -> pd.DataFrame:
-    """Flags the processes whose machine was not the run's usual one: others took CPU (noise share
-    above the manifest's threshold), the canary ran more than ``canary_threshold`` slower than the
-    run's median canary, or the canary got less CPU time than wall time (kept off the CPU)."""
+def add_canary_ratio(processes: pd.DataFrame) -> pd.DataFrame:
+    """Each process's canary against the run's median canary, and whether the runner flagged it
+    (``ProcessRecord.flag``: others took its CPUs, its canary was slow or kept off the CPU)."""
     processes = processes.copy()
     run_canary = _median(processes["canary"]) if not processes.empty else math.nan
     processes["canary_ratio"] = processes["canary"] / run_canary if run_canary and not math.isnan(run_canary) else math.nan
-    flags = []
-    for r in processes.itertuples():
-        why = []
-        if noise_threshold is not None and isinstance(r.noise_share, (int, float)) and r.noise_share > noise_threshold:
-            why.append(f"others took {r.noise_share * 100:.0f} % of the CPUs")
-        if isinstance(r.canary_ratio, float) and r.canary_ratio > 1 + canary_threshold:
-            why.append(f"canary {(r.canary_ratio - 1) * 100:+.0f} % against the run's median")
-        if isinstance(r.canary_cpu_share, float) and r.canary_cpu_share < CANARY_CPU_SHARE:
-            why.append(f"canary got {r.canary_cpu_share * 100:.0f} % CPU per wall second")
-        flags.append("; ".join(why))
-    processes["flagged"] = [bool(f) for f in flags]
-    processes["flag"] = flags
+    processes["flagged"] = processes["flag"].fillna("").astype(str) != ""
     return processes
 
 

@@ -171,3 +171,18 @@ def test_ab_resume_refuses_sides_and_matrix_options(tmp_path):
     assert done.returncode == 2 and "drop" in done.stderr
     done = gilbench("ab", "--resume", str(tmp_path), cwd=ROOT)
     assert done.returncode == 2 and "ab.json" in done.stderr
+
+
+def test_a_candidate_whose_workload_raises_fails_the_gate_with_its_error(tmp_path):
+    """A pull request that breaks a workload must not pass as "not comparable" (exit 0)."""
+    broken = tmp_path / "broken"
+    shutil.copytree(ROOT / "workloads", broken / "workloads", ignore=shutil.ignore_patterns("__pycache__"))
+    hello = broken / "workloads" / "hello.py"
+    hello.write_text(hello.read_text().replace('    x = n\n', '    raise RuntimeError("broken by the candidate")\n', 1))
+    done = gilbench("ab", ".", str(broken), "--profile", "gate", "--workload", "hello-cpu", "--backend",
+                    "sequential", "--rounds", "2", "--output", str(tmp_path / "r"), "--json", str(tmp_path / "c.json"),
+                    cwd=ROOT)
+    assert done.returncode == 1, done.stdout + done.stderr
+    (row,) = json.loads((tmp_path / "c.json").read_text(), parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))["rows"]
+    assert row["verdict"] == "failed" and row["regression"] is True
+    assert "broken by the candidate" in row["note"]

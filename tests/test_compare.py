@@ -88,10 +88,10 @@ def test_noise_larger_than_the_threshold_is_inconclusive_not_no_change():
     assert row.verdict == "inconclusive" and row.mde > 0.10 and not row.regression
 
 
-def test_unpaired_row_is_welchs_t_on_the_logs_of_process_medians():
+def test_unpaired_row_is_welchs_t_on_the_logs_of_process_minima():
     base, cand = procs(1.0, 6, 0.03, 9), procs(1.1, 15, 0.03, 10)
     row = one_row(base, cand)
-    lb, lc = np.log([p.median for p in base]), np.log([p.median for p in cand])
+    lb, lc = np.log([p.best for p in base]), np.log([p.best for p in cand])
     welch = sps.ttest_ind(lc, lb, equal_var=False)
     assert (row.n_base, row.n_cand) == (6, 15)
     assert row.p_value == pytest.approx(welch.pvalue, rel=1e-9)
@@ -144,7 +144,7 @@ def test_pairing_by_round_sees_through_a_layout_spread_that_drowns_separate_runs
 def test_paired_row_is_the_median_log_ratio_with_the_signed_rank_test():
     base, cand = _rounds(12, 1.08, 0.1, 14)
     row = one_row(base, cand, paired="ab-root")
-    d = np.log([c.median for c in cand]) - np.log([b.median for b in base])
+    d = np.log([c.best for c in cand]) - np.log([b.best for b in base])
     assert row.ratio == pytest.approx(math.exp(np.median(d)), rel=1e-12)
     assert row.p_value == pytest.approx(sps.wilcoxon(d).pvalue, rel=1e-12)
     assert row.ci_low < row.ratio < row.ci_high
@@ -216,8 +216,8 @@ def test_decide_uses_half_the_threshold_as_the_effect_floor():
 
 def test_mde_is_at_the_family_level():
     row = one_row(procs(1.0, 10, 0.02, 21), procs(1.0, 10, 0.02, 22))
-    _, se, df = stats.welch([(+1, np.log([p.median for p in procs(1.0, 10, 0.02, 22)])),
-                               (-1, np.log([p.median for p in procs(1.0, 10, 0.02, 21)]))])
+    _, se, df = stats.welch([(+1, np.log([p.best for p in procs(1.0, 10, 0.02, 22)])),
+                               (-1, np.log([p.best for p in procs(1.0, 10, 0.02, 21)]))])
     assert row.mde == pytest.approx(stats.mde_fraction(se, ALPHA, df))  # one row: m = 1
     five = compare(side({f"w/threads/w{w}/c2": procs(1.0, 10, 0.02, 21) for w in range(1, 6)}),
                    side({f"w/threads/w{w}/c2": procs(1.0, 10, 0.02, 22) for w in range(1, 6)}), [TIME10])

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from bench.matrix import Timing
 from reports import figures
 from reports.builds import free_threaded_pairs, gil_effect_pairs, settings_text
-from reports.frame import CANARY_CPU_SHARE, CANARY_SLOW, SKIPPED, RunData, flag, start_cost_workloads
+from reports.frame import SKIPPED, RunData, flag, start_cost_workloads
 from reports.outputs.base import Output
 from reports.verdicts import THRESHOLDS, describe_gap, verdicts
 
@@ -243,8 +243,8 @@ class HtmlOutput(Output):
             speed=machine_speed(run),
             canary_png=figure_data_uri(figures.canary_figure(
                 run.processes, figures.backend_colors(cells["backend"]) if not cells.empty else None)),
-            canary_threshold=run.manifest.get("canary_threshold", CANARY_SLOW),
-            canary_cpu_share=CANARY_CPU_SHARE,
+            canary_threshold=run.manifest.get("canary_slow", math.nan) - 1,
+            canary_cpu_share=run.manifest.get("canary_on_cpu", math.nan),
             thresholds=THRESHOLDS,
             cells=cells.to_dict("records"),
             failed=ran[~ran["status"].isin(["ok"])].to_dict("records") if not cells.empty else [],
