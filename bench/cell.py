@@ -19,19 +19,24 @@ import json
 import os
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyperf
+from bench import __version__
+from bench.backends import TaskFailed
 
-import workloads
-from bench import __version__, canary
-from bench.backends import TaskFailed, get_backend
-from bench.machine import gil_enabled, python_build
-from bench.matrix import Cell
+if TYPE_CHECKING:
+    from bench.matrix import Cell
+
+# Everything else is imported inside main(): spawn and forkserver children re-import this module as
+# their __main__ (it runs as ``python -m bench.cell``), and what they import is start-up cost that a
+# batch would pay per child. Measured on 3.14 (forkserver default): with pyperf, psutil and the
+# harness imported at module level, starting one process cost ~50 ms against ~3 ms under fork.
 
 
 def cell_metadata(cell: Cell, kind: str) -> dict[str, Any]:
     """gilbench's metadata for the pyperf benchmark: pyperf stats and compare_to show it."""
+    from bench.machine import gil_enabled, python_build
+
     return {
         "gilbench_version": __version__,
         "gilbench_workload": cell.workload,
@@ -60,6 +65,23 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime
 
 
+def _check_gil() -> None:
+    """Fail the cell when the GIL is not in the state PYTHON_GIL asked for.
+
+    On a free-threaded build, importing an extension that does not declare free-threading support
+    turns the GIL back on with only a warning; measured as "free-threaded", such a cell would be wrong.
+    """
+    from bench.machine import gil_enabled
+
+    asked = os.environ.get("PYTHON_GIL", "")
+    if asked not in ("0", "1"):
+        return
+    if gil_enabled() != (asked == "1"):
+        state = "enabled" if gil_enabled() else "disabled"
+        raise TaskFailed("exited", -1, message=f"the GIL is {state} in this process although PYTHON_GIL={asked} "
+                         "asked otherwise (an extension module may have re-enabled it: see the warning above)")
+
+
 def _append_line(path: str, record: dict[str, Any]) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as out:
@@ -71,6 +93,14 @@ def _forward(cmd: list[str], args: Any) -> None:
 
 
 def main() -> None:
+    import pyperf
+
+    import workloads
+    from bench import canary
+    from bench.backends import get_backend
+    from bench.machine import gil_enabled
+    from bench.matrix import Cell
+
     runner = pyperf.Runner(add_cmdline_args=_forward, program_args=("-m", "bench.cell"))
     runner.argparser.add_argument("--cell", required=True, help="the cell to run, as JSON (see bench.matrix.Cell)")
     runner.argparser.add_argument("--accounting", default="", help="file to append CPU accounting to")
@@ -81,7 +111,7 @@ def main() -> None:
         workloads.load_module(cell.module)
     workload = workloads.get(cell.workload)
     backend = get_backend(cell.backend)(cell.start_method)
-    task = workload.task(cell.params)
+    task = backend.task_for(workload, cell.params)
     runner.metadata.update(cell_metadata(cell, workload.kind))
     readings: list[list[float]] = []
 
@@ -99,14 +129,17 @@ def main() -> None:
             readings.append([t1 - t0, cpu1 - cpu0 + getattr(backend, "children_cpu", 0.0)])
         return total
 
-    measured = {}
-    if args.worker:
-        backend.prepare()  # outside every timed batch: what a program pays once, not per fan-out
-        wall, cpu = canary.measure()
-        # the layout pad as this process received it (bench.runner sets it; its size moves the stack)
-        measured = {"canary": wall, "canary_cpu": cpu, "pad": len(os.environ.get("GILBENCH_LAYOUT_PAD", ""))}
-        runner.metadata["gilbench_canary_s"] = wall
+    measured: dict[str, Any] = {}
     try:
+        if args.worker:
+            # outside every timed batch: what a program pays once (a warm pool, a forkserver), not per fan-out
+            backend.prepare(cell.workers, task)
+            _check_gil()
+            wall, cpu = canary.measure()
+            # the layout pad as this process received it (bench.runner sets it; its size moves the stack)
+            measured = {"canary": wall, "canary_cpu": cpu, "pad": len(os.environ.get("GILBENCH_LAYOUT_PAD", "")),
+                        "gil_enabled": gil_enabled()}
+            runner.metadata["gilbench_canary_s"] = wall
         runner.bench_time_func(cell.id, time_batches)
     except TaskFailed as failure:
         _append_line(args.accounting, {"pid": os.getpid(), "failure": failure.as_dict()})
@@ -114,6 +147,8 @@ def main() -> None:
         if failure.tb:
             print(failure.tb, file=sys.stderr)
         sys.exit(1)
+    finally:
+        backend.close()
     if args.worker:
         _append_line(args.accounting, {"pid": os.getpid(), "warmups": args.warmups, "readings": readings, **measured})
 

@@ -74,7 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="import your own workloads from a module name or a .py file (repeatable); "
                      "select them with --workload, or run them all when --workload is not given")
     run.add_argument("--backend", action="append", metavar="NAME[,NAME]",
-                     help=f"execution backends (default: {', '.join(all_backends())})")
+                     help=f"execution models (default: the profile's; all: {', '.join(all_backends())})")
+    run.add_argument("--python", action="append", metavar="SPEC",
+                     help="an interpreter to run the cells on, repeatable: a path, a version (3.12, 3.14t) found on "
+                     "PATH, in pyenv or uv, optionally with settings (3.14t:PYTHON_GIL=0); each gets a cached "
+                     "environment with pyperf and psutil (see `gilbench interpreters`; default: this one)")
     run.add_argument("--workers", metavar="N[,N]", help="worker counts, e.g. 1,2,4,8 (default: the profile's)")
     run.add_argument("--cores", metavar="N[,N]",
                      help="core counts, imposed with CPU affinity on the first N CPUs (default: the profile's)")
@@ -150,6 +154,19 @@ def build_parser() -> argparse.ArgumentParser:
     overhead.add_argument("--backend", default="processes", help="backend (default: %(default)s)")
     overhead.add_argument("--interval", type=_positive(float, "--interval"), default=0.1,
                           help="sampling interval in seconds (default: %(default)s)")
+
+    interpreters = sub.add_parser(
+        "interpreters",
+        help="list the interpreters found (PATH, pyenv, uv) and whether each can run cells",
+        description="List every interpreter gilbench can find, with its build, GIL state, default start "
+        "method and subinterpreter support; describe the --python ones and, with --prepare, make their "
+        "cached environments (pyperf, psutil) and say where they are or why not.",
+    )
+    interpreters.add_argument("--python", action="append", metavar="SPEC",
+                              help="an interpreter to describe: a path, a version (3.12, 3.14t) or a command, "
+                              "optionally with settings (3.14t:PYTHON_GIL=0); repeatable")
+    interpreters.add_argument("--prepare", action="store_true",
+                              help="make the --python interpreters' environments where they are missing")
     return parser
 
 
@@ -292,7 +309,7 @@ def _check_writable(root: Path) -> None:
 
 
 MATRIX_OPTIONS = ("workload", "workload_module", "backend", "workers", "cores", "tasks", "start_method",
-                  "processes", "values", "warmups")
+                  "processes", "values", "warmups", "python")
 
 
 def _matrix_choices(args: argparse.Namespace) -> dict:
@@ -318,6 +335,10 @@ def _plan(args: argparse.Namespace) -> Plan:
         raise ValueError(f"--warmups must be 0 or more, not {timing.warmups}")
     choices = _matrix_choices(args)
     choices["workload_names"] = choices["workload_names"] or extra
+    if args.python:
+        from bench.interpreters import find
+
+        choices["interpreters"] = [find(spec) for spec in args.python]  # InterpreterError is a ValueError
     return expand(
         profile,
         **choices,
@@ -422,6 +443,51 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_interpreters(args: argparse.Namespace) -> int:
+    from bench import interpreters as interp
+
+    def row(label: str, i: "interp.Interpreter", path: str) -> str:
+        gil = "on" if i.gil_enabled else "off"
+        sub_ = "yes" if i.subinterpreters else "no"
+        return (f"  {label:<10} {i.version:<10} {i.build:<15} {gil:<4} {i.default_start_method or '-':<11} "
+                f"{sub_:<16} {path}")
+
+    described = []
+    for spec in args.python or []:  # resolve first: an unknown spec is a usage error, nothing printed
+        try:
+            described.append(interp.find(spec))
+        except interp.InterpreterError as exc:
+            print(f"gilbench: error: --python {spec}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    print(f"  {'LABEL':<10} {'VERSION':<10} {'BUILD':<15} {'GIL':<4} {'START':<11} {'SUBINTERPRETERS':<16} PATH")
+    try:
+        this = interp.current()
+        print(row("(this one)", this, this.executable))
+    except interp.InterpreterError as exc:
+        print(f"  (this one) cannot describe itself: {exc}")
+    for i in interp.available():
+        old = "  (too old: gilbench needs 3.10+)" if i.version_info[:2] < interp.MINIMUM else ""
+        print(row(i.name if i.label == i.name else "-", i, i.executable + old))
+    print("  (--python takes a LABEL, a path or a command, optionally with settings: 3.14t:PYTHON_GIL=0)")
+    for i in described:
+        print(f"\n--python {i.label or '(this one)'}: {i.implementation} {i.version}, {i.build} build, "
+              f"GIL {'enabled' if i.gil_enabled else 'disabled'}"
+              + (f" with {', '.join(f'{k}={v}' for k, v in i.settings.items())}" if i.settings else ""))
+        print(f"  path:            {i.executable}")
+        methods = ", ".join(i.start_methods) or "none"
+        print(f"  start methods:   {methods} (default {i.default_start_method or '-'})")
+        print(f"  subinterpreters: {'yes (concurrent.interpreters)' if i.subinterpreters else 'no'}")
+        print(f"  key:             {i.key}")
+        prepared = interp.prepare(i, create=args.prepare)
+        if prepared.ok:
+            where = f"{prepared.environment} ({prepared.python})" if prepared.environment else \
+                f"the interpreter itself ({prepared.python} has pyperf and psutil)"
+            print(f"  environment:     prepared: {where}")
+        else:
+            print(f"  environment:     not prepared: {prepared.reason}")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -435,6 +501,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_compare(args, parser)
     if args.command == "ab":
         return cmd_ab(args, parser)
+    if args.command == "interpreters":
+        return cmd_interpreters(args)
     if args.command == "overhead":
         from bench.overhead import measure
 

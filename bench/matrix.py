@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 import workloads
-from bench.backends import get_backend
+from bench.backends import all_backends, get_backend
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,10 @@ class Profile:
     description: str
     timing: Timing
     workloads: tuple[str, ...] = ()  # empty: every registered workload
-    backends: tuple[str, ...] = ("sequential", "threads", "processes")
+    backends: tuple[str, ...] = ("sequential", "threads", "processes")  # empty: every execution model
+    #: models that get the whole workers x cores matrix; the others (when this is not empty) run at
+    #: workers = cores on all cores only, which keeps a profile of every model short
+    full_backends: tuple[str, ...] = ()
     workers: tuple[int, ...] | None = None
     cores: tuple[int, ...] | None = None
     #: run every cell on all the CPUs this process may use, instead of a range of core counts
@@ -79,6 +82,7 @@ PROFILES: dict[str, Profile] = {
             "smoke",
             "a few seconds: tiny tasks, 1-2 workers, all cores; for tests",
             Timing(processes=2, values=2, warmups=0),
+            workloads=("hello-cpu", "hello-sleep"),
             workers=(1, 2),
             all_cores_only=True,
             tasks=2,
@@ -97,6 +101,7 @@ PROFILES: dict[str, Profile] = {
             "for a CI regression gate with `gilbench ab`: sequential and 2 workers on all cores, "
             "4 tasks of ~25 ms (sleeps of 10 ms), 14 rounds",
             Timing(processes=14, values=3, warmups=0),
+            workloads=("hello-cpu", "hello-sleep"),
             workers=(2,),
             all_cores_only=True,
             tasks=4,
@@ -105,9 +110,12 @@ PROFILES: dict[str, Profile] = {
         ),
         Profile(
             "default",
-            "the machine's whole matrix: workers and cores in powers of two up to max(8, CPUs), "
-            "a batch of ~0.8 s of work split into as many tasks as the most workers",
+            "the machine's whole matrix for sequential, threads and processes: workers and cores in powers of "
+            "two up to max(8, CPUs), a batch of ~0.8 s of work split into as many tasks as the most workers; "
+            "every other execution model at workers = cores on all cores; each model's start cost",
             Timing(processes=5, values=3, warmups=0),
+            backends=(),
+            full_backends=("sequential", "threads", "processes"),
             batch_tasks=8,
         ),
     )
@@ -128,10 +136,12 @@ class Cell:
     start_method: str | None = None
     scale: float = 1.0
     module: str | None = None  # the user's workload module, for the workers to import
+    python: str = ""  # the interpreter's label (bench.interpreters); "" is the one gilbench runs on
 
     @property
     def id(self) -> str:
-        return f"{self.workload}/{self.backend}/w{self.workers}/c{self.cores}"
+        base = f"{self.workload}/{self.backend}/w{self.workers}/c{self.cores}"
+        return f"{base}@{self.python}" if self.python else base
 
     @property
     def slug(self) -> str:
@@ -183,14 +193,22 @@ def parse_int_list(text: str, what: str) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class Plan:
-    """The expanded matrix and the settings every cell shares."""
+    """The expanded matrix and the settings every cell shares.
+
+    ``interpreters`` describes each interpreter of the matrix by its label (``Interpreter.to_dict``);
+    ``skipped`` gives, by cell id, why a cell cannot run (a model unavailable on its interpreter, a
+    workload a model cannot run): such cells are recorded as skipped, never run.
+    """
 
     profile: str
     timing: Timing
     cells: tuple[Cell, ...]
+    interpreters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"profile": self.profile, "timing": asdict(self.timing), "cells": [c.to_dict() for c in self.cells]}
+        return {"profile": self.profile, "timing": asdict(self.timing), "cells": [c.to_dict() for c in self.cells],
+                "interpreters": self.interpreters, "skipped": self.skipped}
 
 
 def expand(
@@ -205,8 +223,13 @@ def expand(
     start_method: str | None = None,
     timing: Timing | None = None,
     cpus: Sequence[int] | None = None,
+    interpreters: Sequence[Any] | None = None,
 ) -> Plan:
-    """Profile plus the user's overrides -> the cells to run, cores outermost.
+    """Profile plus the user's overrides -> the cells to run, interpreters then cores outermost.
+
+    ``interpreters`` are ``bench.interpreters.Interpreter`` objects (default: the one gilbench runs
+    on, label ""). A start-cost workload (``Workload.start_cost``) gets one cell per model: one task
+    on one worker at the most cores.
 
     Raises ValueError with the accepted values for an unknown workload or backend, a worker count
     below 1, or more cores than this process may use.
@@ -214,7 +237,11 @@ def expand(
     cpus = list(cpus if cpus is not None else available_cpus())
     names = list(workload_names or profile.workloads or workloads.all_workloads())
     chosen = [workloads.get(n) for n in names]
-    backend_classes = [get_backend(b) for b in (backend_names or profile.backends)]
+    backend_classes = [get_backend(b) for b in (backend_names or profile.backends or all_backends())]
+    if interpreters is None:
+        from bench.interpreters import current
+
+        interpreters = [current()]
     if scale <= 0:
         raise ValueError(f"--scale must be a positive number, not {scale}")
 
@@ -240,34 +267,50 @@ def expand(
         batch_factor = profile.batch_tasks / n_tasks
 
     cells: list[Cell] = []
-    for n_cores in sorted(set(core_counts)):
-        for workload in chosen:
-            size = profile.task_sizes.get(workload.name, profile.task_size) * batch_factor
-            params = workload.resolve(scale=size * scale)
-            for backend in backend_classes:
-                counts = (backend.fixed_workers,) if backend.fixed_workers else sorted(set(worker_counts))
-                for n_workers in counts:
-                    cells.append(
-                        Cell(
+    skipped: dict[str, str] = {}
+    most = max(core_counts)
+    for interp in interpreters:
+        info = interp.to_dict()
+        for n_cores in sorted(set(core_counts)):
+            for workload in chosen:
+                if workload.start_cost and n_cores != most:
+                    continue
+                size = profile.task_sizes.get(workload.name, profile.task_size) * batch_factor
+                params = workload.resolve(scale=size * scale)
+                for backend in backend_classes:
+                    if workload.start_cost:
+                        counts, n = [1], 1
+                    elif backend.fixed_workers:
+                        counts, n = [backend.fixed_workers], n_tasks
+                    elif backend.name not in profile.full_backends and profile.full_backends:
+                        counts, n = [w for w in sorted(set(worker_counts)) if w == n_cores] or [n_cores], n_tasks
+                        if n_cores != most:
+                            continue
+                    else:
+                        counts, n = sorted(set(worker_counts)), n_tasks
+                    method = None
+                    if backend.uses_processes:
+                        method = backend.fixed_start_method or start_method or interp.default_start_method
+                    for n_workers in counts:
+                        cell = Cell(
                             workload=workload.name,
                             backend=backend.name,
                             workers=n_workers,
                             cores=n_cores,
                             cpus=tuple(cpus[:n_cores]),
-                            tasks=n_tasks,
+                            tasks=n,
                             params=params,
-                            start_method=(start_method or _default_start_method()) if backend.uses_processes else None,
+                            start_method=method,
                             scale=scale,
                             module=workloads.source(workload.name),
+                            python=interp.label,
                         )
-                    )
-    return Plan(profile=profile.name, timing=timing or profile.timing, cells=tuple(cells))
-
-
-def _default_start_method() -> str:
-    import multiprocessing
-
-    return multiprocessing.get_start_method()
+                        reason = backend.unavailable(info) or backend.cannot_run(workload)
+                        if reason:
+                            skipped[cell.id] = reason
+                        cells.append(cell)
+    return Plan(profile=profile.name, timing=timing or profile.timing, cells=tuple(cells),
+                interpreters={i.label: i.to_dict() for i in interpreters}, skipped=skipped)
 
 
 def cpu_list(cpus: Iterable[int]) -> str:

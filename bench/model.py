@@ -39,7 +39,8 @@ class ProcessRecord:
     ended: float = 0.0
     noise_share: float = 0.0  # CPU share other processes took on the cell's CPUs while it ran
     order: int = 0  # in ab: 0 if this side ran first in its round, 1 if second
-    flag: str = ""  # why the runner found this process disturbed ("" if it did not): bench.runner._flag_noise
+    gil_enabled: bool | None = None  # sys._is_gil_enabled() in the process while it ran (None: unknown)
+    flag: str = ""  # why the runner found this process disturbed ("" if it did not): bench.runner.flag_noise
 
     @property
     def median(self) -> float:
@@ -73,8 +74,10 @@ class ProcessRecord:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
-#: a cell's statuses: pending (not run yet, or partly run), ok, failed, timeout
-FINAL_STATUSES = ("ok", "failed", "timeout")
+#: a cell's statuses: pending (not run yet, or partly run), ok, failed, timeout, and skipped (it cannot
+#: run there: a model unavailable on its interpreter, an interpreter that could not be prepared, a
+#: workload a model cannot run; ``note`` says why)
+FINAL_STATUSES = ("ok", "failed", "timeout", "skipped")
 
 
 @dataclass
@@ -84,6 +87,8 @@ class CellRecord:
     cell: Cell
     kind: str  # the workload's kind: io-bound or cpu-bound
     baseline: bool = False  # this cell's backend is the speedup baseline (runs in the main thread)
+    family: str = ""  # the model's family (Backend.family), for reports that must not name models
+    in_process: bool = True  # the model's workers share the calling process (Backend.in_process)
     status: str = "pending"
     started: float | None = None
     ended: float | None = None
@@ -113,7 +118,8 @@ class CellRecord:
         """The manifest entry: the cell's own fields flat (as readers expect), then the outcome."""
         data = self.cell.to_dict()
         data.update(
-            id=self.cell.id, slug=self.cell.slug, kind=self.kind, baseline=self.baseline, status=self.status,
+            id=self.cell.id, slug=self.cell.slug, kind=self.kind, baseline=self.baseline, family=self.family,
+            in_process=self.in_process, status=self.status,
             started=self.started, ended=self.ended, processes=[p.to_dict() for p in self.processes],
             noisy=self.noisy, noise_share=self.noise_share,
         )
@@ -129,6 +135,8 @@ class CellRecord:
             cell=Cell.from_dict(data),
             kind=data.get("kind", ""),
             baseline=bool(data.get("baseline", False)),
+            family=data.get("family", ""),
+            in_process=bool(data.get("in_process", True)),
             status=data.get("status", "pending"),
             started=data.get("started"),
             ended=data.get("ended"),

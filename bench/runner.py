@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import psutil
 
@@ -94,7 +94,7 @@ class RunOutcome:
 
     @property
     def failed(self) -> int:
-        return sum(n for status, n in self.statuses.items() if status not in ("ok", "pending"))
+        return sum(n for status, n in self.statuses.items() if status not in ("ok", "pending", "skipped"))
 
 
 def now_iso() -> str:
@@ -103,9 +103,11 @@ def now_iso() -> str:
 
 # --- one process ------------------------------------------------------------------------------
 
-def worker_environment(base: Mapping[str, str], pad: int) -> dict[str, str]:
-    """The measured process's environment: the inherited variables of ``base`` and the layout pad."""
+def worker_environment(base: Mapping[str, str], pad: int, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The measured process's environment: the inherited variables of ``base``, ``extra`` (its
+    interpreter's settings such as PYTHON_GIL, and PYTHONPATH), and the layout pad."""
     env = {k: base[k] for k in INHERITED if k in base}
+    env.update(extra or {})
     env[PAD_VARIABLE] = "x" * pad
     return env
 
@@ -190,6 +192,7 @@ def run_process(
     python: str,
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> ProcessOutcome:
     """Run pyperf process ``index`` of ``cell`` to its end or to ``timeout``.
 
@@ -215,7 +218,7 @@ def run_process(
     busy0, tree0, wall0 = _busy_seconds(cell.cpus), _tree_seconds(), time.monotonic()
     with open(log, "w", encoding="utf-8") as log_file:
         proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
-                                cwd=cwd, env=worker_environment(env if env is not None else os.environ, pad),
+                                cwd=cwd, env=worker_environment(env if env is not None else os.environ, pad, extra_env),
                                 preexec_fn=on_parent_death())  # dies with the runner, even on SIGKILL
         try:
             returncode = proc.wait(timeout=timeout)
@@ -240,6 +243,7 @@ def run_process(
         record.canary = measured.get("canary", float("nan"))
         record.canary_cpu = measured.get("canary_cpu", float("nan"))
         record.pad = measured.get("pad", pad)  # what reached the process, not only what was meant
+        record.gil_enabled = measured.get("gil_enabled")
     elif status == "ok":
         status = "failed"
         error = {"how": "exited", "message": "the worker wrote no measurements"}
@@ -266,6 +270,11 @@ class Lane:
     python: str = sys.executable
     cwd: Path | None = None
     env: Mapping[str, str] | None = None
+    #: interpreter label -> (python to run its cells with, environment to add); "" is ``python``
+    interpreters: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+
+    def python_for(self, cell: Cell) -> tuple[str, dict[str, str]]:
+        return self.interpreters.get(cell.python, (self.python, {}))
 
     def save(self) -> None:
         self.manifest["cells"] = [r.to_dict() for r in self.records]
@@ -289,8 +298,15 @@ def new_manifest(plan: Plan, options: RunOptions) -> dict[str, Any]:
 
 
 def new_records(plan: Plan) -> list[CellRecord]:
-    return [CellRecord(c, workloads.get(c.workload).kind, baseline=bool(get_backend(c.backend).fixed_workers))
-            for c in plan.cells]
+    records = []
+    for c in plan.cells:
+        backend = get_backend(c.backend)
+        record = CellRecord(c, workloads.get(c.workload).kind, baseline=bool(backend.fixed_workers),
+                            family=backend.family, in_process=backend.in_process)
+        if c.id in plan.skipped:
+            record.status, record.note = "skipped", plan.skipped[c.id]
+        records.append(record)
+    return records
 
 
 def plan_of(manifest: dict[str, Any]) -> Plan:
@@ -299,11 +315,32 @@ def plan_of(manifest: dict[str, Any]) -> Plan:
         profile=manifest["profile"],
         timing=Timing(**manifest["timing"]),
         cells=tuple(Cell.from_dict(c) for c in manifest["cells"]),
+        interpreters=manifest.get("interpreters") or {},
+        skipped=manifest.get("skipped") or {},
     )
 
 
 def records_of(manifest: dict[str, Any]) -> list[CellRecord]:
     return [CellRecord.from_dict(c) for c in manifest["cells"]]
+
+
+def prepare_interpreters(lane: Lane, say: Callable[[str], None]) -> None:
+    """Each interpreter of the plan: how to run its cells, or its pending cells skipped with the reason."""
+    from bench.interpreters import Interpreter, prepare
+
+    for label, description in lane.plan.interpreters.items():
+        if not label:
+            continue  # the interpreter gilbench runs on: lane.python as it is
+        interp = Interpreter.from_dict(description)
+        say(f"gilbench: preparing {label} ({interp.executable})")
+        prepared = prepare(interp)
+        if prepared.ok:
+            lane.interpreters[label] = (prepared.python, dict(prepared.env))
+            continue
+        say(f"gilbench: {label}: {prepared.reason}; its cells are skipped")
+        for record in lane.records:
+            if record.cell.python == label and record.status == "pending":
+                record.status, record.note = "skipped", f"interpreter not prepared: {prepared.reason}"
 
 
 def flag_noise(record: CellRecord, canaries: list[float]) -> None:
@@ -367,8 +404,9 @@ def execute(
                 record = lane.records[i]
                 if record.status != "pending" or record.process(index):
                     continue
-                done = run_process(lane.plan.cells[i], timing, index, lane.folder, timeouts[i], lane.python,
-                                   lane.cwd, lane.env)
+                python, extra = lane.python_for(lane.plan.cells[i])
+                done = run_process(lane.plan.cells[i], timing, index, lane.folder, timeouts[i], python,
+                                   lane.cwd, lane.env, extra)
                 done.record.order = position
                 ran = True
                 if done.status == "ok":
@@ -438,6 +476,7 @@ def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: Ru
         manifest = new_manifest(plan, options)
         records = new_records(plan)
     lane = Lane("", folder, plan, manifest, records, options.python)
+    prepare_interpreters(lane, lambda text: print(text, file=progress_stream or sys.stderr, flush=True))
     todo = [i for i, r in enumerate(records) if r.status == "pending"]
     outcome = RunOutcome(folder)
     estimates = estimates_for(plan, options.python, todo)
@@ -445,7 +484,7 @@ def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: Ru
                         offset=len(plan.cells) - len(todo))
     try:
         if resume is None:
-            folder.write_json(folder.machine, describe())
+            folder.write_json(folder.machine, {**describe(), "interpreters": plan.interpreters})
         lane.save()
     except OSError as exc:
         raise ResultsUnwritable(f"cannot write to {folder.path}: {exc.strerror or exc}") from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 import matplotlib
 
 matplotlib.use("Agg")  # no display; figures are rendered to files or memory only
@@ -11,58 +13,109 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-COLORS = {"threads": "tab:blue", "processes": "tab:orange", "sequential": "tab:green", "ideal": "0.5"}
-#: backends in the order a reader compares them: the baseline first
-BACKEND_ORDER = {"sequential": 0, "threads": 1, "processes": 2}
+from reports.frame import flag, python_of, scaled_workloads  # noqa: E402
+
+IDEAL_COLOR = "0.5"
+#: line styles by whether a model's workers share the process
+STYLES = {True: "o-", False: "s--"}
 
 
-def speedup_figure(cells: pd.DataFrame) -> Figure | None:
-    """Speedup against workers: threads, processes and the ideal; one panel per workload and cores.
+def backend_colors(names) -> dict[str, Any]:
+    """A colour per model name from a fixed palette over the sorted names: the same model gets the same
+    colour in every figure of a report, whatever models a run has."""
+    palette = plt.get_cmap("tab10" if len(set(names)) <= 10 else "tab20")
+    size = 10 if len(set(names)) <= 10 else 20
+    return {name: palette(i % size) for i, name in enumerate(sorted(set(names)))}
 
-    Speedup is on each cell's ``time`` (median of its process medians) against the baseline's.
+
+def interpreter_order(cells: pd.DataFrame) -> list[str]:
+    """The interpreter labels in the order the run's cells first name them."""
+    return list(dict.fromkeys(python_of(cells)))
+
+
+def _label(python: str, names: Mapping[str, str] | None) -> str:
+    return (names or {}).get(python, python) or "this interpreter"
+
+
+def model_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows in the order a reader compares them: the baseline first, then by family, model and workers."""
+    return frame.assign(_b=~flag(frame, "baseline"), _f=frame["family"].fillna("") if "family" in frame else "") \
+        .sort_values(["_b", "_f", "backend", "workers"]).drop(columns=["_b", "_f"])
+
+
+def speedup_figure(cells: pd.DataFrame, names: Mapping[str, str] | None = None) -> Figure | None:
+    """Speedup against workers, one curve per model (the baseline excepted) and the ideal; one column per
+    interpreter (and core count, where the run has several), one row per workload.
+
+    Speedup is on each cell's ``time`` (median of its process medians) against the baseline of the same
+    interpreter, workload and cores. Workloads with a single worker count (nothing to draw a curve
+    through, e.g. a start-cost workload) are left out. ``names``: interpreter label -> panel title.
     """
-    ok = cells[(cells["status"] == "ok") & cells["backend"].isin(["threads", "processes"])]
+    ok = cells[(cells["status"] == "ok") & ~flag(cells, "baseline") & cells["speedup"].notna()].copy()
     if ok.empty:
         return None
-    workloads, cores = sorted(ok["workload"].unique()), sorted(ok["cores"].unique())
+    ok["python"] = python_of(ok)
+    ok = ok[ok["workload"].isin(scaled_workloads(ok))]
+    if ok.empty:
+        return None
+    colors = backend_colors(cells["backend"])
+    workloads = sorted(ok["workload"].unique())
+    columns = [(py, c) for py in interpreter_order(ok) for c in sorted(ok[ok["python"] == py]["cores"].unique())]
+    several_cores = ok["cores"].nunique() > 1
     fig, axes = plt.subplots(
-        len(workloads), len(cores), figsize=(3.6 * len(cores) + 0.8, 3.0 * len(workloads)), squeeze=False
+        len(workloads), len(columns), figsize=(3.6 * len(columns) + 1.6, 3.0 * len(workloads)), squeeze=False
     )
+    shown: dict[str, Any] = {}
     for i, workload in enumerate(workloads):
-        for j, n_cores in enumerate(cores):
+        for j, (python, n_cores) in enumerate(columns):
             ax = axes[i][j]
-            panel = ok[(ok["workload"] == workload) & (ok["cores"] == n_cores)].sort_values("workers")
-            for backend in ("threads", "processes"):
-                line = panel[panel["backend"] == backend]
-                ax.plot(line["workers"], line["speedup"], "o-", color=COLORS[backend], label=backend)
+            panel = ok[(ok["workload"] == workload) & (ok["cores"] == n_cores) & (ok["python"] == python)]
+            if panel.empty:
+                ax.set_axis_off()
+                continue
+            panel = panel.sort_values("workers")
+            for backend, line in panel.groupby("backend", sort=True):
+                inside = bool(flag(line, "in_process").iloc[0])
+                (handle,) = ax.plot(line["workers"], line["speedup"], STYLES[inside], color=colors[backend], label=backend)
+                shown.setdefault(backend, handle)
             ideal = panel.drop_duplicates("workers")
-            ax.plot(ideal["workers"], ideal["ideal"], "--", color=COLORS["ideal"], label="ideal")
+            (handle,) = ax.plot(ideal["workers"], ideal["ideal"], ":", color=IDEAL_COLOR, label="ideal")
+            shown.setdefault("ideal", handle)
             ax.axhline(1.0, color="0.8", lw=0.8)
             ax.set_xscale("log", base=2)
-            ax.set_xticks(sorted(panel["workers"].unique()), labels=[str(w) for w in sorted(panel["workers"].unique())])
-            ax.set_title(f"{workload}, {n_cores} core{'s' if n_cores > 1 else ''}", fontsize=10)
+            ticks = sorted(panel["workers"].unique())
+            ax.set_xticks(ticks, labels=[str(w) for w in ticks])
+            title = f"{workload} on {_label(python, names)}"
+            if several_cores:
+                title += f", {n_cores} core{'s' if n_cores > 1 else ''}"
+            ax.set_title(title, fontsize=9)
             ax.set_xlabel("workers")
             if j == 0:
                 ax.set_ylabel("speedup vs baseline")
             ax.grid(alpha=0.3)
-    axes[0][-1].legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
+    fig.legend(list(shown.values()), list(shown.keys()), fontsize=8, loc="upper right")
+    fig.tight_layout(rect=(0, 0, 1 - 1.4 / (3.6 * len(columns) + 1.6), 1))
     return fig
 
 
 def representative_cells(cells: pd.DataFrame) -> pd.DataFrame:
-    """Threads and processes for each workload at the most cores, with workers = cores (or nearest above)."""
-    ok = cells[(cells["status"] == "ok") & cells["backend"].isin(["threads", "processes"])]
+    """Per interpreter and workload at the most cores, with workers = cores (or nearest above): the fastest
+    and the slowest model (the baseline excepted), so the heatmaps contrast what ran in parallel with what
+    did not."""
+    ok = cells[(cells["status"] == "ok") & ~flag(cells, "baseline") & cells["speedup"].notna()]
+    ok = ok[ok["workload"].isin(scaled_workloads(ok))]
     if ok.empty:
         return ok
+    ok = ok.assign(python=python_of(ok))
     top = ok[ok["cores"] == ok["cores"].max()]
     chosen = []
-    for _, group in top.groupby("workload", sort=True):
+    for _, group in top.groupby(["python", "workload"], sort=False):
         cores = int(group["cores"].iloc[0])
         counts = sorted(group["workers"].unique())
         workers = next((w for w in counts if w >= cores), counts[-1])
-        chosen.append(group[group["workers"] == workers].sort_values("backend", ascending=False))
-    return pd.concat(chosen)
+        at = group[group["workers"] == workers].sort_values(["speedup", "backend"], ascending=[False, True])
+        chosen.append(at.iloc[[0, -1]].drop_duplicates("id"))
+    return pd.concat(chosen) if chosen else ok.iloc[0:0]
 
 
 def heatmap_figure(samples: pd.DataFrame, cells: pd.DataFrame) -> Figure | None:
@@ -93,24 +146,23 @@ def heatmap_figure(samples: pd.DataFrame, cells: pd.DataFrame) -> Figure | None:
     return fig
 
 
-def distribution_figure(cells: pd.DataFrame, values: pd.DataFrame) -> Figure | None:
-    """Every timed batch of each cell at the most cores, one panel per workload: a box over all the
-    cell's values, and the values as dots coloured by their pyperf process (process k of every cell
+def distribution_figure(cells: pd.DataFrame, values: pd.DataFrame, names: Mapping[str, str] | None = None) -> Figure | None:
+    """Every timed batch of each cell at the most cores, one panel per interpreter and workload: a box over
+    all the cell's values, and the values as dots coloured by their pyperf process (process k of every cell
     ran with the same layout pad), so a process that sat apart shows as a cluster of one colour."""
     ok = cells[cells["status"] == "ok"]
     if ok.empty or values.empty:
         return None
+    ok = ok.assign(python=python_of(ok))
     top = ok[ok["cores"] == ok["cores"].max()]
-    workloads = sorted(top["workload"].unique())
+    panels = [(py, w) for w in sorted(top["workload"].unique()) for py in interpreter_order(top)
+              if not top[(top["workload"] == w) & (top["python"] == py)].empty]
     by_process = "process" in values.columns
     process_ids = sorted(values["process"].dropna().unique()) if by_process else []
     palette = plt.get_cmap("tab10")
-    fig, axes = plt.subplots(len(workloads), 1, figsize=(9, 2.8 * len(workloads)), squeeze=False)
-    for ax, workload in zip(axes[:, 0], workloads):
-        group = top[top["workload"] == workload]
-        order = group["baseline"].map({True: -1}).fillna(group["backend"].map(BACKEND_ORDER)).fillna(9) \
-            if "baseline" in group else group["backend"].map(BACKEND_ORDER).fillna(9)
-        group = group.assign(order=order).sort_values(["order", "workers"])
+    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 2.8 * len(panels)), squeeze=False)
+    for ax, (python, workload) in zip(axes[:, 0], panels):
+        group = model_order(top[(top["workload"] == workload) & (top["python"] == python)])
         data = [values.loc[values["id"] == cid, "value"].to_numpy() * 1e3 for cid in group["id"]]
         labels = [f"{b}\nx{w}" for b, w in zip(group["backend"], group["workers"])]
         ax.boxplot(data, showfliers=False)
@@ -128,7 +180,8 @@ def distribution_figure(cells: pd.DataFrame, values: pd.DataFrame) -> Figure | N
                         label=f"process {int(proc)}" if k == 1 else None)
         ax.set_xticks(range(1, len(labels) + 1), labels=labels, fontsize=7)
         ax.set_ylabel("batch time (ms)")
-        ax.set_title(f"{workload}, {int(group['cores'].iloc[0])} cores: every timed batch", fontsize=9, loc="left")
+        where = f" on {_label(python, names)}" if len(interpreter_order(top)) > 1 or python else ""
+        ax.set_title(f"{workload}{where}, {int(group['cores'].iloc[0])} cores: every timed batch", fontsize=9, loc="left")
         ax.grid(alpha=0.3, axis="y")
         if by_process and 1 < len(process_ids) <= 10:
             ax.legend(fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=min(len(process_ids), 5),
@@ -137,10 +190,11 @@ def distribution_figure(cells: pd.DataFrame, values: pd.DataFrame) -> Figure | N
     return fig
 
 
-def canary_figure(processes: pd.DataFrame) -> Figure | None:
+def canary_figure(processes: pd.DataFrame, colors: Mapping[str, Any] | None = None) -> Figure | None:
     """Every process's canary (ms) against when the process started (s since the run's first one),
-    coloured by the cell's backend; flagged processes ringed in red. A machine that slowed down shows
-    as canaries drifting up."""
+    coloured by the cell's model (``colors``: the run's ``backend_colors``, so a model has the colour it
+    has in the other figures); flagged processes ringed in red. A machine that slowed down shows as
+    canaries drifting up."""
     if processes.empty or "canary" not in processes:
         return None
     rows = processes[processes["canary"].notna() & (processes["canary"] > 0)]
@@ -149,12 +203,11 @@ def canary_figure(processes: pd.DataFrame) -> Figure | None:
         return None
     t0 = float(rows["started"].min())
     fig, ax = plt.subplots(figsize=(9, 2.8))
-    palette = plt.get_cmap("tab10")
-    backends = sorted(rows["backend"].unique(), key=lambda b: (BACKEND_ORDER.get(b, 9), b))
-    for i, backend in enumerate(backends):
+    colors = colors or backend_colors(rows["backend"])
+    backends = sorted(set(rows["backend"]))
+    for backend in backends:
         sel = rows[rows["backend"] == backend]
-        color = COLORS.get(backend, palette((i + 2) % 10))
-        ax.plot(sel["started"] - t0, sel["canary"] * 1e3, "o", color=color, ms=4, alpha=0.8, label=backend)
+        ax.plot(sel["started"] - t0, sel["canary"] * 1e3, "o", color=colors[backend], ms=4, alpha=0.8, label=backend)
     if "flagged" in rows:
         bad = rows[rows["flagged"].fillna(False).astype(bool)]
         if not bad.empty:
@@ -191,27 +244,46 @@ def change_figure(rows: list) -> Figure | None:
 
 
 def speedup_overlay(base: pd.DataFrame, cand: pd.DataFrame) -> Figure | None:
-    """Both runs' speedup curves, per workload at the most cores: baseline solid, candidate dashed."""
+    """Both runs' speedup curves at the most cores: one row per interpreter, one column per workload, a
+    curve per model present in either run (the baseline excepted); baseline run solid, candidate dashed."""
     frames = {"baseline": base, "candidate": cand}
-    ok = {k: f[(f["status"] == "ok") & f["backend"].isin(["threads", "processes"])] for k, f in frames.items()}
+    ok = {}
+    for key, f in frames.items():
+        sel = f[(f["status"] == "ok") & ~flag(f, "baseline") & f["speedup"].notna()]
+        ok[key] = sel.assign(python=python_of(sel))
     if any(f.empty for f in ok.values()):
         return None
-    workloads = sorted(set(ok["baseline"]["workload"]) | set(ok["candidate"]["workload"]))
-    fig, axes = plt.subplots(1, len(workloads), figsize=(4.2 * len(workloads), 3.2), squeeze=False)
-    for ax, workload in zip(axes[0], workloads):
-        for label, frame in ok.items():
-            sel = frame[(frame["workload"] == workload) & (frame["cores"] == frame["cores"].max())]
-            for backend in ("threads", "processes"):
-                line = sel[sel["backend"] == backend].sort_values("workers")
-                ax.plot(line["workers"], line["speedup"], "o-" if label == "baseline" else "s--",
-                        color=COLORS[backend], alpha=1 if label == "baseline" else 0.7, label=f"{backend}, {label}")
-        ax.set_xscale("log", base=2)
-        ticks = sorted(set(ok["baseline"]["workers"]) | set(ok["candidate"]["workers"]))
-        ax.set_xticks(ticks, labels=[str(t) for t in ticks])
-        ax.set_title(workload, fontsize=10)
-        ax.set_xlabel("workers")
-        ax.set_ylabel("speedup vs baseline")
-        ax.grid(alpha=0.3)
-    axes[0][-1].legend(fontsize=7)
-    fig.tight_layout()
+    both = pd.concat(list(ok.values()))
+    workloads = scaled_workloads(both) or sorted(both["workload"].unique())
+    pythons = list(dict.fromkeys(list(ok["baseline"]["python"]) + list(ok["candidate"]["python"])))
+    colors = backend_colors(both["backend"])
+    fig, axes = plt.subplots(len(pythons), len(workloads), figsize=(4.2 * len(workloads) + 1.6, 3.2 * len(pythons)),
+                             squeeze=False)
+    shown: dict[str, Any] = {}
+    for i, python in enumerate(pythons):
+        for j, workload in enumerate(workloads):
+            ax = axes[i][j]
+            drawn = False
+            for label, frame in ok.items():
+                mine = frame[(frame["python"] == python) & (frame["workload"] == workload)]
+                sel = mine[mine["cores"] == mine["cores"].max()] if not mine.empty else mine
+                for backend, line in sel.groupby("backend", sort=True):
+                    line = line.sort_values("workers")
+                    name = f"{backend}, {label}"
+                    (handle,) = ax.plot(line["workers"], line["speedup"], "o-" if label == "baseline" else "s--",
+                                        color=colors[backend], alpha=1 if label == "baseline" else 0.7, label=name)
+                    shown.setdefault(name, handle)
+                    drawn = True
+            if not drawn:
+                ax.set_axis_off()
+                continue
+            ax.set_xscale("log", base=2)
+            ticks = sorted(set(both[(both["python"] == python) & (both["workload"] == workload)]["workers"]))
+            ax.set_xticks(ticks, labels=[str(t) for t in ticks])
+            ax.set_title(workload + (f" on {python}" if python else ""), fontsize=10)
+            ax.set_xlabel("workers")
+            ax.set_ylabel("speedup vs baseline")
+            ax.grid(alpha=0.3)
+    fig.legend(list(shown.values()), list(shown.keys()), fontsize=7, loc="upper right")
+    fig.tight_layout(rect=(0, 0, 1 - 1.5 / (4.2 * len(workloads) + 1.6), 1))
     return fig

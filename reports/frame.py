@@ -4,11 +4,19 @@ The pyperf *process* is the unit: a cell's values come from several processes, e
 memory layout (its ``pad``), so a cell is summarized twice, over all its values (n, median, IQR, CV)
 and over its processes (``time`` = median of the process medians, the figure speedups use).
 
-``cells``: one row per cell (identity, status, value statistics, process statistics, speedup, ideal,
-efficiency, effective parallelism, per-core utilization). ``values``: one row per timed batch (id,
-process, pad, value). ``processes``: one row per pyperf process (its median, pad, canary, flags).
-``gaps``: the main-thread gap per workload and cores. ``samples``: the per-core utilization rows.
+``cells``: one row per cell (identity, interpreter, execution model and its family, status, value
+statistics, process statistics, speedup, ideal, efficiency, effective parallelism, per-core
+utilization). ``values``: one row per timed batch (id, process, pad, value). ``processes``: one row per
+pyperf process (its median, pad, canary, flags). ``gaps``: the main-thread gap per interpreter, workload,
+cores and in-process model. ``samples``: the per-core utilization rows. ``interpreters``: each
+interpreter of the run described (label, version, build, GIL, settings). ``start_costs``: one worker's
+start cost per interpreter and model, from the no-op workload's cells.
 All from the run folder alone (manifest.json; suite.json only for pyperf's metadata when present).
+
+Nothing here knows an execution model or an interpreter by name: the baseline is the cell with the
+``baseline`` flag, models are grouped by the ``family`` and ``in_process`` the manifest records for
+them, and every speedup is within one interpreter (the baseline of the same workload, cores and
+interpreter).
 """
 
 from __future__ import annotations
@@ -21,21 +29,36 @@ from typing import Any, Iterable
 
 import pandas as pd
 
+import workloads
 from bench import stats
+from bench.interpreters import short_name
 from bench.model import CellRecord, ProcessRecord
 from bench.results import RunFolder, RunFolderError
 
-IDENTITY = ["id", "workload", "kind", "backend", "workers", "cores", "tasks", "start_method", "scale"]
+IDENTITY = ["id", "python", "workload", "kind", "backend", "family", "in_process", "workers", "cores", "tasks",
+            "start_method", "scale"]
+
+def start_cost_workloads() -> list[str]:
+    """The workloads whose 1-task, 1-worker cells measure a model's start cost rather than its scaling
+    (``Workload.start_cost``: a task that does nothing)."""
+    return sorted(name for name, w in workloads.all_workloads().items() if w.start_cost)
 
 
 VALUE_COLUMNS = ["id", "process", "pad", "value"]
 PROCESS_COLUMNS = [
-    "id", "workload", "kind", "backend", "workers", "cores", "baseline", "in_process", "status", "process", "pad",
+    "id", "python", "workload", "kind", "backend", "family", "workers", "cores", "baseline", "in_process", "status",
+    "process", "pad",
     "pid", "started", "ended", "n", "median", "canary", "canary_cpu", "canary_cpu_share", "parallelism",
     "noise_share", "order", "flag", "canary_ratio", "flagged",
 ]
+START_COST_COLUMNS = [
+    "python", "workload", "cores", "backend", "family", "in_process", "id", "baseline_id", "start_ms", "low_ms", "high_ms", "layouts",
+]
+#: the status of a cell that cannot run on its interpreter or under its model (never run, never failed)
+SKIPPED = "skipped"
+
 GAP_COLUMNS = [
-    "workload", "cores", "baseline_id", "thread_id", "backend", "gap", "gap_low", "gap_high", "layouts",
+    "python", "workload", "cores", "baseline_id", "thread_id", "backend", "gap", "gap_low", "gap_high", "layouts",
     "per_layout", "note",
 ]
 
@@ -52,6 +75,19 @@ class RunData:
     pyperf_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
     processes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROCESS_COLUMNS))
     gaps: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=GAP_COLUMNS))
+    #: label -> description (see ``describe_interpreters``), in the order the run's cells name them
+    interpreters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    start_costs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=START_COST_COLUMNS))
+
+    @property
+    def skipped(self) -> pd.DataFrame:
+        """The cells that were never run because they cannot run there, with their reasons (``note``)."""
+        if self.cells.empty:
+            return self.cells
+        return self.cells[self.cells["status"] == SKIPPED]
+
+    def interpreter(self, label: str) -> dict[str, Any]:
+        return self.interpreters.get(label) or describe_interpreter(self.machine, label)
 
     @property
     def complete(self) -> bool:
@@ -119,7 +155,7 @@ def process_summary(processes: list[ProcessRecord]) -> dict[str, Any]:
     canaries = _finite(p.canary for p in processes)
     return {
         "time": _median(medians),
-        "processes": len(procs),
+        "n_processes": len(procs),
         "between_share": between,
         "n_eff": n_eff,
         "layout_spread": spread(medians),
@@ -130,10 +166,72 @@ def process_summary(processes: list[ProcessRecord]) -> dict[str, Any]:
     }
 
 
+def describe_interpreter(machine: dict[str, Any], label: str) -> dict[str, Any]:
+    """One interpreter of the run, from machine.json: its ``interpreters`` entry, or for the label ""
+    (the interpreter gilbench itself ran on) the machine's top-level description.
+
+    Keys: label, display (how the report names it: the label, else the short version such as 3.12 or
+    3.14t), version, short_version (major.minor, the build aside), implementation, build
+    ("gil" or "free-threading"), free_threaded, gil_enabled (None: not known), default_start_method,
+    settings (environment settings such as PYTHON_GIL), executable.
+    """
+    described = (machine.get("interpreters") or {}).get(label)
+    if described is None and label == "":
+        described = {
+            "version": machine.get("python_version", ""), "implementation": machine.get("python_implementation", ""),
+            "build": machine.get("python_build", ""), "gil_enabled": machine.get("gil_enabled"),
+            "default_start_method": machine.get("default_start_method", ""),
+            "executable": machine.get("python_executable", ""), "settings": {},
+        }
+    described = dict(described or {})
+    version = str(described.get("version") or described.get("python_version") or "")
+    build = str(described.get("build") or described.get("python_build") or "")
+    gil = described.get("gil_enabled")
+    return {
+        **described,
+        "label": label,
+        "display": label or (short_name(version, build == "free-threading") if version else "this interpreter"),
+        "version": version,
+        "short_version": short_name(version, False),
+        "implementation": str(described.get("implementation") or described.get("python_implementation") or ""),
+        "build": build,
+        "free_threaded": build == "free-threading",
+        "gil_enabled": None if gil is None else bool(gil),
+        "default_start_method": str(described.get("default_start_method") or ""),
+        "settings": dict(described.get("settings") or {}),
+        "executable": str(described.get("executable") or described.get("python_executable") or ""),
+    }
+
+
+def describe_interpreters(machine: dict[str, Any], labels: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Every interpreter of the run: those the cells name (in their order), then any other machine.json
+    describes. Display names are unique: the harness's own interpreter gets " (harness)" where its version
+    is also another interpreter's label."""
+    order = list(dict.fromkeys(labels))
+    order += [k for k in (machine.get("interpreters") or {}) if k not in order]
+    found = {label: describe_interpreter(machine, label) for label in order}
+    if "" in found and any(k and k == found[""]["display"] for k in found):
+        found[""]["display"] += " (harness)"
+    return found
+
+
 def _error_text(error: dict[str, Any]) -> tuple[str, str]:
     head = ": ".join(str(x) for x in (error.get("error_type") or error.get("how"), error.get("message")) if x)
     detail = error.get("traceback") or error.get("log_tail") or error.get("detail") or ""
     return head, str(detail)
+
+
+def _in_process(entry: dict[str, Any], record: CellRecord) -> bool:
+    """Whether the model's workers share the process, as recorded; a manifest from before models
+    recorded it: no start method."""
+    return record.in_process if entry.get("in_process") is not None else record.cell.start_method is None
+
+
+def _gil_state(processes: list[ProcessRecord], described: bool | None) -> bool | None:
+    """Whether the GIL was on while the cell ran: as its processes saw it where they recorded it
+    (on in any of them counts as on), else as the interpreter's description says."""
+    seen = [p.gil_enabled for p in processes if getattr(p, "gil_enabled", None) is not None]
+    return any(seen) if seen else described
 
 
 def load(path: Path | str) -> RunData:
@@ -146,14 +244,21 @@ def load(path: Path | str) -> RunData:
     samples = _read_samples(folder.samples)
 
     by_name = {b.get_name(): b for b in suite.get_benchmarks()} if suite else {}
+    entries = [(entry, CellRecord.from_dict(entry)) for entry in manifest["cells"]]
+    # machine.json describes the interpreters; the manifest's plan does too (a run stopped before machine.json)
+    known = {**(manifest.get("interpreters") or {}), **(machine.get("interpreters") or {})}
+    interpreters = describe_interpreters({**machine, "interpreters": known}, [r.cell.python for _, r in entries])
     rows, value_rows, process_rows, records, metadata = [], [], [], {}, {}
-    for entry in manifest["cells"]:
-        record = CellRecord.from_dict(entry)
+    for entry, record in entries:
         cell = record.cell
+        cid, family, in_process = cell.id, record.family or cell.backend, _in_process(entry, record)
+        described = interpreters[cell.python]
         row: dict[str, Any] = {
-            "id": cell.id, "workload": cell.workload, "kind": record.kind, "backend": cell.backend,
-            "workers": cell.workers, "cores": cell.cores, "tasks": cell.tasks, "start_method": cell.start_method,
-            "scale": cell.scale, "baseline": record.baseline, "in_process": cell.start_method is None,
+            "id": cid, "python": cell.python, "workload": cell.workload, "kind": record.kind,
+            "backend": cell.backend, "family": family, "workers": cell.workers, "cores": cell.cores,
+            "tasks": cell.tasks, "start_method": cell.start_method, "scale": cell.scale, "baseline": record.baseline,
+            "in_process": in_process, "build": described["build"],
+            "gil_enabled": _gil_state(record.processes, described["gil_enabled"]),
         }
         row["status"] = record.status
         row["params"] = ", ".join(f"{k}={v}" for k, v in (cell.params or {}).items())
@@ -163,7 +268,7 @@ def load(path: Path | str) -> RunData:
         row["noisy"] = record.noisy
         row["noise_share"] = record.noise_share
         row["note"] = record.note
-        bench = by_name.get(cell.id)
+        bench = by_name.get(cid)
         processes = record.processes
         timed = [p for p in processes if p.values] if record.status == "ok" else []
         row.update(stats.summarize([v for p in timed for v in p.values]))
@@ -172,7 +277,7 @@ def load(path: Path | str) -> RunData:
             row["canary_ms"] = _median(p.canary for p in processes) * 1e3
         if bench is not None:
             meta = bench.get_metadata()
-            metadata[cell.id] = meta
+            metadata[cid] = meta
             loads = [r.get_metadata().get("load_avg_1min") for r in bench.get_runs()]
             loads = [x for x in loads if isinstance(x, (int, float))]
             row["load_avg_1min"] = max(loads) if loads else math.nan
@@ -180,86 +285,121 @@ def load(path: Path | str) -> RunData:
             row["gil"] = meta.get("gilbench_gil", "")
         row.update(_utilization(samples, record.started or 0, record.ended or 0))
         rows.append(row)
-        records[cell.id] = record
-        value_rows.extend({"id": cell.id, "process": p.index, "pad": p.pad, "value": v} for p in timed for v in p.values)
+        records[cid] = record
+        value_rows.extend({"id": cid, "process": p.index, "pad": p.pad, "value": v} for p in timed for v in p.values)
         for p in processes:
             process_rows.append({
-                "id": cell.id, "workload": cell.workload, "kind": record.kind, "backend": cell.backend,
-                "workers": cell.workers, "cores": cell.cores, "baseline": record.baseline,
-                "in_process": cell.start_method is None, "status": record.status, "process": p.index,
-                "pad": p.pad, "pid": p.pid, "started": p.started, "ended": p.ended, "n": len(p.values),
-                "median": p.median, "canary": p.canary, "canary_cpu": p.canary_cpu,
+                "id": cid, "python": cell.python, "workload": cell.workload, "kind": record.kind,
+                "backend": cell.backend, "family": family, "workers": cell.workers, "cores": cell.cores,
+                "baseline": record.baseline, "in_process": in_process, "status": record.status,
+                "process": p.index, "pad": p.pad, "pid": p.pid, "started": p.started, "ended": p.ended,
+                "n": len(p.values), "median": p.median, "canary": p.canary, "canary_cpu": p.canary_cpu,
                 "canary_cpu_share": p.canary_cpu / p.canary if p.canary and p.canary > 0 else math.nan,
                 "parallelism": p.parallelism, "noise_share": p.noise_share, "order": p.order, "flag": p.flag,
             })
 
     cells = pd.DataFrame(rows)
     gaps = pd.DataFrame(columns=GAP_COLUMNS)
+    costs = pd.DataFrame(columns=START_COST_COLUMNS)
     if not cells.empty:
         cells = add_scaling(cells)
         gaps = main_thread_gaps(cells, records)
         cells = add_gaps(cells, gaps)
+        costs = start_costs(cells, records)
     values_frame = pd.DataFrame(value_rows, columns=VALUE_COLUMNS)
     processes_frame = add_canary_ratio(pd.DataFrame(process_rows, columns=PROCESS_COLUMNS[:-2]))
     return RunData(Path(path), manifest, machine, lesson, cells, values_frame, samples, metadata,
-                   processes_frame, gaps)
+                   processes_frame, gaps, interpreters, costs)
+
+
+def flag(frame: pd.DataFrame, column: str) -> pd.Series:
+    """A boolean column (False where it is missing or empty)."""
+    if column not in frame:
+        return pd.Series(False, index=frame.index)
+    return frame[column].fillna(False).astype(bool)
+
+
+def scaled_workloads(cells: pd.DataFrame) -> list[str]:
+    """The workloads run at more than one worker count: those with a scaling to show (a workload run with
+    one worker only, such as the start-cost one, has none)."""
+    if cells.empty:
+        return []
+    counts = cells.groupby("workload")["workers"].nunique()
+    return sorted(counts[counts > 1].index)
+
+
+def python_of(frame: pd.DataFrame) -> pd.Series:
+    """The interpreter label of each row ("" where the frame has none: one interpreter)."""
+    return frame["python"].fillna("").astype(str) if "python" in frame else pd.Series("", index=frame.index)
+
+
+def _paired_ratios(base: CellRecord | None, other: CellRecord | None) -> list[dict[str, Any]]:
+    """Process k of ``base`` against process k of ``other`` (the same layout pad k): their medians."""
+    pairs = []
+    for p in (base.processes if base else []):
+        q = other.process(p.index) if other else None
+        if q is None or not p.values or not q.values:
+            continue
+        pairs.append({"process": p.index, "pad": p.pad, "base": p.median, "other": q.median, "same_pad": p.pad == q.pad})
+    return pairs
 
 
 def add_scaling(cells: pd.DataFrame) -> pd.DataFrame:
-    """Speedup against the baseline cell (the ``baseline`` flag) of the same workload and cores,
-    ideal, efficiency, and ``scaling``: against the same backend's 1-worker cell, same workload and cores.
+    """Speedup against the baseline cell (the ``baseline`` flag) of the same interpreter, workload and
+    cores, ideal, efficiency, and ``scaling``: against the same model's 1-worker cell, same interpreter,
+    workload and cores.
 
     All on ``time`` (the median of the process medians).
     """
     cells = cells.copy()
+    cells["python"] = python_of(cells)
     ok = cells["status"] == "ok"
-    flag = cells["baseline"].fillna(False).astype(bool) if "baseline" in cells else pd.Series(False, index=cells.index)
-    baseline = {(r.workload, r.cores): r.time for r in cells[ok & flag].itertuples()}
-    one = {(r.workload, r.cores, r.backend): r.time for r in cells[ok & (cells["workers"] == 1)].itertuples()}
-    cells["baseline_time"] = [baseline.get((r.workload, r.cores), math.nan) for r in cells.itertuples()]
+    is_base = flag(cells, "baseline")
+    baseline = {(r.python, r.workload, r.cores): r.time for r in cells[ok & is_base].itertuples()}
+    one = {(r.python, r.workload, r.cores, r.backend): r.time for r in cells[ok & (cells["workers"] == 1)].itertuples()}
+    cells["baseline_time"] = [baseline.get((r.python, r.workload, r.cores), math.nan) for r in cells.itertuples()]
     cells["speedup"] = [stats.speedup(r.baseline_time, r.time) for r in cells.itertuples()]
     cells["ideal"] = [stats.ideal_speedup(r.kind, r.workers, r.cores, r.tasks) for r in cells.itertuples()]
     cells["efficiency"] = [stats.efficiency(r.speedup, r.ideal) for r in cells.itertuples()]
-    cells["scaling"] = [stats.speedup(one.get((r.workload, r.cores, r.backend), math.nan), r.time)
+    cells["scaling"] = [stats.speedup(one.get((r.python, r.workload, r.cores, r.backend), math.nan), r.time)
                         for r in cells.itertuples()]
     return cells
 
 
 def main_thread_gaps(cells: pd.DataFrame, records: dict[str, CellRecord]) -> pd.DataFrame:
-    """The main-thread gap per workload and cores: baseline time / time of the same tasks in one thread.
+    """The main-thread gap per interpreter, workload and cores: baseline time / time of the same tasks
+    run by one worker of an in-process model.
 
-    The baseline runs every task in its process's main thread; a 1-worker cell of a backend that runs
-    in-process (no start method) and is not the baseline runs them in one freshly started thread.
+    The baseline runs every task in its process's main thread; a 1-worker cell of a model whose workers
+    share the process (``in_process``) and is not the baseline runs them in one freshly started worker.
     Above 1: the main thread was slower. Process k of both cells ran with layout pad k, so the ratio of
     their k-th processes is the gap at one layout; ``gap_low``/``gap_high`` are the range over layouts.
-    One row per in-process 1-worker backend, or one row without a gap (``thread_id`` empty, a note) where
+    One row per in-process 1-worker model, or one row without a gap (``thread_id`` empty, a note) where
     there is none.
     """
-    ok = cells[cells["status"] == "ok"]
+    ok = cells[cells["status"] == "ok"].copy()
+    ok["python"] = python_of(ok)
     rows = []
-    for _, base in ok[ok["baseline"].fillna(False).astype(bool)].sort_values(["workload", "cores"]).iterrows():
-        same = ok[(ok["workload"] == base.workload) & (ok["cores"] == base.cores) & (ok["workers"] == 1)
-                  & ~ok["baseline"].fillna(False).astype(bool) & ok["in_process"].fillna(False).astype(bool)]
+    base_rows = ok[flag(ok, "baseline")].sort_values(["python", "workload", "cores"])
+    for _, base in base_rows.iterrows():
+        same = ok[(ok["python"] == base.python) & (ok["workload"] == base.workload) & (ok["cores"] == base.cores)
+                  & (ok["workers"] == 1) & ~flag(ok, "baseline") & flag(ok, "in_process")]
+        key = {"python": base.python, "workload": base.workload, "cores": base.cores, "baseline_id": base.id}
         if same.empty:
-            rows.append({"workload": base.workload, "cores": base.cores, "baseline_id": base.id, "thread_id": "",
-                         "backend": "", "gap": math.nan, "gap_low": math.nan, "gap_high": math.nan, "layouts": 0,
-                         "per_layout": [], "note": "no 1-worker cell runs these tasks in a thread: the gap was not measured"})
+            rows.append({**key, "thread_id": "", "backend": "", "gap": math.nan, "gap_low": math.nan,
+                         "gap_high": math.nan, "layouts": 0, "per_layout": [],
+                         "note": "no 1-worker cell runs these tasks in a thread: the gap was not measured"})
             continue
         for _, other in same.sort_values("backend").iterrows():
-            b, t = records.get(base.id), records.get(other.id)
+            pairs = _paired_ratios(records.get(base.id), records.get(other.id))
             per_layout = []
-            for p in (b.processes if b else []):
-                q = t.process(p.index) if t else None
-                if q is None or not p.values or not q.values:
-                    continue
-                ratio = stats.speedup(p.median, q.median)
+            for x in pairs:
+                ratio = stats.speedup(x["base"], x["other"])
                 if not math.isnan(ratio):
-                    per_layout.append({"process": p.index, "pad": p.pad, "ratio": ratio,
-                                       "same_pad": p.pad == q.pad})
+                    per_layout.append({"process": x["process"], "pad": x["pad"], "ratio": ratio, "same_pad": x["same_pad"]})
             ratios = [x["ratio"] for x in per_layout]
             rows.append({
-                "workload": base.workload, "cores": base.cores, "baseline_id": base.id, "thread_id": other.id,
-                "backend": other.backend, "gap": stats.speedup(base.time, other.time),
+                **key, "thread_id": other.id, "backend": other.backend, "gap": stats.speedup(base.time, other.time),
                 "gap_low": min(ratios) if ratios else math.nan, "gap_high": max(ratios) if ratios else math.nan,
                 "layouts": len(ratios), "per_layout": per_layout,
                 "note": "" if all(x["same_pad"] for x in per_layout) else "some processes paired across different pads",
@@ -268,15 +408,50 @@ def main_thread_gaps(cells: pd.DataFrame, records: dict[str, CellRecord]) -> pd.
 
 
 def add_gaps(cells: pd.DataFrame, gaps: pd.DataFrame) -> pd.DataFrame:
-    """Each cell gets its workload and cores' main-thread gap (the first measured one) and its range."""
+    """Each cell gets its main-thread gap and its range: its own model's where the model runs in-process
+    and has a 1-worker cell, else the first measured one of its interpreter, workload and cores."""
     cells = cells.copy()
-    measured = gaps.dropna(subset=["gap"]).drop_duplicates(["workload", "cores"])
-    by_key = {(r.workload, r.cores): r for r in measured.itertuples()}
+    measured = gaps.dropna(subset=["gap"])
+    if "python" not in measured:
+        measured = measured.assign(python="")
+    own = {(r.python, r.workload, r.cores, r.backend): r for r in measured.itertuples()}
+    first = {(r.python, r.workload, r.cores): r for r in measured.drop_duplicates(["python", "workload", "cores"]).itertuples()}
+    python = python_of(cells)
+    chosen = []
+    for label, r in zip(python, cells.itertuples()):
+        chosen.append(own.get((label, r.workload, r.cores, r.backend)) or first.get((label, r.workload, r.cores)))
     for column, attr in (("main_thread_gap", "gap"), ("main_thread_gap_low", "gap_low"),
                          ("main_thread_gap_high", "gap_high")):
-        cells[column] = [getattr(by_key[(r.workload, r.cores)], attr) if (r.workload, r.cores) in by_key
-                         else math.nan for r in cells.itertuples()]
+        cells[column] = [getattr(g, attr) if g is not None else math.nan for g in chosen]
     return cells
+
+
+def start_costs(cells: pd.DataFrame, records: dict[str, CellRecord],
+                names: Iterable[str] | None = None) -> pd.DataFrame:
+    """One worker's start cost per interpreter, cores and model: time(no-op, model, 1 worker) - time(no-op,
+    baseline), in ms, from the 1-worker cells of the start-cost workloads (``names``, default
+    ``start_cost_workloads()``). ``low_ms``/``high_ms``: the range of the per-process differences (process
+    k of both cells ran with layout pad k)."""
+    if cells.empty or "workload" not in cells:
+        return pd.DataFrame(columns=START_COST_COLUMNS)
+    chosen = list(names) if names is not None else start_cost_workloads()
+    ok = cells[(cells["status"] == "ok") & cells["workload"].isin(chosen) & (cells["workers"] == 1)].copy()
+    ok["python"] = python_of(ok)
+    rows = []
+    for _, base in ok[flag(ok, "baseline")].iterrows():
+        others = ok[(ok["python"] == base.python) & (ok["workload"] == base.workload) & (ok["cores"] == base.cores)
+                    & ~flag(ok, "baseline")]
+        for _, other in others.sort_values(["family", "backend"]).iterrows():
+            diffs = [(x["other"] - x["base"]) * 1e3 for x in _paired_ratios(records.get(base.id), records.get(other.id))]
+            rows.append({
+                "python": base.python, "workload": base.workload, "cores": int(base.cores), "backend": other.backend,
+                "family": other.family,
+                "in_process": bool(other.in_process), "id": other.id, "baseline_id": base.id,
+                "start_ms": (other.time - base.time) * 1e3,
+                "low_ms": min(diffs) if diffs else math.nan, "high_ms": max(diffs) if diffs else math.nan,
+                "layouts": len(diffs),
+            })
+    return pd.DataFrame(rows, columns=START_COST_COLUMNS)
 
 
 def add_canary_ratio(processes: pd.DataFrame) -> pd.DataFrame:

@@ -9,14 +9,37 @@ def test_powers_of_two_include_the_limit():
     assert powers_of_two_upto(12) == [1, 2, 4, 8, 12]
 
 
-def test_default_profile_covers_the_machine():
+def test_default_profile_covers_the_machine_and_every_model():
+    from bench.backends import all_backends
+
     plan = expand(PROFILES["default"], cpus=[0, 1])
-    # 2 core counts x 2 workloads x (1 sequential + 4 thread + 4 process cells)
-    assert len(plan.cells) == 2 * 2 * 9
-    assert {c.cores for c in plan.cells} == {1, 2}
-    assert {c.workers for c in plan.cells if c.backend == "threads"} == {1, 2, 4, 8}
-    assert all(c.workers == 1 for c in plan.cells if c.backend == "sequential")
-    assert all(c.tasks == 8 for c in plan.cells)
+    scaled = [c for c in plan.cells if c.workload != "noop"]
+    full = [c for c in scaled if c.backend in PROFILES["default"].full_backends]
+    # the full matrix: 2 core counts x 2 workloads x (1 sequential + 4 thread + 4 process cells)
+    assert len(full) == 2 * 2 * 9
+    assert {c.cores for c in full} == {1, 2}
+    assert {c.workers for c in full if c.backend == "threads"} == {1, 2, 4, 8}
+    assert all(c.workers == 1 for c in full if c.backend == "sequential")
+    assert all(c.tasks == 8 for c in scaled)
+    # every other model: workers = cores on all cores, each workload
+    others = [c for c in scaled if c.backend not in PROFILES["default"].full_backends]
+    models = set(all_backends()) - set(PROFILES["default"].full_backends)
+    assert {c.backend for c in others} == models and all((c.workers, c.cores) == (2, 2) for c in others)
+    assert len(others) == 2 * len(models)
+    # a start-cost cell per model: one task on one worker, all cores
+    noop = [c for c in plan.cells if c.workload == "noop"]
+    assert {c.backend for c in noop} == set(all_backends())
+    assert all((c.tasks, c.workers, c.cores) == (1, 1, 2) for c in noop)
+    # what cannot run here is planned as skipped, with the reason, never run
+    assert "need Python 3.14" in plan.skipped["hello-cpu/subinterpreters/w2/c2"] or sys_has_subinterpreters()
+    assert "no async variant" in plan.skipped["hello-cpu/asyncio/w2/c2"]
+    assert "hello-sleep/asyncio/w2/c2" not in plan.skipped
+
+
+def sys_has_subinterpreters() -> bool:
+    import sys
+
+    return sys.version_info >= (3, 14)
 
 
 def test_default_profile_keeps_the_batch_size_on_a_big_machine():
@@ -67,3 +90,22 @@ def test_cell_json_round_trip():
     again = Cell.from_dict(__import__("json").loads(cell.to_json()))
     assert again == cell and again.id == cell.id
     assert "/" not in cell.slug
+
+
+def test_the_interpreter_is_a_dimension_of_the_matrix():
+    from bench.interpreters import Interpreter
+
+    a = Interpreter(label="", executable="/x/python3.11", version="3.11.7", default_start_method="fork",
+                    start_methods=["fork", "spawn", "forkserver"])
+    b = Interpreter(label="3.14", executable="/y/python3.14", version="3.14.0", default_start_method="forkserver",
+                    start_methods=["fork", "spawn", "forkserver"], subinterpreters=True)
+    plan = expand(PROFILES["smoke"], backend_names=["processes", "subinterpreters"], workload_names=["hello-cpu"],
+                  workers=[2], cpus=[0, 1], interpreters=[a, b])
+    by_id = {c.id: c for c in plan.cells}
+    # each interpreter's own default start method, not the harness's
+    assert by_id["hello-cpu/processes/w2/c2"].start_method == "fork"
+    assert by_id["hello-cpu/processes/w2/c2@3.14"].start_method == "forkserver"
+    assert by_id["hello-cpu/subinterpreters/w2/c2@3.14"].python == "3.14"
+    assert "hello-cpu/subinterpreters/w2/c2@3.14" not in plan.skipped
+    assert "3.14" in plan.skipped["hello-cpu/subinterpreters/w2/c2"]
+    assert set(plan.interpreters) == {"", "3.14"}

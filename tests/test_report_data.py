@@ -64,8 +64,10 @@ def _record(workload: str, kind: str, backend: str, workers: int, per_process: l
                                                                       for v in values],
             canary=canary, canary_cpu=canary, started=start + 5 * k, ended=start + 5 * k + 4, noise_share=0.01,
         ))
-    record = CellRecord(cell, kind, baseline=backend == "sequential", status="ok", started=start,
-                        ended=start + 15, processes=processes)
+    record = CellRecord(cell, kind, baseline=backend == "sequential",
+                        family="baseline" if backend == "sequential" else backend,
+                        in_process=backend != "processes", status="ok", started=start, ended=start + 15,
+                        processes=processes)
     flag_noise(record, [CANARY] * 9)  # as the runner does: against the canaries of the run before it
     return record
 
@@ -118,7 +120,7 @@ def test_values_frame_has_one_row_per_batch_with_its_process_and_pad(run):
 def test_time_is_the_median_of_process_medians_and_statistics_cover_all_values(run):
     seq = _cell(run, "hello-cpu/sequential/w1/c2")
     assert seq["time"] == pytest.approx(1.15)
-    assert seq["processes"] == 3 and seq["n"] == 9
+    assert seq["n_processes"] == 3 and seq["n"] == 9
     assert seq["median"] == pytest.approx(1.15)  # over all nine values
     assert seq["min"] == pytest.approx(1.09) and seq["max"] == pytest.approx(1.21)
     assert seq["pads"] == "0 512 1024"
@@ -178,14 +180,16 @@ def test_main_thread_gap_with_its_range_over_layouts(run):
 def test_verdicts_judge_threads_on_their_own_scaling(run):
     found = {(v.workload, v.workers): v for v in verdicts(run.cells, True, run.gaps)}
     v = found[("hello-cpu", 2)]
-    assert v.basis == OWN_SCALING and v.thread_scaling == pytest.approx(1.0 / 1.02)
-    assert v.threads > 1.1  # the old rule, on the baseline-relative speedup, missed this
-    assert v.reason == "the GIL serializes the threads; processes run in parallel and win"
-    assert (v.gap, v.gap_low, v.gap_high, v.layouts) == pytest.approx((1.15, 1.10, 1.20, 3))
+    t = v.model("threads")
+    assert t.basis == OWN_SCALING and t.scaling == pytest.approx(1.0 / 1.02)
+    assert t.speedup > 1.1  # the old rule, on the baseline-relative speedup, missed this
+    assert v.reason.startswith("the GIL serializes threads; processes run in parallel")
+    assert v.best.backend == "processes" and v.model("processes").speedup == pytest.approx(1.15 / 0.60)
+    assert (t.gap, t.gap_low, t.gap_high, t.layouts) == pytest.approx((1.15, 1.10, 1.20, 3))
     assert "main-thread gap 1.15x" in v.sentence and "sequential, every task in the process's main thread" in v.sentence
-    assert found[("hello-cpu", 4)].reason.startswith("the GIL serializes the threads")
+    assert found[("hello-cpu", 4)].reason.startswith("the GIL serializes threads")
     io_ = found[("hello-sleep", 2)]
-    assert io_.basis == BASELINE and io_.reason == "both scale: waiting releases the GIL"
+    assert io_.model("threads").basis == BASELINE and io_.reason.startswith("both scale: waiting releases the GIL")
     assert "no threads x1 cell" in io_.sentence
 
 
@@ -194,7 +198,7 @@ def test_report_renders_the_layout_section_and_the_gil_verdict(run):
     for section in ("Verdicts", "Memory layout and the baseline", "Machine speed during the run", "All cells",
                     "Every timed batch", "How these numbers were taken"):
         assert section in html, section
-    assert "the GIL serializes the threads; processes run in parallel and win" in html
+    assert "the GIL serializes threads; processes run in parallel" in html
     assert "main-thread gap 1.15x (the main thread took 15 % longer than one fresh thread; 1.10x to 1.20x over 3 layouts)" in html
     assert "pad 0: 1.150x, pad 512: 1.200x, pad 1024: 1.100x" in html
     assert "no 1-worker cell runs these tasks in a thread: the gap was not measured" in html
@@ -208,11 +212,11 @@ def test_report_renders_the_layout_section_and_the_gil_verdict(run):
 
 def test_results_csv_has_the_process_level_columns(run):
     table = pd.read_csv(io.StringIO(CsvOutput().render(run)))
-    for column in ("processes", "time", "between_share", "n_eff", "layout_spread", "canary_ms", "canary_spread",
+    for column in ("n_processes", "python", "family", "in_process", "time", "between_share", "n_eff", "layout_spread", "canary_ms", "canary_spread",
                    "scaling", "main_thread_gap", "main_thread_gap_low", "main_thread_gap_high", "baseline", "speedup"):
         assert column in table.columns, column
     seq = table[table["id"] == "hello-cpu/sequential/w1/c2"].iloc[0]
-    assert seq["time"] == pytest.approx(1.15) and seq["processes"] == 3
+    assert seq["time"] == pytest.approx(1.15) and seq["n_processes"] == 3
     assert "error_detail" not in table.columns
 
 
@@ -221,14 +225,15 @@ def test_failed_and_pending_cells_have_no_figures_and_the_report_still_renders(t
     ok = _record("hello-cpu", "cpu-bound", "sequential", 1, CPU_CELLS[("sequential", 1)], T0)
     failed = _record("hello-cpu", "cpu-bound", "threads", 1, [[1.0]], T0 + 20)
     failed.status, failed.error = "failed", {"how": "raised", "message": "ValueError: boom"}
-    pending = CellRecord(Cell("hello-cpu", "processes", 2, 2, (0, 1), 4, start_method="fork"), "cpu-bound")
+    pending = CellRecord(Cell("hello-cpu", "processes", 2, 2, (0, 1), 4, start_method="fork"), "cpu-bound",
+                         family="processes", in_process=False)
     folder.write_manifest({"profile": "quick", "timing": {"processes": 3, "values": 3, "warmups": 0, "loops": 1},
                            "status": "interrupted",
                            "cells": [r.to_dict() for r in (ok, failed, pending)]})
     run = frame.load(folder.path)
     cells = run.cells.set_index("id")
     assert cells.loc["hello-cpu/threads/w1/c2", "error"] == "raised: ValueError: boom"
-    assert cells.loc["hello-cpu/threads/w1/c2", "processes"] == 0
+    assert cells.loc["hello-cpu/threads/w1/c2", "n_processes"] == 0
     assert math.isnan(cells.loc["hello-cpu/threads/w1/c2", "time"])
     assert math.isnan(cells.loc["hello-cpu/processes/w2/c2", "speedup"])
     assert set(run.values["id"]) == {"hello-cpu/sequential/w1/c2"}  # only finished cells' values

@@ -22,6 +22,14 @@ def hello_sleep(n: int, seconds: float = 0.1) -> str:
     return f"Hello from {n}"
 
 
+async def hello_sleep_async(n: int, seconds: float = 0.1) -> str:
+    """hello_sleep for an event loop: ``await asyncio.sleep(seconds)`` lets other tasks run meanwhile."""
+    import asyncio  # here, not at the top: a spawned child importing this module should not pay for it
+
+    await asyncio.sleep(seconds)
+    return f"Hello from {n}"
+
+
 def hello_cpu(n: int, units: int = 200) -> str:
     """Compute ``units`` work units of integer arithmetic, holding the GIL throughout, then greet."""
     x = n
@@ -38,6 +46,7 @@ SLEEP = Workload(
     params={"seconds": 0.1},
     size_param="seconds",
     description="hello(n) that sleeps a fixed time: waiting releases the GIL",
+    async_func=hello_sleep_async,
 )
 
 CPU = Workload(

@@ -12,7 +12,7 @@ import pkgutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Awaitable, Callable, Mapping
 
 #: io-bound work waits (sleep, I/O) and so can overlap in any number of threads;
 #: cpu-bound work computes and needs a core (and, in CPython with the GIL, the GIL) to progress.
@@ -21,7 +21,11 @@ KINDS = ("io-bound", "cpu-bound")
 
 @dataclass(frozen=True)
 class Workload:
-    """One kind of task: ``func(index, **params)`` does one task's work and returns its result."""
+    """One kind of task: ``func(index, **params)`` does one task's work and returns its result.
+
+    ``async_func`` is the same task as a coroutine function (``async def``, same arguments), for
+    models that run coroutines (asyncio); None where the work cannot be awaited (CPU work).
+    """
 
     name: str
     kind: str
@@ -29,6 +33,9 @@ class Workload:
     params: Mapping[str, float] = field(default_factory=dict)
     size_param: str = ""
     description: str = ""
+    async_func: Callable[..., Awaitable[Any]] | None = None
+    #: measures a model's start cost (one task on one worker per model), not scaling
+    start_cost: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -54,6 +61,12 @@ class Workload:
     def task(self, params: Mapping[str, Any]) -> Callable[[int], Any]:
         """A picklable callable running one task with ``params`` (spawned children can import it)."""
         return functools.partial(self.func, **params)
+
+    def async_task(self, params: Mapping[str, Any]) -> Callable[[int], Awaitable[Any]]:
+        """Like ``task``, for the async variant: calling it with an index returns a coroutine."""
+        if self.async_func is None:
+            raise ValueError(f"workload {self.name!r} has no async variant")
+        return functools.partial(self.async_func, **params)
 
 
 def _discover() -> dict[str, Workload]:

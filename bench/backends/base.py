@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import traceback
 from abc import ABC, abstractmethod
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Mapping
 
 
 class TaskFailed(Exception):
@@ -57,32 +57,91 @@ def assignments(tasks: int, workers: int) -> list[list[int]]:
 class Backend(ABC):
     """An execution model: runs one batch of tasks on ``workers`` workers and returns when all ended.
 
-    Subclasses set ``name`` (what users type) and ``description``; a backend that starts processes
-    sets ``uses_processes`` so that its start method is recorded.
+    Subclasses set ``name`` (what users type), ``description``, ``family`` (how reports group
+    models: "baseline", "threads", "processes", "pool", "asyncio", "subinterpreters") and
+    ``in_process`` (whether the workers share the calling process: threads, thread pools, asyncio,
+    subinterpreters). A backend that starts processes sets ``uses_processes`` so that its start
+    method is recorded; one tied to a start method names it in ``fixed_start_method``.
+
+    Two class-level questions let the harness skip a cell with a reason instead of running it:
+    ``unavailable(interpreter)`` (can this model run on that interpreter at all? answered from the
+    interpreter's description, without importing anything there) and ``cannot_run(workload)``.
+
+    ``prepare(workers, task)`` runs once per measured process before any timed batch (warm pools are
+    built there); ``close()`` ends what it built. A backend is also a context manager that closes.
 
     ``children_cpu`` is the CPU seconds (user + system) that the last batch's child processes
-    reported for themselves, whole processes from their start to the end of their tasks; 0.0 for a
-    backend that runs in the calling process. ``run_batch`` resets it. A batch's CPU time is the
-    caller's own CPU time (RUSAGE_SELF) over the batch plus this: RUSAGE_CHILDREN cannot be used,
-    as it misses children that are not the caller's own (forkserver's are the server's) and those
-    not yet waited for.
+    reported for themselves: for a backend that starts processes per batch, whole processes from
+    their start to the end of their tasks; for a warm process pool, what its workers used since
+    their previous report. 0.0 for a backend that runs in the calling process. ``run_batch`` resets
+    it. A batch's CPU time is the caller's own CPU time (RUSAGE_SELF) over the batch plus this:
+    RUSAGE_CHILDREN cannot be used, as it misses children that are not the caller's own
+    (forkserver's are the server's) and those not yet waited for.
     """
 
     name: ClassVar[str]
     description: ClassVar[str]
+    #: how reports group models: baseline, threads, processes, pool, asyncio, subinterpreters
+    family: ClassVar[str] = "other"
+    #: whether the workers run inside the calling process (threads, asyncio, subinterpreters)
+    in_process: ClassVar[bool] = True
     uses_processes: ClassVar[bool] = False
+    #: the start method this model always uses (processes-fork, ...); None: the one it is given
+    fixed_start_method: ClassVar[str | None] = None
     #: a backend with a fixed worker count (the sequential baseline) lists it here
     fixed_workers: ClassVar[int | None] = None
     #: CPU seconds the last batch's child processes reported for themselves (see above)
     children_cpu: float = 0.0
 
     def __init__(self, start_method: str | None = None) -> None:
-        self.start_method = start_method
+        # a model tied to a start method keeps it whatever it is given
+        self.start_method = self.fixed_start_method or start_method
         self.children_cpu: float = 0.0
 
-    def prepare(self) -> None:
+    @classmethod
+    def unavailable(cls, interpreter: dict[str, Any]) -> str:
+        """"" if this model can run on the interpreter ``interpreter`` describes, else why not.
+
+        ``interpreter`` is a description (keys: version "3.14.0", build "gil"/"free-threading",
+        gil_enabled, default_start_method, start_methods, subinterpreters); a missing key is not
+        held against the model.
+        """
+        method = cls.fixed_start_method
+        methods = interpreter.get("start_methods")
+        if method and methods is not None and method not in methods:
+            version = interpreter.get("version", "")
+            return (
+                f"start method {method!r} is not available on this platform"
+                f"{' with Python ' + version if version else ''} (it has: {', '.join(methods) or 'none'})"
+            )
+        return ""
+
+    @classmethod
+    def cannot_run(cls, workload: Any) -> str:
+        """"" if this model can run ``workload`` (a workloads.Workload), else why not."""
+        return ""
+
+    @classmethod
+    def task_for(cls, workload: Any, params: Mapping[str, Any]) -> Callable[[int], Any]:
+        """The callable this model runs for one task of ``workload`` with ``params`` (picklable)."""
+        return workload.task(params)
+
+    def prepare(self, workers: int | None = None, task: Callable[[int], Any] | None = None) -> None:
         """Once per measured process, before any timed batch: set up what a program pays for once
-        (e.g. a forkserver, lazily imported machinery), so that no batch, the first included, pays it."""
+        (e.g. a forkserver, lazily imported machinery, a warm pool of ``workers`` workers that has
+        already loaded ``task``'s module), so that no batch, the first included, pays it.
+
+        A warm pool that was not prepared (or prepared for another worker count) is made by the
+        first batch that needs it, which then pays for it."""
+
+    def close(self) -> None:
+        """End what ``prepare`` or the batches left running (warm pools). Safe to call twice."""
+
+    def __enter__(self) -> "Backend":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
 
     @abstractmethod
     def run_batch(self, task: Callable[[int], Any], tasks: int, workers: int) -> list[Any]:

@@ -52,9 +52,11 @@ def _hello(results: Any) -> None:
 class Processes(Backend):
     name = "processes"
     description = "one multiprocessing.Process per worker, started per batch, results through a Queue"
+    family = "processes"
+    in_process = False
     uses_processes = True
 
-    def prepare(self) -> None:
+    def prepare(self, workers: int | None = None, task: Callable[[int], Any] | None = None) -> None:
         """One no-op child and a Queue round trip: starts the forkserver (if that is the method) and
         imports multiprocessing's lazily loaded parts, which otherwise made the first batch ~10 % slower."""
         ctx = multiprocessing.get_context(self.start_method)

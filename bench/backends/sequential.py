@@ -10,6 +10,8 @@ from bench.backends.base import Backend, TaskFailed
 class Sequential(Backend):
     name = "sequential"
     description = "every task in turn in the calling thread (the speedup baseline)"
+    family = "baseline"
+    in_process = True
     fixed_workers = 1
 
     def run_batch(self, task: Callable[[int], Any], tasks: int, workers: int) -> list[Any]:

@@ -11,6 +11,8 @@ from bench.backends.base import Backend, TaskFailed, assignments
 class Threads(Backend):
     name = "threads"
     description = "one threading.Thread per worker, tasks split statically, results in a shared list"
+    family = "threads"
+    in_process = True
 
     def run_batch(self, task: Callable[[int], Any], tasks: int, workers: int) -> list[Any]:
         self.children_cpu = 0.0  # no child processes: all CPU time is the caller's own

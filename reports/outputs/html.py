@@ -1,18 +1,26 @@
-"""report.html: one self-contained page (figures inlined as PNG, no network), the GIL-effect report."""
+"""report.html: one self-contained page (figures inlined as PNG, no network), the GIL-effect report.
+
+Generic over execution models and interpreters: models are named as the manifest names them (with their
+``family`` and ``in_process``), interpreters as machine.json describes them; nothing here knows either.
+"""
 
 from __future__ import annotations
 
 import base64
 import io
 import math
+from dataclasses import fields
+from types import SimpleNamespace
 from typing import Any
 
 import jinja2
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from bench.matrix import Timing
 from reports import figures
-from reports.frame import RunData
+from reports.builds import free_threaded_pairs, gil_effect_pairs, settings_text
+from reports.frame import SKIPPED, RunData, flag, start_cost_workloads
 from reports.outputs.base import Output
 from reports.verdicts import THRESHOLDS, describe_gap, verdicts
 
@@ -33,55 +41,123 @@ def fmt(value: Any, spec: str = ".2f", suffix: str = "") -> str:
     return f"{value:{spec}}{suffix}"
 
 
+def names(run: RunData) -> dict[str, str]:
+    """Interpreter label -> how the report names it."""
+    return {label: d["display"] for label, d in run.interpreters.items()}
+
+
+def several_interpreters(run: RunData) -> bool:
+    return not run.cells.empty and run.cells["python"].nunique() > 1
+
+
+def _where(run: RunData, python: str) -> str:
+    """" on 3.14" where the run has several interpreters or a named one, else ""."""
+    return f" on {names(run).get(python, python)}" if python or several_interpreters(run) else ""
+
+
 def unit_costs(run: RunData) -> list[str]:
-    """One work unit's duration per sized workload, from the baseline cell's time."""
+    """One work unit's duration per sized workload and interpreter, from the baseline cell's time."""
     lines = []
     if run.cells.empty:
         return lines
-    base = run.cells[run.cells["baseline"].fillna(False).astype(bool) & (run.cells["status"] == "ok")]
-    for cell in run.manifest["cells"]:
-        if not cell.get("baseline") or "units" not in (cell.get("params") or {}):
+    base = run.cells[flag(run.cells, "baseline") & (run.cells["status"] == "ok")].set_index("id")
+    recorded = {c.get("id"): c.get("params") or {} for c in run.manifest["cells"]}
+    for r in base.itertuples():
+        params = recorded.get(r.Index, {})
+        if "units" not in params:
             continue
-        row = base[base["id"] == cell["id"]]
-        if row.empty:
-            continue
-        per_unit = float(row["time"].iloc[0]) / (cell["tasks"] * cell["params"]["units"])
+        per_unit = float(r.time) / (r.tasks * params["units"])
         lines.append(
-            f"{cell['workload']}: one unit = {per_unit * 1e3:.3f} ms, one task of {cell['params']['units']} "
-            f"units = {per_unit * cell['params']['units'] * 1e3:.1f} ms ({cell['backend']} time, {cell['cores']} cores)"
+            f"{r.workload}{_where(run, r.python)}: one unit = {per_unit * 1e3:.3f} ms, one task of {params['units']} "
+            f"units = {per_unit * params['units'] * 1e3:.1f} ms ({r.backend} time, {r.cores} cores)"
         )
     return lines
 
 
 def baseline_names(run: RunData) -> list[str]:
-    """The backends whose cells are the speedup baseline (by the manifest's flag)."""
+    """The models whose cells are the speedup baseline (by the manifest's flag)."""
     if run.cells.empty:
         return []
-    return sorted(set(run.cells.loc[run.cells["baseline"].fillna(False).astype(bool), "backend"]))
+    return sorted(set(run.cells.loc[flag(run.cells, "baseline"), "backend"]))
 
 
 def layout_groups(run: RunData) -> list[dict[str, Any]]:
-    """Per workload and cores: its main-thread gap(s) and the layout figures of each finished cell."""
+    """Per interpreter, workload and cores: its main-thread gap(s) and the layout figures of each finished cell."""
     cells = run.cells
     if cells.empty:
         return []
     ok = cells[cells["status"] == "ok"]
+    order = {label: i for i, label in enumerate(run.interpreters)}
     groups = []
-    for (workload, cores), group in ok.groupby(["workload", "cores"], sort=True):
-        gaps = run.gaps[(run.gaps["workload"] == workload) & (run.gaps["cores"] == cores)]
-        order = group.assign(_b=~group["baseline"].fillna(False).astype(bool),
-                             _p=~group["in_process"].fillna(False).astype(bool)).sort_values(["_b", "_p", "backend", "workers"])
+    keys = sorted({(r.python, r.workload, r.cores) for r in ok.itertuples()},
+                  key=lambda k: (k[1], order.get(k[0], len(order)), k[2]))
+    for python, workload, cores in keys:
+        group = ok[(ok["python"] == python) & (ok["workload"] == workload) & (ok["cores"] == cores)]
+        gaps = run.gaps[(run.gaps["python"] == python) & (run.gaps["workload"] == workload) & (run.gaps["cores"] == cores)]
         groups.append({
             "workload": workload,
+            "python": python,
+            "where": _where(run, python),
             "cores": int(cores),
             "gaps": [
                 {**g, "text": describe_gap(g["gap"], g["gap_low"], g["gap_high"], int(g["layouts"] or 0)),
                  "layouts_text": ", ".join(f"pad {x['pad']}: {x['ratio']:.3f}x" for x in g["per_layout"])}
                 for g in gaps.to_dict("records")
             ],
-            "cells": order.drop(columns=["_b", "_p"]).to_dict("records"),
+            "cells": figures.model_order(group).to_dict("records"),
         })
     return groups
+
+
+def interpreter_rows(run: RunData) -> list[dict[str, Any]]:
+    """The run's interpreters as described, with how many of their cells ran and were skipped."""
+    rows = []
+    cells = run.cells
+    for label, d in run.interpreters.items():
+        mine = cells[cells["python"] == label] if not cells.empty else cells
+        gil = d["gil_enabled"]
+        rows.append({
+            **d,
+            "gil_text": "unknown" if gil is None else "on" if gil else "off",
+            "settings_text": settings_text(d) or "–",
+            "cells": int(len(mine)),
+            "ok": int((mine["status"] == "ok").sum()) if len(mine) else 0,
+            "skipped": int((mine["status"] == SKIPPED).sum()) if len(mine) else 0,
+        })
+    return rows
+
+
+def model_rows(run: RunData) -> list[dict[str, Any]]:
+    """Every model of the run: its family, whether its workers share the process, and where it ran."""
+    cells = run.cells
+    if cells.empty:
+        return []
+    rows = []
+    for backend, group in figures.model_order(cells.drop_duplicates(["backend"])).groupby("backend", sort=False):
+        mine = cells[cells["backend"] == backend]
+        ran = [names(run).get(p, p) for p in run.interpreters if ((mine["python"] == p) & (mine["status"] == "ok")).any()]
+        skipped = [names(run).get(p, p) for p in run.interpreters
+                   if ((mine["python"] == p) & (mine["status"] == SKIPPED)).any()]
+        rows.append({"backend": backend, "family": group["family"].iloc[0], "in_process": bool(group["in_process"].iloc[0]),
+                     "baseline": bool(flag(group, "baseline").iloc[0]), "ran": ran, "skipped": skipped})
+    return rows
+
+
+def start_cost_rows(run: RunData) -> list[dict[str, Any]]:
+    costs = run.start_costs
+    if costs.empty:
+        return []
+    order = {label: i for i, label in enumerate(run.interpreters)}
+    rows = [{**r, "interpreter": names(run).get(r["python"], r["python"]) or "this interpreter"}
+            for r in costs.to_dict("records")]
+    return sorted(rows, key=lambda r: (order.get(r["python"], len(order)), r["cores"], r["family"], r["backend"]))
+
+
+def skipped_rows(run: RunData) -> list[dict[str, Any]]:
+    skipped = run.skipped
+    if skipped.empty:
+        return []
+    return [{**r, "interpreter": names(run).get(r["python"], r["python"])} for r in skipped.to_dict("records")]
 
 
 def machine_speed(run: RunData) -> dict[str, Any]:
@@ -89,11 +165,11 @@ def machine_speed(run: RunData) -> dict[str, Any]:
     procs = run.processes
     canaries = procs["canary"].dropna() if not procs.empty else procs.get("canary", [])
     if len(canaries) == 0:
-        return {"measured": False, "flagged": [], "processes": len(procs)}
+        return {"measured": False, "flagged": [], "count": len(procs)}
     median = float(canaries.median())
     return {
         "measured": True,
-        "processes": int(len(canaries)),
+        "count": int(len(canaries)),
         "median_ms": median * 1e3,
         "low": float(canaries.min()) / median - 1 if median else math.nan,
         "high": float(canaries.max()) / median - 1 if median else math.nan,
@@ -101,11 +177,17 @@ def machine_speed(run: RunData) -> dict[str, Any]:
     }
 
 
+def timing_of(manifest: dict[str, Any]) -> SimpleNamespace:
+    """The manifest's timing (its ``Timing`` fields) as attributes, "?" for any it lacks."""
+    recorded = manifest.get("timing") or {}
+    return SimpleNamespace(**{f.name: recorded.get(f.name, "?") for f in fields(Timing)})
+
+
 def environment(run: RunData) -> list[tuple[str, str]]:
     m, man = run.machine, run.manifest
     loads = run.cells["load_avg_1min"].dropna() if "load_avg_1min" in run.cells else []
     methods = sorted({c["start_method"] for c in man["cells"] if c.get("start_method")})
-    t = man.get("timing", {})
+    t = timing_of(man)
     return [
         ("host", m.get("hostname", "?")),
         ("CPU model", m.get("cpu_model", "?")),
@@ -113,14 +195,15 @@ def environment(run: RunData) -> list[tuple[str, str]]:
         ("affinity of the run", ",".join(map(str, m.get("affinity", []))) or "?"),
         ("memory", fmt((m.get("memory_total_bytes") or math.nan) / 2**30, ".1f", " GiB")),
         ("OS", m.get("os", "?")),
-        ("Python", f"{m.get('python_implementation', '?')} {m.get('python_version', '?')} ({m.get('python_executable', '?')})"),
-        ("build / GIL", f"{m.get('python_build', '?')} / {'enabled' if m.get('gil_enabled', True) else 'disabled'}"),
+        ("Python running gilbench", f"{m.get('python_implementation', '?')} {m.get('python_version', '?')} "
+                                    f"({m.get('python_executable', '?')})"),
+        ("its build / GIL", f"{m.get('python_build', '?')} / {'enabled' if m.get('gil_enabled', True) else 'disabled'}"),
         ("multiprocessing start method", ", ".join(methods) or m.get("default_start_method", "?")),
         ("packages", ", ".join(f"{k} {v}" for k, v in (m.get("packages") or {}).items())),
         ("load average at start (1, 5, 15 min)", ", ".join(f"{x:.2f}" for x in m.get("load_avg") or []) or "?"),
         ("highest 1-min load during a cell", fmt(max(loads) if len(loads) else math.nan)),
-        ("profile", f"{man.get('profile')}: pyperf {t.get('processes')} processes x ({t.get('warmups')} warmup + "
-                    f"{t.get('values')} values), loops {t.get('loops')}"),
+        ("profile", f"{man.get('profile')}: pyperf {t.processes} processes x ({t.warmups} warmup + "
+                    f"{t.values} values), loops {t.loops}"),
         ("run", f"{man.get('created')} to {man.get('finished') or '(not finished)'}; status {man.get('status')}"),
     ]
 
@@ -137,28 +220,39 @@ class HtmlOutput(Output):
         )
         env.filters["fmt"] = fmt
         cells = run.cells
-        gil = bool(run.machine.get("gil_enabled", True))
+        gil = {label: (True if d["gil_enabled"] is None else d["gil_enabled"]) for label, d in run.interpreters.items()}
         reps = figures.representative_cells(cells) if not cells.empty else cells
+        labels = names(run)
+        ran = cells[cells["status"] != SKIPPED] if not cells.empty else cells
         return env.get_template("report.html.j2").render(
             run=run,
             title=f"gilbench report: {run.machine.get('hostname', '?')}, {run.manifest.get('created', '')}",
             complete=run.complete,
-            verdicts=verdicts(cells, gil, run.gaps) if not cells.empty else [],
+            verdicts=verdicts(cells, gil, run.gaps, labels if several_interpreters(run) else None) if not cells.empty else [],
             baselines=baseline_names(run),
+            interpreters=interpreter_rows(run),
+            several=several_interpreters(run),
+            models=model_rows(run),
+            start_costs=start_cost_rows(run),
+            start_cost_workload=" or ".join(start_cost_workloads()) or "start-cost",
+            free_threaded=free_threaded_pairs(run),
+            gil_effect=gil_effect_pairs(run),
+            skipped=skipped_rows(run),
             layout_groups=layout_groups(run),
             pads=sorted({int(p) for p in run.processes["pad"].dropna()}) if not run.processes.empty else [],
             speed=machine_speed(run),
-            canary_png=figure_data_uri(figures.canary_figure(run.processes)),
+            canary_png=figure_data_uri(figures.canary_figure(
+                run.processes, figures.backend_colors(cells["backend"]) if not cells.empty else None)),
             canary_threshold=run.manifest.get("canary_slow", math.nan) - 1,
             canary_cpu_share=run.manifest.get("canary_on_cpu", math.nan),
             thresholds=THRESHOLDS,
             cells=cells.to_dict("records"),
-            failed=cells[~cells["status"].isin(["ok"])].to_dict("records") if not cells.empty else [],
+            failed=ran[~ran["status"].isin(["ok"])].to_dict("records") if not cells.empty else [],
             noisy=cells[cells["noisy"]].to_dict("records") if not cells.empty else [],
             noisy_share=run.manifest.get("noise_threshold", math.nan),
-            speedup_png=figure_data_uri(figures.speedup_figure(cells)) if not cells.empty else "",
+            speedup_png=figure_data_uri(figures.speedup_figure(cells, labels)) if not cells.empty else "",
             heatmap_png=figure_data_uri(figures.heatmap_figure(run.samples, reps)) if not reps.empty else "",
-            distribution_png=figure_data_uri(figures.distribution_figure(cells, run.values)) if not cells.empty else "",
+            distribution_png=figure_data_uri(figures.distribution_figure(cells, run.values, labels)) if not cells.empty else "",
             environment=environment(run),
             unit_costs=unit_costs(run),
             lesson=run.lesson,
