@@ -96,7 +96,9 @@ def test_interrupt_keeps_finished_cells_and_resume_finishes_the_rest(tmp_path, s
     root = tmp_path / "results"
     cmd = [sys.executable, "-m", "bench", "run", "--profile", "smoke", "--workload", "hello-sleep",
            "--workers", "1,2,3,4", "--scale", "10", "--output", str(root)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # a shell's background job inherits SIGINT ignored (and Python keeps it so): restore it for the test
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         runs = [p for p in root.glob("2*") if (p / "manifest.json").exists()] if root.exists() else []
