@@ -377,8 +377,8 @@ def main_thread_gaps(cells: pd.DataFrame, records: dict[str, CellRecord]) -> pd.
     One row per in-process 1-worker model, or one row without a gap (``thread_id`` empty, a note) where
     there is none.
     """
-    ok = cells[cells["status"] == "ok"].copy()
-    ok["python"] = python_of(ok)
+    ok = cells[(cells["status"] == "ok") & ~cells["workload"].isin(start_cost_workloads())].copy()
+    ok["python"] = python_of(ok)  # a start-cost task does nothing: its ratio would be the start cost, not a gap
     rows = []
     base_rows = ok[flag(ok, "baseline")].sort_values(["python", "workload", "cores"])
     for _, base in base_rows.iterrows():
