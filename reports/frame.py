@@ -320,12 +320,11 @@ def flag(frame: pd.DataFrame, column: str) -> pd.Series:
 
 
 def scaled_workloads(cells: pd.DataFrame) -> list[str]:
-    """The workloads run at more than one worker count: those with a scaling to show (a workload run with
-    one worker only, such as the start-cost one, has none)."""
+    """The workloads with a scaling to show: all but the start-cost ones (``Workload.start_cost``),
+    whose one task on one worker measures what a model costs to start, not how it scales."""
     if cells.empty:
         return []
-    counts = cells.groupby("workload")["workers"].nunique()
-    return sorted(counts[counts > 1].index)
+    return sorted(set(cells["workload"]) - set(start_cost_workloads()))
 
 
 def python_of(frame: pd.DataFrame) -> pd.Series:
