@@ -1,3 +1,3 @@
 """How workloads run and are measured. Produces data only; ``reports`` shows it."""
 
-__version__ = "0.1.0"
+from gilbench import __version__  # noqa: F401  (one version, the package's)

@@ -24,14 +24,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import bench
-from bench.matrix import Plan
-from bench.progress import Progress, format_duration
-from bench.results import RunFolder, write_json_atomic
-from bench.runner import (Interrupted, Lane, RunOptions, StopSignals, estimates_for, execute, new_manifest, new_records,
+from gilbench.bench.importroot import temporary_root
+from gilbench.bench.matrix import Plan
+from gilbench.bench.progress import Progress, format_duration
+from gilbench.bench.results import RunFolder, write_json_atomic
+from gilbench.bench.runner import (Interrupted, Lane, RunOptions, StopSignals, estimates_for, execute, new_manifest, new_records,
                           now_iso, plan_of, process_timeouts, records_of)
-
-SOURCE_ROOT = Path(bench.__file__).resolve().parent.parent
 
 
 class SideError(ValueError):
@@ -44,18 +42,18 @@ class Side:
     spec: str  # what the user gave
     root: Path  # the checkout whose workloads/ is measured
     python: str
-    sandbox: Path  # the workers' working directory: holds only a link to root/workloads
+    sandbox: Path  # the workers' working directory and PYTHONPATH: gilbench with root's workloads/
     scale: float = 1.0
     commit: str | None = None  # a git ref's commit (what a resumed run checks out again)
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
-        # this gilbench's bench/ for the harness; the side's workloads/ wins through the working directory
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SOURCE_ROOT), env.get("PYTHONPATH", "")]))
+        # this gilbench's bench/ for the harness, the side's workloads/ (bench.importroot)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.sandbox), env.get("PYTHONPATH", "")]))
         return env
 
     def describe(self) -> dict[str, Any]:
-        code = "import json, bench.machine as m; print(json.dumps(m.describe()))"
+        code = "import json, gilbench.bench.machine as m; print(json.dumps(m.describe()))"
         done = subprocess.run([self.python, "-c", code], capture_output=True, text=True, cwd=self.sandbox,
                               env=self.env(), timeout=120)
         if done.returncode:
@@ -93,9 +91,8 @@ def open_side(name: str, spec: str, python: str | None, scale: float, stack: Exi
                                               capture_output=True))
     if not (root / "workloads" / "__init__.py").is_file():
         raise SideError(f"{name} {spec}: {root} has no workloads/ package to measure")
-    sandbox = Path(tempfile.mkdtemp(prefix=f"gilbench-{name}-sandbox-"))
+    sandbox = temporary_root(root / "workloads")
     stack.callback(lambda: shutil.rmtree(sandbox, ignore_errors=True))
-    (sandbox / "workloads").symlink_to(root / "workloads", target_is_directory=True)
     python = python or sys.executable
     if not shutil.which(python) and not Path(python).is_file():
         raise SideError(f"--{name}-python {python}: no such interpreter")
@@ -103,7 +100,7 @@ def open_side(name: str, spec: str, python: str | None, scale: float, stack: Exi
 
 
 def _scaled(plan: Plan, side: Side) -> Plan:
-    import workloads
+    from gilbench import workloads
 
     if side.scale == 1.0:
         return plan

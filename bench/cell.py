@@ -1,4 +1,4 @@
-"""One pyperf worker process of ONE cell: ``python -m bench.cell --worker --cell JSON [pyperf options]``.
+"""One pyperf worker process of ONE cell: ``python -m gilbench.bench.cell --worker --cell JSON [pyperf options]``.
 
 The runner starts this module directly as a pyperf worker (``--worker``), one process per unit of
 analysis, with an environment it controls (its size is the layout pad). Run without ``--worker`` it
@@ -21,21 +21,21 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from bench import __version__
-from bench.backends import TaskFailed
+from gilbench.bench import __version__
+from gilbench.bench.backends import TaskFailed
 
 if TYPE_CHECKING:
-    from bench.matrix import Cell
+    from gilbench.bench.matrix import Cell
 
 # Everything else is imported inside main(): spawn and forkserver children re-import this module as
-# their __main__ (it runs as ``python -m bench.cell``), and what they import is start-up cost that a
+# their __main__ (it runs as ``python -m gilbench.bench.cell``), and what they import is start-up cost that a
 # batch would pay per child. Measured on 3.14 (forkserver default): with pyperf, psutil and the
 # harness imported at module level, starting one process cost ~50 ms against ~3 ms under fork.
 
 
 def cell_metadata(cell: Cell, kind: str) -> dict[str, Any]:
     """gilbench's metadata for the pyperf benchmark: pyperf stats and compare_to show it."""
-    from bench.machine import gil_enabled, python_build
+    from gilbench.bench.machine import gil_enabled, python_build
 
     return {
         "gilbench_version": __version__,
@@ -71,7 +71,7 @@ def _check_gil() -> None:
     On a free-threaded build, importing an extension that does not declare free-threading support
     turns the GIL back on with only a warning; measured as "free-threaded", such a cell would be wrong.
     """
-    from bench.machine import gil_enabled
+    from gilbench.bench.machine import gil_enabled
 
     asked = os.environ.get("PYTHON_GIL", "")
     if asked not in ("0", "1"):
@@ -95,13 +95,13 @@ def _forward(cmd: list[str], args: Any) -> None:
 def main() -> None:
     import pyperf
 
-    import workloads
-    from bench import canary
-    from bench.backends import get_backend
-    from bench.machine import gil_enabled
-    from bench.matrix import Cell
+    from gilbench import workloads
+    from gilbench.bench import canary
+    from gilbench.bench.backends import get_backend
+    from gilbench.bench.machine import gil_enabled
+    from gilbench.bench.matrix import Cell
 
-    runner = pyperf.Runner(add_cmdline_args=_forward, program_args=("-m", "bench.cell"))
+    runner = pyperf.Runner(add_cmdline_args=_forward, program_args=("-m", "gilbench.bench.cell"))
     runner.argparser.add_argument("--cell", required=True, help="the cell to run, as JSON (see bench.matrix.Cell)")
     runner.argparser.add_argument("--accounting", default="", help="file to append CPU accounting to")
     args = runner.parse_args()

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Sequence
 if TYPE_CHECKING:
     from contextlib import ExitStack
 
-import workloads
-from bench import __version__
-from bench.backends import all_backends
-from bench.matrix import PROFILES, Plan, Timing, expand, parse_int_list
-from bench.results import RunFolder, RunFolderError
+from gilbench import workloads
+from gilbench.bench import __version__
+from gilbench.bench.backends import all_backends
+from gilbench.bench.matrix import PROFILES, Plan, Timing, expand, parse_int_list
+from gilbench.bench.results import RunFolder, RunFolderError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -195,9 +195,9 @@ def _comparison_options(parser: argparse.ArgumentParser) -> None:
 def _write_comparison(args: argparse.Namespace, base: Path, cand: Path, thresholds: list,
                       allow_other_python: bool = False) -> int:
     """Compare, print the table, write the files asked for; the exit status."""
-    from bench.compare import RunSide, compare
-    from bench.results import write_text_atomic
-    from reports import comparison as show
+    from gilbench.bench.compare import RunSide, compare
+    from gilbench.bench.results import write_text_atomic
+    from gilbench.reports import comparison as show
 
     try:
         result = compare(RunSide.load(str(base)), RunSide.load(str(cand)), thresholds,
@@ -222,7 +222,7 @@ def _write_comparison(args: argparse.Namespace, base: Path, cand: Path, threshol
 
 
 def _thresholds(args: argparse.Namespace) -> list:
-    from bench.compare import parse_threshold
+    from gilbench.bench.compare import parse_threshold
 
     return [parse_threshold(t) for t in (args.fail_on or ["time:10%"])]
 
@@ -237,8 +237,8 @@ def cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
 
 def _ab_sides(args: argparse.Namespace, stack: "ExitStack") -> tuple[Plan, list, Path | None]:
     """The plan and both sides, from the options or from an interrupted ab's ab.json."""
-    from bench.ab import open_side, read_ab
-    from bench.runner import plan_of
+    from gilbench.bench.ab import open_side, read_ab
+    from gilbench.bench.runner import plan_of
 
     if args.resume:
         given = [f"--{o.replace('_', '-')}" for o in ("workload", "backend", "workers", "cores", "base_python",
@@ -265,8 +265,8 @@ def _ab_sides(args: argparse.Namespace, stack: "ExitStack") -> tuple[Plan, list,
 def cmd_ab(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from contextlib import ExitStack
 
-    from bench.ab import SideError, run_ab
-    from bench.runner import Interrupted
+    from gilbench.bench.ab import SideError, run_ab
+    from gilbench.bench.runner import Interrupted
 
     with ExitStack() as stack:  # worktrees and sandboxes are removed however this ends
         try:
@@ -286,7 +286,7 @@ def cmd_ab(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             print(f"gilbench: interrupted ({stop})", file=sys.stderr)
             return stop.exit_status
         pythons = {s.python for s in sides}
-    from reports import build
+    from gilbench.reports import build
 
     for folder in folders.values():
         build(folder.path)
@@ -336,7 +336,7 @@ def _plan(args: argparse.Namespace) -> Plan:
     choices = _matrix_choices(args)
     choices["workload_names"] = choices["workload_names"] or extra
     if args.python:
-        from bench.interpreters import find
+        from gilbench.bench.interpreters import find
 
         choices["interpreters"] = [find(spec) for spec in args.python]  # InterpreterError is a ValueError
     return expand(
@@ -350,7 +350,7 @@ def _plan(args: argparse.Namespace) -> Plan:
 
 
 def _resumable(path: Path, args: argparse.Namespace) -> tuple[RunFolder, Plan]:
-    from bench.runner import plan_of
+    from gilbench.bench.runner import plan_of
 
     given = [f"--{o.replace('_', '-')}" for o in MATRIX_OPTIONS if getattr(args, o) not in (None, [])]
     if given:
@@ -363,7 +363,7 @@ def _resumable(path: Path, args: argparse.Namespace) -> tuple[RunFolder, Plan]:
 
 
 def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from bench.runner import ResultsUnwritable, RunOptions, run
+    from gilbench.bench.runner import ResultsUnwritable, RunOptions, run
 
     resume = None
     try:
@@ -390,7 +390,7 @@ def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return 130
     report = outcome.folder.path / "report.html"
     if not args.no_report and not outcome.unwritable:
-        from reports import build
+        from gilbench.reports import build
 
         try:
             for path in build(outcome.folder.path):
@@ -431,7 +431,7 @@ def cmd_list() -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from reports import build
+    from gilbench.reports import build
 
     try:
         paths = build(args.run)
@@ -444,7 +444,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_interpreters(args: argparse.Namespace) -> int:
-    from bench import interpreters as interp
+    from gilbench.bench import interpreters as interp
 
     def row(label: str, i: "interp.Interpreter", path: str) -> str:
         gil = "on" if i.gil_enabled else "off"
@@ -504,7 +504,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "interpreters":
         return cmd_interpreters(args)
     if args.command == "overhead":
-        from bench.overhead import measure
+        from gilbench.bench.overhead import measure
 
         try:
             return measure(args.workload, args.backend, args.rounds, args.interval)

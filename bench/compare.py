@@ -69,9 +69,9 @@ from typing import Any
 
 import numpy as np
 
-from bench import stats
-from bench.model import CellRecord
-from bench.results import RunFolder, RunFolderError
+from gilbench.bench import stats
+from gilbench.bench.model import CellRecord
+from gilbench.bench.results import RunFolder, RunFolderError
 
 ALPHA = 0.01
 POWER = 0.8

@@ -35,10 +35,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-import bench
+from gilbench.bench.importroot import shared_root
 
-#: the checkout whose bench/ and workloads/ the interpreters under test import
-SOURCE_ROOT = Path(bench.__file__).resolve().parent.parent
 #: where prepared environments live, one folder per interpreter identity (``Interpreter.key``)
 CACHE_ROOT = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gilbench" / "envs"
 #: the oldest interpreter gilbench's measuring side runs on
@@ -46,7 +44,7 @@ MINIMUM = (3, 10)
 #: what a cell needs in the interpreter under test, besides this checkout: module -> what pip installs
 REQUIREMENTS = {"pyperf": "pyperf", "psutil": "psutil"}
 #: what a cell imports from this checkout (checked in every prepared interpreter)
-MEASURING_SIDE = ("bench.cell", "bench.backends", "workloads")
+MEASURING_SIDE = ("gilbench.bench.cell", "gilbench.bench.backends", "gilbench.workloads")
 #: written last into a prepared environment: an environment without it is half-made and remade
 MARKER = ".gilbench-ready"
 DESCRIBE_TIMEOUT = 60.0
@@ -513,9 +511,9 @@ def find(spec: str) -> Interpreter:
 # --- preparing ---------------------------------------------------------------------------------
 
 def cell_env(interp: Interpreter) -> dict[str, str]:
-    """What a cell's process needs added to the environment: the settings, and this checkout first
-    on PYTHONPATH (then whatever PYTHONPATH was already set)."""
-    path = os.pathsep.join(filter(None, [str(SOURCE_ROOT), os.environ.get("PYTHONPATH", "")]))
+    """What a cell's process needs added to the environment: the settings, and a folder exposing only
+    this gilbench first on PYTHONPATH (then whatever PYTHONPATH was already set)."""
+    path = os.pathsep.join(filter(None, [str(shared_root()), os.environ.get("PYTHONPATH", "")]))
     return {**interp.settings, "PYTHONPATH": path}
 
 

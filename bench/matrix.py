@@ -14,8 +14,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
-import workloads
-from bench.backends import all_backends, get_backend
+from gilbench import workloads
+from gilbench.bench.backends import all_backends, get_backend
 
 
 @dataclass(frozen=True)
@@ -239,7 +239,7 @@ def expand(
     chosen = [workloads.get(n) for n in names]
     backend_classes = [get_backend(b) for b in (backend_names or profile.backends or all_backends())]
     if interpreters is None:
-        from bench.interpreters import current
+        from gilbench.bench.interpreters import current
 
         interpreters = [current()]
     if scale <= 0:

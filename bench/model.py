@@ -13,7 +13,7 @@ import statistics
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from bench.matrix import Cell
+from gilbench.bench.matrix import Cell
 
 
 @dataclass

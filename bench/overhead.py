@@ -14,10 +14,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.matrix import PROFILES, Plan, Timing, expand
-from bench.results import RunFolder
-from bench.runner import run_process
-from bench.sampler import Sampler
+from gilbench.bench.matrix import PROFILES, Plan, Timing, expand
+from gilbench.bench.results import RunFolder
+from gilbench.bench.runner import run_process
+from gilbench.bench.sampler import Sampler
 
 TIMING = Timing(processes=2, values=3, warmups=1)
 

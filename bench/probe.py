@@ -1,6 +1,6 @@
 """Times one task of each workload in a child interpreter, for the run's duration estimate only.
 
-Run as ``python -m bench.probe SPEC_JSON``; prints one JSON line per workload as soon as it is timed.
+Run as ``python -m gilbench.bench.probe SPEC_JSON``; prints one JSON line per workload as soon as it is timed.
 User code never runs inside the runner: a probe that hangs or misbehaves is simply killed.
 """
 
@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Any
 
-import workloads
+from gilbench import workloads
 
 #: the probe may take this long in all; workloads not timed by then get no estimate
 PROBE_LIMIT_S = 20.0
@@ -21,7 +21,7 @@ PROBE_LIMIT_S = 20.0
 def probe(specs: dict[str, dict[str, Any]], python: str = sys.executable, limit: float = PROBE_LIMIT_S) -> dict[str, float]:
     """{workload: seconds of one task} for the workloads that finished a task within ``limit``."""
     found: dict[str, float] = {}
-    proc = subprocess.Popen([python, "-m", "bench.probe", json.dumps(specs)], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([python, "-m", "gilbench.bench.probe", json.dumps(specs)], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True, start_new_session=True)
     try:
         out, _ = proc.communicate(timeout=limit)

@@ -1,6 +1,6 @@
 """Runs plans: every measured pyperf process in a process tree of its own, results on disk after each cell.
 
-The unit is one pyperf worker process of one cell (``python -m bench.cell --worker``), started in a
+The unit is one pyperf worker process of one cell (``python -m gilbench.bench.cell --worker``), started in a
 new session with an environment the runner controls: pyperf's short list of inherited variables
 plus ``GILBENCH_LAYOUT_PAD``, whose size moves the process's memory layout (process k gets
 ``layout_pad(k)`` bytes). A *schedule* orders the units: ``gilbench run`` measures the cells one
@@ -29,17 +29,17 @@ from typing import Any, Callable, Mapping
 
 import psutil
 
-import workloads
-from bench import __version__
-from bench.backends import get_backend
-from bench.lifeline import on_parent_death
-from bench.machine import describe, gil_enabled
-from bench.matrix import Cell, Plan, Timing, cpu_list, layout_pad
-from bench.model import CellRecord, ProcessRecord
-from bench.probe import probe
-from bench.progress import Progress, estimate_cell_seconds, format_duration
-from bench.results import RunFolder
-from bench.sampler import DEFAULT_INTERVAL_S, Sampler
+from gilbench import workloads
+from gilbench.bench import __version__
+from gilbench.bench.backends import get_backend
+from gilbench.bench.lifeline import on_parent_death
+from gilbench.bench.machine import describe, gil_enabled
+from gilbench.bench.matrix import Cell, Plan, Timing, cpu_list, layout_pad
+from gilbench.bench.model import CellRecord, ProcessRecord
+from gilbench.bench.probe import probe
+from gilbench.bench.progress import Progress, estimate_cell_seconds, format_duration
+from gilbench.bench.results import RunFolder
+from gilbench.bench.sampler import DEFAULT_INTERVAL_S, Sampler
 
 #: a process may take this many times its estimate before it is ended, but never less than MIN_TIMEOUT_S
 TIMEOUT_FACTOR = 10
@@ -207,7 +207,7 @@ def run_process(
     for stale in (out, accounting):
         stale.unlink(missing_ok=True)
     cmd = [
-        python, "-m", "bench.cell", "--worker", "--worker-task=0", "--quiet",
+        python, "-m", "gilbench.bench.cell", "--worker", "--worker-task=0", "--quiet",
         "--cell", cell.to_json(),
         "--accounting", str(accounting),
         f"--values={timing.values}", f"--warmups={timing.warmups}", f"--loops={timing.loops}",
@@ -326,7 +326,7 @@ def records_of(manifest: dict[str, Any]) -> list[CellRecord]:
 
 def prepare_interpreters(lane: Lane, say: Callable[[str], None]) -> None:
     """Each interpreter of the plan: how to run its cells, or its pending cells skipped with the reason."""
-    from bench.interpreters import Interpreter, prepare
+    from gilbench.bench.interpreters import Interpreter, prepare
 
     for label, description in lane.plan.interpreters.items():
         if not label:
@@ -500,7 +500,7 @@ def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: Ru
     try:
         with StopSignals():
             if options.lesson and not folder.lesson.exists():
-                from workloads.lesson import run_all
+                from gilbench.workloads.lesson import run_all
 
                 folder.write_json(folder.lesson, run_all())
             if sampler:

@@ -1,6 +1,6 @@
 """Per-core utilization over time, read with psutil in a process of its own.
 
-Run as ``python -m bench.sampler --out samples.csv --interval 0.1``: it appends one row per tick
+Run as ``python -m gilbench.bench.sampler --out samples.csv --interval 0.1``: it appends one row per tick
 (unix time, then the busy percentage of every logical CPU since the previous tick) until SIGTERM,
 SIGINT or SIGHUP. It never runs inside a measured process, so it cannot hold that process's GIL.
 
@@ -23,7 +23,7 @@ from typing import Sequence
 
 import psutil
 
-from bench.lifeline import die_with_parent, parent_alive
+from gilbench.bench.lifeline import die_with_parent, parent_alive
 
 DEFAULT_INTERVAL_S = 0.1
 
@@ -85,7 +85,7 @@ class Sampler:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.sampler", "--out", str(self.out), "--interval", str(self.interval),
+            [sys.executable, "-m", "gilbench.bench.sampler", "--out", str(self.out), "--interval", str(self.interval),
              "--parent", str(os.getpid())],
             start_new_session=True,  # Ctrl-C reaches the runner, which stops the sampler in order
         )
@@ -102,7 +102,7 @@ class Sampler:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.sampler", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m gilbench.bench.sampler", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="CSV file to append to")
     parser.add_argument("--interval", type=float, default=DEFAULT_INTERVAL_S, help="seconds between rows")
     parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")

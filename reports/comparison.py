@@ -10,10 +10,10 @@ from pathlib import Path
 
 import jinja2
 
-from bench.compare import ALPHA, Comparison, Row
-from reports import figures
-from reports.frame import load
-from reports.outputs.html import figure_data_uri
+from gilbench.bench.compare import ALPHA, Comparison, Row
+from gilbench.reports import figures
+from gilbench.reports.frame import load
+from gilbench.reports.outputs.html import figure_data_uri
 
 #: for Markdown, where GitHub renders them; the HTML page colours its rows instead
 VERDICT_MARKS = {"slower": "❌", "worse": "❌", "failed": "❌", "faster": "✅", "better": "✅", "no change": "·",

@@ -29,11 +29,11 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-import workloads
-from bench import stats
-from bench.interpreters import short_name
-from bench.model import CellRecord, ProcessRecord
-from bench.results import RunFolder, RunFolderError
+from gilbench import workloads
+from gilbench.bench import stats
+from gilbench.bench.interpreters import short_name
+from gilbench.bench.model import CellRecord, ProcessRecord
+from gilbench.bench.results import RunFolder, RunFolderError
 
 IDENTITY = ["id", "python", "workload", "kind", "backend", "family", "in_process", "workers", "cores", "tasks",
             "start_method", "scale"]

@@ -16,7 +16,7 @@ import sys
 
 CHILD = r"""
 import multiprocessing, threading, time, sys
-from workloads.hello import hello_cpu, hello_sleep
+from gilbench.workloads.hello import hello_cpu, hello_sleep
 kind, mode, tasks, workers = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 f = (lambda i: hello_cpu(i, 200)) if kind == "cpu" else (lambda i: hello_sleep(i, 0.1))
 def part(w):

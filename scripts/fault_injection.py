@@ -29,7 +29,7 @@ def check(what: str, ok: bool, observed: object) -> None:
 
 
 def gilbench(*args: str, **kw: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True, text=True, **kw)
+    return subprocess.run([sys.executable, "-m", "gilbench", *args], capture_output=True, text=True, **kw)
 
 
 def survivors(marker: str) -> list[str]:
@@ -76,7 +76,7 @@ def faulty_matrix(root: Path) -> None:
 
 def interrupted(root: Path) -> None:
     out = root / "interrupt"
-    proc = subprocess.Popen([sys.executable, "-m", "bench", "run", "--profile", "smoke", "--workload", "hello-cpu",
+    proc = subprocess.Popen([sys.executable, "-m", "gilbench", "run", "--profile", "smoke", "--workload", "hello-cpu",
                              "--workers", "1,2,3,4", "--scale", "10", "--output", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     manifest = None

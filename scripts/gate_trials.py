@@ -54,7 +54,7 @@ def trial(kind: str, args: argparse.Namespace, out: Path) -> dict:
     report = out / "compare.json"
     out.mkdir(parents=True)
     cand = args.slow if kind == "A/B" else "HEAD"
-    cmd = [sys.executable, "-m", "bench", "ab", "HEAD", cand, "--profile", args.profile, "--output", str(out),
+    cmd = [sys.executable, "-m", "gilbench", "ab", "HEAD", cand, "--profile", args.profile, "--output", str(out),
            "--json", str(report)] + [f"--fail-on={t}" for t in args.fail_on]
     t0 = time.monotonic()
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)

@@ -38,9 +38,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.compare import RunSide, Threshold, compare  # noqa: E402
-from bench.matrix import PROFILES, Cell  # noqa: E402
-from bench.model import CellRecord, ProcessRecord  # noqa: E402
+from gilbench.bench.compare import RunSide, Threshold, compare  # noqa: E402
+from gilbench.bench.matrix import PROFILES, Cell  # noqa: E402
+from gilbench.bench.model import CellRecord, ProcessRecord  # noqa: E402
 
 #: cell -> (backend, workers, kind, seconds a batch): the gate profile's cells on 2 cores
 CELLS = {

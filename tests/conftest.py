@@ -12,7 +12,7 @@ import pytest
 def gilbench(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run the gilbench CLI as a user would, in a child interpreter."""
     return subprocess.run(
-        [sys.executable, "-m", "bench", *args], capture_output=True, text=True, timeout=timeout, cwd=cwd
+        [sys.executable, "-m", "gilbench", *args], capture_output=True, text=True, timeout=timeout, cwd=cwd
     )
 
 

@@ -10,8 +10,8 @@ import signal
 import threading
 import time
 
-from workloads import Workload
-from workloads.hello import hello_sleep
+from gilbench.workloads import Workload
+from gilbench.workloads.hello import hello_sleep
 
 
 def raise_on(n: int, at: int = 1) -> str:

@@ -132,7 +132,7 @@ def test_ab_stopped_by_sigterm_cleans_up_and_resumes_keeping_finished_rounds(tmp
     import time
 
     out = tmp_path / "r"
-    proc = subprocess.Popen([sys.executable, "-m", "bench", "ab", "HEAD", ".", *SMALL, "--output", str(out)],
+    proc = subprocess.Popen([sys.executable, "-m", "gilbench", "ab", "HEAD", ".", *SMALL, "--output", str(out)],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

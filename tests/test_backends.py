@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from bench.backends import TaskFailed, all_backends, assignments, get_backend
-from workloads.hello import hello_sleep
+from gilbench.bench.backends import TaskFailed, all_backends, assignments, get_backend
+from gilbench.workloads.hello import hello_sleep
 
 BACKENDS = ["sequential", "threads", "processes"]
 

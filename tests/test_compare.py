@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from bench import stats
-from bench.compare import (ALPHA, Comparison, Row, RunSide, Threshold, compare, decide, paired_differences,
+from gilbench.bench import stats
+from gilbench.bench.compare import (ALPHA, Comparison, Row, RunSide, Threshold, compare, decide, paired_differences,
                            parse_threshold, row_seed)
-from bench.matrix import Cell
-from bench.model import CellRecord, ProcessRecord
-from bench.results import FORMAT
-from reports import comparison as show
+from gilbench.bench.matrix import Cell
+from gilbench.bench.model import CellRecord, ProcessRecord
+from gilbench.bench.results import FORMAT
+from gilbench.reports import comparison as show
 from tests.conftest import gilbench
 
 TIME10 = Threshold("time", 10.0)

@@ -24,9 +24,10 @@ from pathlib import Path
 
 import pytest
 
-from bench import cli
-from bench import interpreters as interp
-from bench.interpreters import Interpreter, InterpreterError
+from gilbench.bench import cli
+from gilbench.bench import interpreters as interp
+from gilbench.bench.importroot import shared_root
+from gilbench.bench.interpreters import Interpreter, InterpreterError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "interpreters"
 #: where ../shared/tools/python3.14.sh installs CPython 3.14 on the project's machines
@@ -298,15 +299,15 @@ def test_live_python_gil_0_is_refused_on_a_gil_build():
 
 
 def test_live_cli_lists_and_refuses():
-    env = {**os.environ, "PYTHONPATH": str(interp.SOURCE_ROOT)}
-    done = subprocess.run([sys.executable, "-m", "bench", "interpreters"], capture_output=True, text=True, env=env,
-                          timeout=120, cwd=interp.SOURCE_ROOT)
+    env = {**os.environ, "PYTHONPATH": str(shared_root())}
+    done = subprocess.run([sys.executable, "-m", "gilbench", "interpreters"], capture_output=True, text=True, env=env,
+                          timeout=120, cwd=shared_root())
     assert done.returncode == 0, done.stderr
     assert "(this one)" in done.stdout and sys.executable in done.stdout
     for spec, message in (("3.99", "no Python 3.99 found"),
                           (f"{sys.executable}:PYTHON_GIL=0", "PYTHON_GIL=0 needs a free-threaded build")):
-        done = subprocess.run([sys.executable, "-m", "bench", "interpreters", "--python", spec], capture_output=True,
-                              text=True, env=env, timeout=120, cwd=interp.SOURCE_ROOT)
+        done = subprocess.run([sys.executable, "-m", "gilbench", "interpreters", "--python", spec], capture_output=True,
+                              text=True, env=env, timeout=120, cwd=shared_root())
         assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
 
 
@@ -315,7 +316,8 @@ def test_live_cli_lists_and_refuses():
 def test_an_interpreter_with_pyperf_runs_as_is():
     prepared = interp.prepare(interp.current())
     assert prepared.ok and prepared.python == os.path.abspath(sys.executable) and prepared.environment is None
-    assert prepared.env["PYTHONPATH"].split(os.pathsep)[0] == str(interp.SOURCE_ROOT)
+    first = Path(prepared.env["PYTHONPATH"].split(os.pathsep)[0])
+    assert first == shared_root() and sorted(p.name for p in first.iterdir()) == ["gilbench"]
 
 
 def test_settings_reach_the_cells_environment():
@@ -356,7 +358,7 @@ def probe_wheel(folder: Path) -> Path:
 def test_an_environment_is_made_once_reused_and_remade_when_broken(tmp_path, monkeypatch):
     """The real steps (venv, pip, marker, lock) with a requirement this interpreter lacks: a local wheel."""
     monkeypatch.setattr(interp, "REQUIREMENTS", {"gilbench_probe": str(probe_wheel(tmp_path))})
-    monkeypatch.setattr(interp, "MEASURING_SIDE", ("bench",))
+    monkeypatch.setattr(interp, "MEASURING_SIDE", ("gilbench.bench",))
     made = []
     real_make = interp._make_environment
 
@@ -429,7 +431,7 @@ def test_live_an_interpreter_without_pyperf_gets_an_environment(tmp_path):
         pytest.skip(f"cannot install pyperf and psutil for Python {one.version} here: {prepared.reason}")
     assert prepared.ok, prepared.reason
     assert prepared.environment and Path(prepared.python).is_relative_to(Path(prepared.environment))
-    done = subprocess.run([prepared.python, "-c", "import sys, bench.cell; print(sys.version_info[:2])"],
+    done = subprocess.run([prepared.python, "-c", "import sys, gilbench.bench.cell; print(sys.version_info[:2])"],
                           capture_output=True, text=True, env={**os.environ, **prepared.env}, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(one.version_info[:2])

@@ -21,7 +21,7 @@ MATRIX = ["--profile", "smoke", "--workload", "hello-cpu", "--backend", "sequent
 
 
 def _run(root: Path, quota: float | None) -> Path:
-    cmd = [sys.executable, "-m", "bench", "run", *MATRIX, "--output", str(root)]
+    cmd = [sys.executable, "-m", "gilbench", "run", *MATRIX, "--output", str(root)]
     if quota is None:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     else:

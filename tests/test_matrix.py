@@ -1,6 +1,6 @@
 import pytest
 
-from bench.matrix import PROFILES, Cell, expand, parse_int_list, powers_of_two_upto
+from gilbench.bench.matrix import PROFILES, Cell, expand, parse_int_list, powers_of_two_upto
 
 
 def test_powers_of_two_include_the_limit():
@@ -10,7 +10,7 @@ def test_powers_of_two_include_the_limit():
 
 
 def test_default_profile_covers_the_machine_and_every_model():
-    from bench.backends import all_backends
+    from gilbench.bench.backends import all_backends
 
     plan = expand(PROFILES["default"], cpus=[0, 1])
     scaled = [c for c in plan.cells if c.workload != "noop"]
@@ -93,7 +93,7 @@ def test_cell_json_round_trip():
 
 
 def test_the_interpreter_is_a_dimension_of_the_matrix():
-    from bench.interpreters import Interpreter
+    from gilbench.bench.interpreters import Interpreter
 
     a = Interpreter(label="", executable="/x/python3.11", version="3.11.7", default_start_method="fork",
                     start_methods=["fork", "spawn", "forkserver"])

@@ -22,8 +22,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-import workloads
-from bench.backends import Backend, TaskFailed, all_backends, get_backend
+from gilbench import workloads
+from gilbench.bench.backends import Backend, TaskFailed, all_backends, get_backend
 
 ROOT = Path(__file__).resolve().parent.parent
 #: the longest any one test here may take before it fails (and, at twice that, the session is ended
@@ -358,14 +358,14 @@ def test_asyncio_fails_the_batch_for_a_raising_coroutine(make):
     ("thread-pool", None, "hello-sleep"), ("asyncio", None, "hello-sleep"),
 ])
 def test_models_run_as_a_pyperf_worker(name, method, workload, tmp_path):
-    from bench.matrix import Cell
+    from gilbench.bench.matrix import Cell
 
     params = {"units": 2} if workload == "hello-cpu" else {"seconds": 0.01}
     cell = Cell(workload, name, 2, 2, tuple(sorted(os.sched_getaffinity(0)))[:2], 4, params=params,
                 start_method=method)
     accounting = tmp_path / "acct.jsonl"
     done = subprocess.run(
-        [sys.executable, "-m", "bench.cell", "--worker", "--worker-task=0", "--quiet", "--values", "2",
+        [sys.executable, "-m", "gilbench.bench.cell", "--worker", "--worker-task=0", "--quiet", "--values", "2",
          "--warmups", "0", "--loops", "1", "--cell", cell.to_json(), "--accounting", str(accounting),
          "--output", str(tmp_path / "out.json")],
         capture_output=True, text=True, timeout=120, cwd=ROOT,
@@ -407,8 +407,8 @@ LIVE = textwrap.dedent("""
     import functools, json, os, sys
     sys.path.insert(0, sys.argv[1])  # not on PYTHONPATH: the worker interpreters get it from the backend
     import livetasks
-    from bench.backends import TaskFailed, get_backend
-    from workloads.hello import hello_cpu
+    from gilbench.bench.backends import TaskFailed, get_backend
+    from gilbench.workloads.hello import hello_cpu
 
     backend = get_backend("subinterpreters")()
     task = functools.partial(hello_cpu, units=2)
@@ -452,7 +452,7 @@ def test_subinterpreters_live_on_python_314(tmp_path):
 def test_subinterpreter_errors_the_executor_raises_are_named_as_they_were():
     from types import SimpleNamespace
 
-    from bench.backends.subinterpreters import failure_of
+    from gilbench.bench.backends.subinterpreters import failure_of
 
     class ExecutionFailed(Exception):  # the shape of concurrent.interpreters.ExecutionFailed
         def __init__(self, excinfo):

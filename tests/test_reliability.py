@@ -94,7 +94,7 @@ def test_a_killed_worker_is_recorded_with_its_signal(tmp_path, backend, how):
 @pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_interrupt_keeps_finished_cells_and_resume_finishes_the_rest(tmp_path, signum, status):
     root = tmp_path / "results"
-    cmd = [sys.executable, "-m", "bench", "run", "--profile", "smoke", "--workload", "hello-sleep",
+    cmd = [sys.executable, "-m", "gilbench", "run", "--profile", "smoke", "--workload", "hello-sleep",
            "--workers", "1,2,3,4", "--scale", "10", "--output", str(root)]
     # a shell's background job inherits SIGINT ignored (and Python keeps it so): restore it for the test
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -168,7 +168,7 @@ def test_a_full_disk_mid_run_stops_with_a_clear_message_and_keeps_what_finished(
 
     root = tmp_path / "results"
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "run", "--profile", "smoke", "--workers", "1,2,3,4", "--output", str(root)],
+        [sys.executable, "-m", "gilbench", "run", "--profile", "smoke", "--workers", "1,2,3,4", "--output", str(root)],
         capture_output=True, text=True, timeout=300, preexec_fn=small_files,
     )
     assert done.returncode == 1, done.stderr
@@ -202,11 +202,11 @@ def test_spawned_children_start_cleanly_and_leak_nothing(tmp_path, method):
 def test_a_runner_killed_with_sigkill_leaves_nothing_running(tmp_path):
     """kill -9 cannot be caught: the measured process and the sampler must notice by themselves."""
     root = tmp_path / "results"
-    cmd = [sys.executable, "-m", "bench", "run", "--profile", "smoke", "--workload", "hello-sleep",
+    cmd = [sys.executable, "-m", "gilbench", "run", "--profile", "smoke", "--workload", "hello-sleep",
            "--backend", "processes", "--workers", "2", "--scale", "100", "--output", str(root)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # until a measured process (python -m bench.cell) is running
+    while time.monotonic() < deadline:  # until a measured process (python -m gilbench.bench.cell) is running
         running = [p for p in leftovers(str(root)) if "bench.cell" in " ".join(p.cmdline())]
         if running:
             break

@@ -12,15 +12,15 @@ import math
 import pandas as pd
 import pytest
 
-from bench import stats
-from bench.matrix import Cell
-from bench.runner import flag_noise
-from bench.model import CellRecord, ProcessRecord
-from bench.results import FORMAT, RunFolder
-from reports import frame
-from reports.outputs.csv import CsvOutput
-from reports.outputs.html import HtmlOutput
-from reports.verdicts import OWN_SCALING, BASELINE, verdicts
+from gilbench.bench import stats
+from gilbench.bench.matrix import Cell
+from gilbench.bench.runner import flag_noise
+from gilbench.bench.model import CellRecord, ProcessRecord
+from gilbench.bench.results import FORMAT, RunFolder
+from gilbench.reports import frame
+from gilbench.reports.outputs.csv import CsvOutput
+from gilbench.reports.outputs.html import HtmlOutput
+from gilbench.reports.verdicts import OWN_SCALING, BASELINE, verdicts
 
 PADS = (0, 512, 1024)
 T0 = 1_700_000_000.0

@@ -17,11 +17,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reports import build, figures, frame
-from reports.builds import free_threaded_pairs, gil_effect_pairs
-from reports.outputs.csv import CsvOutput
-from reports.outputs.html import HtmlOutput
-from reports.verdicts import verdicts
+from gilbench.reports import build, figures, frame
+from gilbench.reports.builds import free_threaded_pairs, gil_effect_pairs
+from gilbench.reports.outputs.csv import CsvOutput
+from gilbench.reports.outputs.html import HtmlOutput
+from gilbench.reports.verdicts import verdicts
 from tests.fixtures import make_runs as fx
 from tests.fixtures.make_runs import FT_OFF, FT_ON, GIL, TIMES, TOY, cell_id
 
@@ -199,8 +199,8 @@ def test_a_toy_model_appears_everywhere_without_an_edit_in_reports(run_path, run
 
 
 def test_comparison_page_draws_every_model_across_interpreters(run_path):
-    from bench.compare import RunSide, compare, parse_threshold
-    from reports import comparison
+    from gilbench.bench.compare import RunSide, compare, parse_threshold
+    from gilbench.reports import comparison
 
     result = compare(RunSide.load(str(run_path)), RunSide.load(str(run_path)), [parse_threshold("time:10%")])
     assert any(r.id == cell_id(FT_OFF, TOY, 2) for r in result.rows)
@@ -218,7 +218,7 @@ def test_csv_has_the_generic_columns(run):
 
 
 def _names_in_reports() -> list[str]:
-    from bench.backends import all_backends
+    from gilbench.bench.backends import all_backends
 
     return sorted(set(all_backends()) | {"threads", "processes", "sequential", TOY} | set(fx.INTERPRETERS)
                   | {"3.10", "3.11", "3.12", "3.13", "3.14", "3.14t"})

@@ -9,12 +9,12 @@ import pandas as pd
 import psutil
 import pytest
 
-from bench import lifeline
+from gilbench.bench import lifeline
 
 
 def test_sampler_writes_one_row_per_tick_for_every_cpu(tmp_path):
     out = tmp_path / "samples.csv"
-    subprocess.run([sys.executable, "-m", "bench.sampler", "--out", str(out), "--interval", "0.05",
+    subprocess.run([sys.executable, "-m", "gilbench.bench.sampler", "--out", str(out), "--interval", "0.05",
                     "--duration", "0.5"], check=True, timeout=30)
     frame = pd.read_csv(out)
     assert list(frame.columns) == ["time"] + [f"cpu{i}" for i in range(psutil.cpu_count())]
@@ -26,7 +26,7 @@ def test_sampler_writes_one_row_per_tick_for_every_cpu(tmp_path):
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
 def test_sampler_stops_cleanly_on_sigterm_and_sighup(tmp_path, signum):
     out = tmp_path / "samples.csv"
-    proc = subprocess.Popen([sys.executable, "-m", "bench.sampler", "--out", str(out), "--interval", "0.05"])
+    proc = subprocess.Popen([sys.executable, "-m", "gilbench.bench.sampler", "--out", str(out), "--interval", "0.05"])
     time.sleep(1.0)
     proc.send_signal(signum)
     assert proc.wait(timeout=10) == 0
@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RUNNER = """
 import os, signal, sys, time
 from pathlib import Path
-from bench.sampler import Sampler
+from gilbench.bench.sampler import Sampler
 out, pidfile, how, after = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], float(sys.argv[4])
 sampler = Sampler(out, 0.05)
 sampler.start()
@@ -56,7 +56,7 @@ os._exit(0)
 PARENT = """
 import os, signal, subprocess, sys, time
 from pathlib import Path
-from bench.lifeline import on_parent_death
+from gilbench.bench.lifeline import on_parent_death
 pidfile = Path(sys.argv[1])
 child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", sys.argv[1]],
                          preexec_fn=on_parent_death())
@@ -116,7 +116,7 @@ def test_the_sampler_exits_when_its_runner_dies(tmp_path, how, after):
 def test_the_sampler_stops_when_its_given_parent_is_not_its_parent(tmp_path):
     # --parent names a process that is not (or no longer) the parent: the sampler stops at once
     out = tmp_path / "samples.csv"
-    proc = subprocess.run([sys.executable, "-m", "bench.sampler", "--out", str(out), "--interval", "0.05",
+    proc = subprocess.run([sys.executable, "-m", "gilbench.bench.sampler", "--out", str(out), "--interval", "0.05",
                            "--parent", "1" if os.getpid() != 1 else "2"], timeout=30)
     assert proc.returncode == 0
 

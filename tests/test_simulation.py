@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.matrix import PROFILES
+from gilbench.bench.matrix import PROFILES
 
 _spec = importlib.util.spec_from_file_location(
     "simulate_gate", Path(__file__).resolve().parent.parent / "scripts" / "simulate_gate.py")

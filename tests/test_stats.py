@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from bench import stats
+from gilbench.bench import stats
 
 
 def test_summarize_known_values():

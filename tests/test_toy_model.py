@@ -12,7 +12,7 @@ from tests.conftest import gilbench
 BACKENDS = Path(__file__).resolve().parent.parent / "bench" / "backends"
 TOY = '''"""A toy execution model, written by tests/test_toy_model.py and removed after it."""
 
-from bench.backends.threads import Threads
+from gilbench.bench.backends.threads import Threads
 
 
 class ToyModel(Threads):
@@ -46,9 +46,9 @@ def test_a_new_model_module_runs_and_appears_in_the_report(toy_module, tmp_path)
 
 
 def test_a_gil_state_other_than_asked_fails_the_cell(monkeypatch):
-    from bench.backends import TaskFailed
-    from bench.cell import _check_gil
-    from bench.machine import gil_enabled
+    from gilbench.bench.backends import TaskFailed
+    from gilbench.bench.cell import _check_gil
+    from gilbench.bench.machine import gil_enabled
 
     monkeypatch.setenv("PYTHON_GIL", "0" if gil_enabled() else "1")  # the opposite of this process's state
     with pytest.raises(TaskFailed, match="although PYTHON_GIL="):

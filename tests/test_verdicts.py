@@ -3,7 +3,7 @@ import math
 import pandas as pd
 import pytest
 
-from reports.verdicts import BASELINE, OWN_SCALING, SERIAL, ModelResult, describe_gap, explain, verdicts
+from gilbench.reports.verdicts import BASELINE, OWN_SCALING, SERIAL, ModelResult, describe_gap, explain, verdicts
 
 GIL = "the GIL serializes threads; processes run in parallel"
 

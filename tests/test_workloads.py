@@ -2,9 +2,9 @@ import pickle
 
 import pytest
 
-import workloads
-from workloads import lesson
-from workloads.hello import hello_cpu, hello_sleep
+from gilbench import workloads
+from gilbench.workloads import lesson
+from gilbench.workloads.hello import hello_cpu, hello_sleep
 
 
 def test_registry_lists_both_hello_variants_with_their_kinds():

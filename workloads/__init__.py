@@ -3,6 +3,6 @@
 Nothing in this package knows how it is measured; ``bench`` imports it, never the reverse.
 """
 
-from workloads.registry import KINDS, Workload, all_workloads, get, load_module, source
+from gilbench.workloads.registry import KINDS, Workload, all_workloads, get, load_module, source
 
 __all__ = ["KINDS", "Workload", "all_workloads", "get", "load_module", "source"]

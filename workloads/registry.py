@@ -70,13 +70,13 @@ class Workload:
 
 
 def _discover() -> dict[str, Workload]:
-    import workloads
+    from gilbench import workloads
 
     found: dict[str, Workload] = {}
     for info in pkgutil.iter_modules(workloads.__path__):
         if info.name.startswith("_") or info.name == "registry":
             continue
-        module = importlib.import_module(f"workloads.{info.name}")
+        module = importlib.import_module(f"gilbench.workloads.{info.name}")
         for value in vars(module).values():
             if isinstance(value, Workload):
                 if value.name in found and found[value.name] is not value:

@@ -31,8 +31,8 @@ import time
 from abc import abstractmethod
 from typing import Any, Callable, ClassVar
 
-from bench.backends.base import Backend, TaskFailed
-from bench.backends.processes import own_cpu_seconds
+from gilbench.bench.backends.base import Backend, TaskFailed
+from gilbench.bench.backends.processes import own_cpu_seconds
 
 #: how often a wait on a multiprocessing.Pool checks that its workers are alive; results are not delayed
 POLL_S = 0.05

@@ -13,7 +13,7 @@ import asyncio
 import inspect
 from typing import Any, Callable, Mapping
 
-from bench.backends.base import Backend, TaskFailed
+from gilbench.bench.backends.base import Backend, TaskFailed
 
 
 class AsyncioLoop(Backend):

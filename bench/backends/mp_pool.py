@@ -13,7 +13,7 @@ from __future__ import annotations
 import multiprocessing
 from typing import Any, Callable
 
-from bench.backends._pools import POLL_S, Outcome, PoolBackend, call_in_process, failed_outcome, has_ended
+from gilbench.bench.backends._pools import POLL_S, Outcome, PoolBackend, call_in_process, failed_outcome, has_ended
 
 
 class MpPool(PoolBackend):

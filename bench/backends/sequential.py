@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from bench.backends.base import Backend, TaskFailed
+from gilbench.bench.backends.base import Backend, TaskFailed
 
 
 class Sequential(Backend):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
-from bench.backends.base import Backend, TaskFailed, assignments
+from gilbench.bench.backends.base import Backend, TaskFailed, assignments
 
 
 class Threads(Backend):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
-from reports.frame import RunData
+from gilbench.reports.frame import RunData
 
 
 class Output(ABC):

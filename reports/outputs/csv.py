@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reports.frame import RunData, csv_frame
-from reports.outputs.base import Output
+from gilbench.reports.frame import RunData, csv_frame
+from gilbench.reports.outputs.base import Output
 
 
 class CsvOutput(Output):

@@ -17,12 +17,12 @@ import jinja2
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from bench.matrix import Timing
-from reports import figures
-from reports.builds import free_threaded_pairs, gil_effect_pairs, settings_text
-from reports.frame import SKIPPED, RunData, flag, start_cost_workloads
-from reports.outputs.base import Output
-from reports.verdicts import THRESHOLDS, describe_gap, verdicts
+from gilbench.bench.matrix import Timing
+from gilbench.reports import figures
+from gilbench.reports.builds import free_threaded_pairs, gil_effect_pairs, settings_text
+from gilbench.reports.frame import SKIPPED, RunData, flag, start_cost_workloads
+from gilbench.reports.outputs.base import Output
+from gilbench.reports.verdicts import THRESHOLDS, describe_gap, verdicts
 
 
 def figure_data_uri(fig: Figure | None) -> str:

@@ -1,0 +1,3 @@
+from gilbench.bench.cli import main
+
+raise SystemExit(main())
