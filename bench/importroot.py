@@ -5,7 +5,7 @@ installation. Putting the checkout's root (or, once installed, a site-packages f
 PYTHONPATH would also expose the repository's top-level ``bench``/``workloads``/``reports`` folders,
 which shadow a user's own packages of those names, or another Python version's compiled libraries.
 A shim folder holding one package, ``gilbench``, whose three parts are links, avoids both, and lets
-``ab`` take ``workloads`` from a side's checkout while ``bench`` and ``reports`` stay this one's.
+``ab`` take ``workloads`` from a side's checkout while the other parts stay this one's.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import os
 import tempfile
 from pathlib import Path
 
-PARTS = ("bench", "workloads", "reports")
+PARTS = ("bench", "workloads", "reports", "experiments")
 
 
 def part_dirs() -> dict[str, Path]:

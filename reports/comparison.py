@@ -173,7 +173,7 @@ def markdown(comparison: Comparison) -> str:
 
 def html(comparison: Comparison) -> str:
     """One self-contained page: the change per cell, both speedup curves, both environments."""
-    env = jinja2.Environment(loader=jinja2.PackageLoader("reports", "templates"), autoescape=True,
+    env = jinja2.Environment(loader=jinja2.PackageLoader("gilbench.reports", "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     base_cells = cand_cells = None
     try:

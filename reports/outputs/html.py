@@ -22,6 +22,7 @@ from gilbench.reports import figures
 from gilbench.reports.builds import free_threaded_pairs, gil_effect_pairs, settings_text
 from gilbench.reports.frame import SKIPPED, RunData, flag, start_cost_workloads
 from gilbench.reports.outputs.base import Output
+from gilbench.reports.sections import collect
 from gilbench.reports.verdicts import THRESHOLDS, describe_gap, verdicts
 
 
@@ -208,13 +209,25 @@ def environment(run: RunData) -> list[tuple[str, str]]:
     ]
 
 
+def section_views(run: RunData) -> list[SimpleNamespace]:
+    """The run's sections (analyses and experiments) with their chart as PNG and table as HTML."""
+    views = []
+    for s in collect(run):
+        table = ""
+        if s.table is not None and not s.table.empty:
+            table = s.table.to_html(index=False, float_format=lambda v: f"{v:.3g}", na_rep="–", border=0)
+        views.append(SimpleNamespace(key=s.key, title=s.title, verdicts=s.verdicts, rule=s.rule, method=s.method,
+                                     notes=s.notes, png=figure_data_uri(s.figure), table_html=table))
+    return views
+
+
 class HtmlOutput(Output):
     name = "html"
     filename = "report.html"
 
     def render(self, run: RunData) -> str:
         env = jinja2.Environment(
-            loader=jinja2.PackageLoader("reports", "templates"),
+            loader=jinja2.PackageLoader("gilbench.reports", "templates"),
             autoescape=True,  # workload names, parameters and paths are user input
             undefined=jinja2.StrictUndefined,
         )
@@ -258,4 +271,5 @@ class HtmlOutput(Output):
             lesson=run.lesson,
             interval=run.manifest.get("sample_interval"),
             timing=run.manifest.get("timing", {}),
+            sections=section_views(run),
         )

@@ -1,0 +1,18 @@
+"""The analysis interface: a name, and the sections it makes from a run (none when nothing applies)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gilbench.reports.frame import RunData
+    from gilbench.reports.sections import Section
+
+
+class Analysis:
+    """Reads a run's cells (``RunData``) and returns report sections; never measures anything."""
+
+    name = "analysis"
+
+    def sections(self, run: "RunData") -> list["Section"]:
+        raise NotImplementedError
