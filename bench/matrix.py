@@ -73,6 +73,12 @@ class Profile:
     task_sizes: Mapping[str, float] = field(default_factory=dict)
     #: keep a batch at ``batch_tasks`` default-sized tasks when more tasks are needed
     batch_tasks: int | None = None
+    #: when set, only these workloads get the matrix above; every other (not start-cost) workload gets a
+    #: compact one, which keeps a profile of many workloads short: ``compact_backends`` at 1, 2 and
+    #: all-cores workers, on all cores, a batch of ``compact_batch_tasks`` default-sized tasks
+    focus: tuple[str, ...] = ()
+    compact_backends: tuple[str, ...] = ("sequential", "threads", "processes")
+    compact_batch_tasks: int = 4
 
 
 PROFILES: dict[str, Profile] = {
@@ -110,13 +116,17 @@ PROFILES: dict[str, Profile] = {
         ),
         Profile(
             "default",
-            "the machine's whole matrix for sequential, threads and processes: workers and cores in powers of "
-            "two up to max(8, CPUs), a batch of ~0.8 s of work split into as many tasks as the most workers; "
-            "every other execution model at workers = cores on all cores; each model's start cost",
-            Timing(processes=5, values=3, warmups=0),
+            "hello-cpu and hello-sleep on the machine's whole matrix for sequential, threads and processes: "
+            "workers and cores in powers of two up to max(8, CPUs), a batch of ~0.4 s of work split into as many "
+            "tasks as the most workers, every other execution model at workers = cores on all cores; every other "
+            "workload under sequential, threads and processes at 1, 2 and all-cores workers on all cores; each "
+            "model's start cost",
+            Timing(processes=4, values=3, warmups=0),
             backends=(),
             full_backends=("sequential", "threads", "processes"),
-            batch_tasks=8,
+            batch_tasks=4,
+            focus=("hello-cpu", "hello-sleep"),
+            compact_batch_tasks=2,
         ),
     )
 }
@@ -269,17 +279,26 @@ def expand(
     cells: list[Cell] = []
     skipped: dict[str, str] = {}
     most = max(core_counts)
+    compact_counts = tuple(workers) or tuple(sorted({1, min(2, len(cpus)), len(cpus)}))
+    compact_classes = [get_backend(b) for b in (backend_names or profile.compact_backends)]
     for interp in interpreters:
         info = interp.to_dict()
         for n_cores in sorted(set(core_counts)):
             for workload in chosen:
-                if workload.start_cost and n_cores != most:
+                compact = bool(profile.focus) and workload.name not in profile.focus and not workload.start_cost
+                if (workload.start_cost or compact) and n_cores != most:
                     continue
-                size = profile.task_sizes.get(workload.name, profile.task_size) * batch_factor
+                factor = batch_factor
+                if compact and not (tasks or profile.tasks):
+                    factor = profile.compact_batch_tasks / max(compact_counts)
+                size = profile.task_sizes.get(workload.name, profile.task_size) * factor
                 params = workload.resolve(scale=size * scale)
-                for backend in backend_classes:
+                for backend in (compact_classes if compact else backend_classes):
                     if workload.start_cost:
                         counts, n = [1], 1
+                    elif compact:
+                        counts = [backend.fixed_workers] if backend.fixed_workers else list(compact_counts)
+                        n = tasks or profile.tasks or max(compact_counts)
                     elif backend.fixed_workers:
                         counts, n = [backend.fixed_workers], n_tasks
                     elif backend.name not in profile.full_backends and profile.full_backends:

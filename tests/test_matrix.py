@@ -13,7 +13,7 @@ def test_default_profile_covers_the_machine_and_every_model():
     from gilbench.bench.backends import all_backends
 
     plan = expand(PROFILES["default"], cpus=[0, 1])
-    scaled = [c for c in plan.cells if c.workload != "noop"]
+    scaled = [c for c in plan.cells if c.workload in PROFILES["default"].focus]
     full = [c for c in scaled if c.backend in PROFILES["default"].full_backends]
     # the full matrix: 2 core counts x 2 workloads x (1 sequential + 4 thread + 4 process cells)
     assert len(full) == 2 * 2 * 9
@@ -45,9 +45,30 @@ def sys_has_subinterpreters() -> bool:
 def test_default_profile_keeps_the_batch_size_on_a_big_machine():
     plan = expand(PROFILES["default"], cpus=list(range(16)))
     cpu = next(c for c in plan.cells if c.workload == "hello-cpu")
-    assert cpu.tasks == 16 and cpu.params == {"units": 100}  # 16 x 100 units = 8 x 200 units
+    assert cpu.tasks == 16 and cpu.params == {"units": 50}  # 16 x 50 units = 4 x 200 units
     assert {c.cores for c in plan.cells} == {1, 2, 4, 8, 16}
     assert plan.cells[-1].cpus == tuple(range(16))
+
+
+def test_default_profile_gives_other_workloads_a_compact_matrix():
+    from gilbench import workloads
+
+    from dataclasses import replace
+
+    profile = replace(PROFILES["default"], focus=("hello-cpu",))  # hello-sleep then stands for the others
+    for cpus, counts in (([0, 1], {1, 2}), (list(range(16)), {1, 2, 16})):
+        plan = expand(profile, cpus=cpus)
+        others = {w for w, d in workloads.all_workloads().items() if w not in profile.focus and not d.start_cost}
+        assert "hello-sleep" in others and others <= {c.workload for c in plan.cells}  # every workload runs
+        compact = [c for c in plan.cells if c.workload in others]
+        assert {c.backend for c in compact} == set(profile.compact_backends)
+        assert all(c.cores == len(cpus) for c in compact)
+        assert {c.workers for c in compact if c.backend != "sequential"} == counts
+        assert all(c.tasks == max(counts) for c in compact)
+    hello = workloads.get("hello-cpu")
+    (cell,) = [c for c in expand(profile, workload_names=["hello-cpu"], cpus=[0, 1]).cells
+               if c.backend == "threads" and c.workers == 2 and c.cores == 2]
+    assert cell.params == {"units": hello.params["units"] * 4 // 8}  # the focus keeps the full matrix
 
 
 def test_overrides_and_process_start_method_recorded():
