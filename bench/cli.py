@@ -19,8 +19,11 @@ from typing import TYPE_CHECKING, Sequence
 if TYPE_CHECKING:
     from contextlib import ExitStack
 
+    from gilbench.bench.config import Config
+
 from gilbench import workloads
 from gilbench.bench import __version__
+from gilbench.bench import specs
 from gilbench.bench.backends import all_backends
 from gilbench.bench.matrix import PROFILES, Plan, Timing, expand, parse_int_list
 from gilbench.bench.results import RunFolder, RunFolderError
@@ -63,16 +66,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--profile",
         choices=list(PROFILES),
-        default="default",
         help="the matrix and sample counts: "
         + "; ".join(f"{p.name}: {p.description}" for p in PROFILES.values())
-        + " (default: %(default)s)",
+        + " (default: the config's, else default)",
     )
     run.add_argument("--workload", action="append", metavar="NAME[,NAME]",
-                     help=f"workloads to run (default: the profile's, i.e. all: {', '.join(workloads.all_workloads())})")
+                     help="workloads to run: registered names or your functions as package.module:function, "
+                     "imported from the current directory (default: the config's, else the profile's; all: "
+                     f"{', '.join(workloads.all_workloads(installed=False))} and the installed entry points)")
     run.add_argument("--workload-module", action="append", metavar="MODULE_OR_FILE",
                      help="import your own workloads from a module name or a .py file (repeatable); "
                      "select them with --workload, or run them all when --workload is not given")
+    run.add_argument("--kind", choices=workloads.KINDS,
+                     help="the kind of the package.module:function workloads named (else their @workload's or "
+                     "their config table's)")
+    run.add_argument("--size-param", metavar="NAME",
+                     help="the parameter of those functions the profiles scale to size a task (default: their "
+                     "declared one, or their only numeric parameter)")
+    run.add_argument("--param", action="append", metavar="NAME=VALUE",
+                     help="a parameter value for those functions, over their defaults (repeatable)")
     run.add_argument("--backend", action="append", metavar="NAME[,NAME]",
                      help=f"execution models (default: the profile's; all: {', '.join(all_backends())})")
     run.add_argument("--python", action="append", metavar="SPEC",
@@ -83,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cores", metavar="N[,N]",
                      help="core counts, imposed with CPU affinity on the first N CPUs (default: the profile's)")
     run.add_argument("--tasks", type=_positive(int, "--tasks"), help="tasks per batch (default: the most workers)")
-    run.add_argument("--scale", type=_positive(float, "--scale"), default=1.0,
+    run.add_argument("--scale", type=_positive(float, "--scale"),
                      help="multiply every task's work (CPU units, sleep time) by this factor (default: 1)")
     run.add_argument("--start-method", choices=multiprocessing.get_all_start_methods(),
                      help=f"multiprocessing start method (default: this Python's, {multiprocessing.get_start_method()})")
@@ -97,11 +109,21 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--sample-interval", type=_positive(float, "--sample-interval"), default=0.1,
                      help="seconds between per-core utilization samples (default: %(default)s)")
     run.add_argument("--no-sampler", action="store_true", help="do not sample per-core utilization")
-    run.add_argument("--output", type=Path, default=Path("results"),
-                     help="folder that receives the run folder and the 'latest' link (default: %(default)s)")
+    run.add_argument("--output", type=Path,
+                     help="folder that receives the run folder and the 'latest' link (default: the config's, "
+                     "else results)")
+    run.add_argument("--name", metavar="NAME",
+                     help="name the run folder OUTPUT/NAME, e.g. main (default: <date>-<host>); an existing one "
+                     "is an error unless --force")
+    run.add_argument("--force", action="store_true", help="with --name: replace an existing run folder of that name")
     run.add_argument("--no-report", action="store_true", help="write the results only, no report")
+    run.add_argument("--experiment", action="append", metavar="NAME[,NAME]",
+                     help="experiments to run after the cells, each on every interpreter (default: every one the "
+                     f"profile runs: {', '.join(_experiment_names())})")
+    run.add_argument("--no-experiments", action="store_true", help="run the cells only, no experiments")
     run.add_argument("--resume", type=Path, metavar="RUN_FOLDER",
                      help="finish an interrupted run: run its unfinished cells only, with its own plan")
+    _config_options(run, "the options it sets (see README: Your own project)")
 
     compare = sub.add_parser(
         "compare",
@@ -109,9 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Compare a baseline and a candidate run folder cell by cell. Exit 0: no regression beyond "
         "the thresholds; 1: a regression; 2: usage error or unreadable input.",
     )
-    compare.add_argument("base", type=Path, help="the baseline run folder")
-    compare.add_argument("cand", type=Path, help="the candidate run folder")
+    compare.add_argument("base", type=Path, help="the baseline run folder, or a results folder (its latest run)")
+    compare.add_argument("cand", type=Path, help="the candidate run folder, or a results folder (its latest run)")
     _comparison_options(compare)
+    _config_options(compare, "fail_on")
 
     ab = sub.add_parser(
         "ab",
@@ -142,11 +165,24 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--seed", type=int, help="seed of the random interleaving order (default: random)")
     ab.add_argument("--output", type=Path, default=Path("results"), help="where the two run folders go (default: %(default)s)")
     _comparison_options(ab)
+    _config_options(ab, "fail_on")
 
     sub.add_parser("list", help="list workloads, backends and profiles")
 
     report = sub.add_parser("report", help="rebuild a run folder's report.html and results.csv from its data")
-    report.add_argument("run", type=Path, help="a run folder, e.g. results/latest")
+    report.add_argument("run", type=Path, help="a run folder, e.g. results/latest, or a results folder (its latest run)")
+
+    merge = sub.add_parser(
+        "merge",
+        help="one report from run folders of different machines",
+        description="Merge run folders of different machines into one self-contained report.html: the machines "
+        "side by side, the speedup curves overlaid per workload, the key numbers per workload and machine. Refused "
+        "(exit 2): fewer than two folders, a folder that is not a run, different run folder formats, one run "
+        "given twice, no workload in common.",
+    )
+    merge.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="run folders, e.g. one per machine")
+    merge.add_argument("--output", type=Path, required=True, metavar="DIR",
+                       help="folder for the merged report.html (made if missing; not a run folder)")
 
     overhead = sub.add_parser("overhead", help="measure the sampler's overhead: one cell with and without it, interleaved")
     overhead.add_argument("--rounds", type=_positive(int, "--rounds"), default=6, help="pairs of runs (default: %(default)s)")
@@ -168,6 +204,24 @@ def build_parser() -> argparse.ArgumentParser:
     interpreters.add_argument("--prepare", action="store_true",
                               help="make the --python interpreters' environments where they are missing")
     return parser
+
+
+def _config_options(parser: argparse.ArgumentParser, keys: str) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--config", type=Path, metavar="PATH",
+                       help=f"the config file (a pyproject.toml's [tool.gilbench] or a gilbench.toml) for {keys} "
+                       "(default: the nearest from the current directory up to the git root)")
+    group.add_argument("--no-config", action="store_true", help="ignore any config file")
+
+
+def _config(args: argparse.Namespace, only: Sequence[str] | None = None,
+            defaults: dict | None = None) -> "Config | None":
+    """The config file that applies (ConfigError if unusable), its keys set on ``args`` where unset."""
+    from gilbench.bench.config import apply, load_config, read_config
+
+    config = None if args.no_config else read_config(args.config) if args.config else load_config(Path.cwd())
+    apply(config, args, defaults, only)
+    return config
 
 
 def _comparison_options(parser: argparse.ArgumentParser) -> None:
@@ -228,11 +282,19 @@ def _thresholds(args: argparse.Namespace) -> list:
 
 
 def cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from gilbench.bench.results import resolve_run
+
     try:
+        _config(args, only=("fail_on",))
         thresholds = _thresholds(args)
     except ValueError as exc:
         parser.error(str(exc))
-    return _write_comparison(args, args.base, args.cand, thresholds)
+    try:
+        base, cand = resolve_run(args.base), resolve_run(args.cand)
+    except RunFolderError as exc:
+        print(f"gilbench: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return _write_comparison(args, base, cand, thresholds)
 
 
 def _ab_sides(args: argparse.Namespace, stack: "ExitStack") -> tuple[Plan, list, Path | None]:
@@ -270,6 +332,7 @@ def cmd_ab(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     with ExitStack() as stack:  # worktrees and sandboxes are removed however this ends
         try:
+            _config(args, only=("fail_on",))
             thresholds = _thresholds(args)
             plan, sides, resume = _ab_sides(args, stack)
         except (ValueError, SideError, RunFolderError) as exc:
@@ -308,7 +371,8 @@ def _check_writable(root: Path) -> None:
         raise ValueError(f"--output {root}: cannot write there ({exc.strerror or exc})") from None
 
 
-MATRIX_OPTIONS = ("workload", "workload_module", "backend", "workers", "cores", "tasks", "start_method",
+MATRIX_OPTIONS = ("workload", "workload_module", "kind", "size_param", "param", "name", "backend", "workers",
+                  "cores", "tasks", "start_method",
                   "processes", "values", "warmups", "python")
 
 
@@ -334,7 +398,9 @@ def _plan(args: argparse.Namespace) -> Plan:
     if timing.warmups < 0:
         raise ValueError(f"--warmups must be 0 or more, not {timing.warmups}")
     choices = _matrix_choices(args)
-    choices["workload_names"] = choices["workload_names"] or extra
+    given = workloads.Declaration(kind=args.kind or "", size=args.size_param or "",
+                                  params=specs.parse_params(args.param))
+    choices["workload_names"] = specs.resolve(choices["workload_names"], given, args.declared) or extra
     if args.python:
         from gilbench.bench.interpreters import find
 
@@ -362,27 +428,63 @@ def _resumable(path: Path, args: argparse.Namespace) -> tuple[RunFolder, Plan]:
     return folder, plan_of(manifest)
 
 
+#: what `run` uses for an option neither the command line nor the config file sets
+RUN_DEFAULTS = {"profile": "default", "scale": 1.0, "output": Path("results")}
+
+
+def _experiment_names() -> list[str]:
+    from gilbench.experiments import all_experiments
+
+    return list(all_experiments())
+
+
+def _experiments(args: argparse.Namespace) -> tuple[str, ...] | None:
+    """--experiment / --no-experiments: the experiments to run (None: the profile's; (): none)."""
+    names = _names(args.experiment)
+    if args.no_experiments:
+        if names:
+            raise ValueError("--no-experiments and --experiment exclude each other")
+        return ()
+    if not names:
+        return None
+    from gilbench.experiments import get
+
+    return tuple(get(name).name for name in names)  # ValueError naming the accepted ones
+
+
 def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from gilbench.bench.results import check_run_name, clear_run_folder
     from gilbench.bench.runner import ResultsUnwritable, RunOptions, run
 
-    resume = None
+    resume = config = None
     try:
+        experiments = _experiments(args)
+        if args.force and not args.name:
+            raise ValueError("--force replaces the run folder named with --name; give --name too")
         if args.resume:
-            resume, plan = _resumable(args.resume, args)
+            resume, plan = _resumable(args.resume, args)  # its plan, not the config's
         else:
+            config = _config(args, defaults=RUN_DEFAULTS)
             plan = _plan(args)
             _check_writable(args.output)
+            if args.name:
+                clear_run_folder(args.output / check_run_name(args.name), args.force)
     except (ValueError, RunFolderError) as exc:
         parser.error(str(exc))
+    if config:
+        print(f"gilbench: config {config.path}", file=sys.stderr)
     options = RunOptions(
-        output_root=args.output,
+        output_root=args.output or RUN_DEFAULTS["output"],
         timeout=args.timeout,
         sample_interval=args.sample_interval,
         sampler=not args.no_sampler,
+        run_name=args.name,
+        config=str(config.path) if config else None,
+        experiments=experiments,
     )
     try:
         outcome = run(plan, options, resume=resume)
-    except ResultsUnwritable as exc:
+    except (ResultsUnwritable, RunFolderError) as exc:  # RunFolderError: the --name taken meanwhile
         print(f"gilbench: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:  # before the first cell started: nothing to keep
@@ -416,8 +518,13 @@ def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def cmd_list() -> int:
+    try:
+        found = workloads.all_workloads()  # entry points included: a broken one is named here
+    except ValueError as exc:
+        print(f"gilbench: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     print("workloads:")
-    for w in workloads.all_workloads().values():
+    for w in found.values():
         params = ", ".join(f"{k}={v}" for k, v in w.params.items())
         print(f"  {w.name:<14} {w.kind:<10} {params:<16} {w.description}")
     print("backends:")
@@ -431,15 +538,28 @@ def cmd_list() -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from gilbench.bench.results import resolve_run
     from gilbench.reports import build
 
     try:
-        paths = build(args.run)
+        paths = build(resolve_run(args.run))
     except RunFolderError as exc:
         print(f"gilbench: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     for path in paths:
         print(path)
+    return EXIT_OK
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from gilbench.reports.merge import MergeError, merge
+
+    try:
+        path = merge(args.runs, args.output)
+    except (MergeError, RunFolderError) as exc:
+        print(f"gilbench: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(path)
     return EXIT_OK
 
 
@@ -497,6 +617,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_list()
     if args.command == "report":
         return cmd_report(args)
+    if args.command == "merge":
+        return cmd_merge(args)
     if args.command == "compare":
         return cmd_compare(args, parser)
     if args.command == "ab":

@@ -96,8 +96,10 @@ PROFILES: dict[str, Profile] = {
         ),
         Profile(
             "quick",
-            "about a minute and a half on 2 cores: 1, 2 and 4 workers on all cores, 4 tasks of ~100 ms",
+            "about a minute and a half on 2 cores: the hello workloads at 1, 2 and 4 workers on all cores, 4 tasks of "
+            "~100 ms, and the start costs",
             Timing(processes=6, values=3, warmups=0),
+            workloads=("hello-cpu", "hello-sleep", "noop"),
             workers=(1, 2, 4),
             all_cores_only=True,
             tasks=4,
@@ -145,7 +147,9 @@ class Cell:
     params: dict[str, Any] = field(default_factory=dict)
     start_method: str | None = None
     scale: float = 1.0
-    module: str | None = None  # the user's workload module, for the workers to import
+    #: where a user's workload comes from, for the workers to load it: its module (a dotted name or a .py
+    #: file), or a function's source (JSON, workloads.functions); None for a built-in workload
+    module: str | None = None
     python: str = ""  # the interpreter's label (bench.interpreters); "" is the one gilbench runs on
 
     @property

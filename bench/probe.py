@@ -1,12 +1,16 @@
 """Times one task of each workload in a child interpreter, for the run's duration estimate only.
 
 Run as ``python -m gilbench.bench.probe SPEC_JSON``; prints one JSON line per workload as soon as it is timed.
-User code never runs inside the runner: a probe that hangs or misbehaves is simply killed.
+User code never runs inside the runner: a probe that hangs or misbehaves is simply killed. Workloads
+with a fixture (a server their tasks talk to) get it around the probe, as their cells do; one whose
+fixture does not start is left untimed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -21,13 +25,25 @@ PROBE_LIMIT_S = 20.0
 def probe(specs: dict[str, dict[str, Any]], python: str = sys.executable, limit: float = PROBE_LIMIT_S) -> dict[str, float]:
     """{workload: seconds of one task} for the workloads that finished a task within ``limit``."""
     found: dict[str, float] = {}
-    proc = subprocess.Popen([python, "-m", "gilbench.bench.probe", json.dumps(specs)], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, start_new_session=True)
-    try:
-        out, _ = proc.communicate(timeout=limit)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
+    with contextlib.ExitStack() as fixtures:
+        env, specs = dict(os.environ), dict(specs)
+        for name in list(specs):
+            try:
+                make = workloads.get(name).fixture  # get(), not all_workloads(): no entry-point scan here
+            except ValueError:
+                make = None
+            if make is not None:
+                try:
+                    env.update(fixtures.enter_context(make()))
+                except Exception:  # noqa: BLE001 - no estimate for it; its cells report the failure
+                    del specs[name]
+        proc = subprocess.Popen([python, "-m", "gilbench.bench.probe", json.dumps(specs)], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True, start_new_session=True, env=env)
+        try:
+            out, _ = proc.communicate(timeout=limit)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
     for line in out.splitlines():
         try:
             found.update(json.loads(line))

@@ -1,12 +1,13 @@
 """The run folder: everything a run produced, complete in itself, plain data in and out.
 
-    results/<date>-<host>/
+    results/<date>-<host>/ (or results/<name>/ with ``gilbench run --name``; results/latest: the newest)
         manifest.json      the plan, each cell's status, timestamps, CPU accounting and errors
         suite.json         every finished cell's pyperf benchmark (pyperf stats / compare_to read it)
         samples.csv        per-core utilization over the whole run (bench.sampler)
         machine.json       the machine and interpreter (bench.machine)
         lesson.json        the lesson's demonstrations (workloads.lesson)
         cells/             each cell's raw pyperf JSON, log and accounting
+        experiments/       each experiment's result, <name>[@interpreter].json, and its log (bench.experiment_runner)
         results.csv, report.html   written by reports/
 
 Every file is replaced atomically (written aside, then renamed) after each cell, so a crash or an
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import socket
 import tempfile
 from datetime import datetime
@@ -67,6 +69,44 @@ def new_run_name(now: datetime | None = None, host: str | None = None) -> str:
     return f"{stamp}-{host}"
 
 
+#: a run folder's name given with ``gilbench run --name``: one path component, no hidden or special name
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def check_run_name(name: str) -> str:
+    """``name`` if it can name a run folder; ValueError saying what is accepted otherwise."""
+    if not RUN_NAME.fullmatch(name) or name == "latest":
+        raise ValueError(f"run name {name!r}: letters, digits, '.', '_' and '-', starting with a letter or a "
+                         "digit, and not 'latest'")
+    return name
+
+
+def clear_run_folder(path: Path, replace: bool) -> None:
+    """Make way for a run folder named by the user: refuse when ``path`` exists, or (``replace``)
+    delete it, but only when it is a run folder (holds a manifest.json), so nothing else is lost."""
+    if not path.exists() and not path.is_symlink():
+        return
+    if not replace:
+        raise RunFolderError(f"{path} exists; give --force to replace it, or another --name")
+    if path.is_symlink() or not (path / "manifest.json").is_file():
+        raise RunFolderError(f"{path} exists and is not a run folder (no manifest.json): not replaced")
+    shutil.rmtree(path)
+
+
+def resolve_run(path: Path) -> Path:
+    """A run folder as given, or, for a results folder (``results/``), the newest run: its ``latest``.
+
+    A path that does not exist or is a file is returned as it is (reading it says what is wrong).
+    """
+    if not path.is_dir() or (path / "manifest.json").exists():
+        return path
+    latest = path / "latest"
+    if (latest / "manifest.json").is_file():
+        return latest.resolve()
+    raise RunFolderError(f"{path}: neither a run folder (no manifest.json) nor a results folder with a run "
+                         "(no 'latest' in it)")
+
+
 class RunFolder:
     """Paths and plain-data reads and writes of one run folder."""
 
@@ -79,16 +119,22 @@ class RunFolder:
     machine = property(lambda self: self.path / "machine.json")
     lesson = property(lambda self: self.path / "lesson.json")
     cells = property(lambda self: self.path / "cells")
+    experiments = property(lambda self: self.path / "experiments")
 
     @classmethod
-    def create(cls, root: Path, name: str | None = None, latest: bool = True, cells: bool = True) -> "RunFolder":
+    def create(cls, root: Path, name: str | None = None, latest: bool = True, cells: bool = True,
+               exact: bool = False) -> "RunFolder":
         """A new, empty run folder under ``root``; ``root/latest`` is pointed at it unless ``latest`` is false.
 
+        Its name is ``name`` (default: ``<date>-<host>``), suffixed when taken; with ``exact`` (a name the
+        user gave, ``gilbench run --name``) it is ``name`` or a RunFolderError (``clear_run_folder``).
         ``cells=False`` makes only the folder (``gilbench ab``'s, which holds two run folders).
         """
         root.mkdir(parents=True, exist_ok=True)
         base = name or new_run_name()
         path, n = root / base, 1
+        if exact and (path.exists() or path.is_symlink()):
+            raise RunFolderError(f"{path} exists; give --force to replace it, or another --name")
         while path.exists():
             n += 1
             path = root / f"{base}-{n}"
@@ -164,6 +210,11 @@ class RunFolder:
 
     def read_optional(self, path: Path, what: str, default: Any) -> Any:
         return read_json(path, what) if path.exists() else default
+
+    def read_experiments(self) -> list[dict[str, Any]]:
+        """Every experiment result (``experiments/*.json``) as plain data, by file name."""
+        folder = self.experiments
+        return [read_json(path, "experiment result") for path in sorted(folder.glob("*.json"))] if folder.is_dir() else []
 
     def load_suite(self) -> pyperf.BenchmarkSuite | None:
         if not self.suite.exists():

@@ -32,6 +32,7 @@ import psutil
 from gilbench import workloads
 from gilbench.bench import __version__
 from gilbench.bench.backends import get_backend
+from gilbench.bench.fixtures import cell_fixture
 from gilbench.bench.lifeline import on_parent_death
 from gilbench.bench.machine import describe, gil_enabled
 from gilbench.bench.matrix import Cell, Plan, Timing, cpu_list, layout_pad
@@ -81,7 +82,10 @@ class RunOptions:
     sampler: bool = True
     lesson: bool = True
     python: str = sys.executable
-    run_name: str | None = None
+    run_name: str | None = None  # the run folder's exact name (gilbench run --name); None: <date>-<host>
+    config: str | None = None  # the config file the run's options came from (bench.config), for the manifest
+    #: the experiments to run after the cells (gilbench.experiments): None, every one the profile runs; (), none
+    experiments: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -193,11 +197,13 @@ def run_process(
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
     extra_env: Mapping[str, str] | None = None,
+    fixture_cpu: Callable[[], float] | None = None,
 ) -> ProcessOutcome:
     """Run pyperf process ``index`` of ``cell`` to its end or to ``timeout``.
 
     Besides the timing it measures how busy the cell's CPUs were with *other* processes: busy CPU
-    seconds on those CPUs minus the CPU seconds of the process's own tree.
+    seconds on those CPUs minus the CPU seconds of the process's own tree and of the cell's fixture
+    (``fixture_cpu``: its processes' CPU seconds so far, see bench.fixtures).
     """
     pad = layout_pad(index)
     stem = f"{cell.slug}.p{index}"
@@ -215,7 +221,8 @@ def run_process(
         "--output", str(out),
     ]  # fmt: skip
     started = time.time()
-    busy0, tree0, wall0 = _busy_seconds(cell.cpus), _tree_seconds(), time.monotonic()
+    own = fixture_cpu or (lambda: 0.0)
+    busy0, tree0, wall0 = _busy_seconds(cell.cpus), _tree_seconds() + own(), time.monotonic()
     with open(log, "w", encoding="utf-8") as log_file:
         proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
                                 cwd=cwd, env=worker_environment(env if env is not None else os.environ, pad, extra_env),
@@ -229,7 +236,7 @@ def run_process(
             _end_tree(proc)  # whatever the process left, and everything on timeout or interrupt
             proc.wait()
     wall = time.monotonic() - wall0
-    others = max(0.0, (_busy_seconds(cell.cpus) - busy0) - (_tree_seconds() - tree0))
+    others = max(0.0, (_busy_seconds(cell.cpus) - busy0) - (_tree_seconds() + own() - tree0))
     measured, failure = _read_accounting(accounting)
     record = ProcessRecord(index=index, pad=pad, started=started, ended=time.time(),
                            noise_share=round(others / (wall * len(cell.cpus)), 4) if wall > 0 and cell.cpus else 0.0)
@@ -288,6 +295,7 @@ def new_manifest(plan: Plan, options: RunOptions) -> dict[str, Any]:
         "finished": None,
         "status": "running",
         "argv": sys.argv,
+        "config": options.config,
         "python": options.python,
         "sample_interval": options.sample_interval if options.sampler else None,
         "noise_threshold": NOISY_SHARE,
@@ -395,29 +403,35 @@ def execute(
     todo = [i for i in range(len(plan.cells)) if any(lane.records[i].status == "pending" for lane in lanes)]
     for k, i in enumerate(todo):
         t0 = time.monotonic()
-        for index in range(timing.processes):
-            order = list(lanes)
-            if rng is not None:
-                rng.shuffle(order)
-            ran = False
-            for position, lane in enumerate(order):
-                record = lane.records[i]
-                if record.status != "pending" or record.process(index):
-                    continue
-                python, extra = lane.python_for(lane.plan.cells[i])
-                done = run_process(lane.plan.cells[i], timing, index, lane.folder, timeouts[i], python,
-                                   lane.cwd, lane.env, extra)
-                done.record.order = position
-                ran = True
-                if done.status == "ok":
-                    record.processes.append(done.record)
-                    canaries.append(done.record.canary)
-                else:
-                    record.status, record.error = done.status, done.error
-                    record.started, record.ended = done.record.started, done.record.ended
-            if ran:
-                for lane in lanes:
-                    lane.save()
+        # the workload's fixture (a server its tasks talk to), around all of the cell's processes
+        with cell_fixture(workloads.get(plan.cells[i].workload)) as fixture:
+            for lane in lanes:
+                if fixture.error and lane.records[i].status == "pending":
+                    lane.records[i].status = "failed"
+                    lane.records[i].error = {"how": "fixture", "message": fixture.error}
+            for index in range(timing.processes):
+                order = list(lanes)
+                if rng is not None:
+                    rng.shuffle(order)
+                ran = False
+                for position, lane in enumerate(order):
+                    record = lane.records[i]
+                    if record.status != "pending" or record.process(index):
+                        continue
+                    python, extra = lane.python_for(lane.plan.cells[i])
+                    done = run_process(lane.plan.cells[i], timing, index, lane.folder, timeouts[i], python,
+                                       lane.cwd, lane.env, {**extra, **fixture.environment}, fixture.cpu_seconds)
+                    done.record.order = position
+                    ran = True
+                    if done.status == "ok":
+                        record.processes.append(done.record)
+                        canaries.append(done.record.canary)
+                    else:
+                        record.status, record.error = done.status, done.error
+                        record.started, record.ended = done.record.started, done.record.ended
+                if ran:
+                    for lane in lanes:
+                        lane.save()
         statuses = []
         for lane in lanes:
             _finish_cell(lane, i, canaries)
@@ -472,7 +486,7 @@ def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: Ru
         manifest.setdefault("resumed", []).append(now_iso())
         records = records_of(manifest)
     else:
-        folder = RunFolder.create(options.output_root, options.run_name)
+        folder = RunFolder.create(options.output_root, options.run_name, exact=bool(options.run_name))
         manifest = new_manifest(plan, options)
         records = new_records(plan)
     lane = Lane("", folder, plan, manifest, records, options.python)
@@ -506,6 +520,12 @@ def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: Ru
             if sampler:
                 sampler.start()
             execute([lane], process_timeouts(plan, estimates, options.timeout), progress)
+            if sampler:
+                sampler.stop()  # experiments time latencies: nothing of gilbench's own runs beside them
+            if options.experiments != ():
+                from gilbench.bench.experiment_runner import run_for_lane
+
+                run_for_lane(lane, options.experiments, progress.say)
             manifest["status"] = "complete"
     except KeyboardInterrupt:
         outcome.interrupted = Interrupted(signal.SIGINT)

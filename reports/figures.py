@@ -43,13 +43,17 @@ def model_order(frame: pd.DataFrame) -> pd.DataFrame:
         .sort_values(["_b", "_f", "backend", "workers"]).drop(columns=["_b", "_f"])
 
 
-def speedup_figure(cells: pd.DataFrame, names: Mapping[str, str] | None = None) -> Figure | None:
+def speedup_figure(cells: pd.DataFrame, names: Mapping[str, str] | None = None,
+                   bands: Mapping[str, tuple[float, float]] | None = None) -> Figure | None:
     """Speedup against workers, one curve per model (the baseline excepted) and the ideal; one column per
     interpreter (and core count, where the run has several), one row per workload.
 
     Speedup is on each cell's ``time`` (median of its process medians) against the baseline of the same
     interpreter, workload and cores. Workloads with a single worker count (nothing to draw a curve
     through, e.g. a start-cost workload) are left out. ``names``: interpreter label -> panel title.
+    ``bands``: cell id -> (low, high) of its speedup over its processes, shaded around each curve so a
+    reader sees which gaps between curves are larger than the cells' own spread; a cell without one
+    shades nothing (the band narrows to its point).
     """
     ok = cells[(cells["status"] == "ok") & ~flag(cells, "baseline") & cells["speedup"].notna()].copy()
     if ok.empty:
@@ -78,6 +82,7 @@ def speedup_figure(cells: pd.DataFrame, names: Mapping[str, str] | None = None) 
                 inside = bool(flag(line, "in_process").iloc[0])
                 (handle,) = ax.plot(line["workers"], line["speedup"], STYLES[inside], color=colors[backend], label=backend)
                 shown.setdefault(backend, handle)
+                _band(ax, line, bands or {}, colors[backend])
             ideal = panel.drop_duplicates("workers")
             (handle,) = ax.plot(ideal["workers"], ideal["ideal"], ":", color=IDEAL_COLOR, label="ideal")
             shown.setdefault("ideal", handle)
@@ -96,6 +101,18 @@ def speedup_figure(cells: pd.DataFrame, names: Mapping[str, str] | None = None) 
     fig.legend(list(shown.values()), list(shown.keys()), fontsize=8, loc="upper right")
     fig.tight_layout(rect=(0, 0, 1 - 1.4 / (3.6 * len(columns) + 1.6), 1))
     return fig
+
+
+def _band(ax: Any, line: pd.DataFrame, bands: Mapping[str, tuple[float, float]], color: Any) -> None:
+    """Shade one model's speedup range (``bands``, by cell id) around its curve, if any cell has one."""
+    speedups = line["speedup"].to_numpy(dtype=float)
+    known = [bands.get(cid) for cid in line["id"]]
+    usable = [b is not None and bool(np.isfinite(b).all()) for b in known]
+    if not any(usable):
+        return
+    low = [b[0] if ok else s for b, ok, s in zip(known, usable, speedups)]
+    high = [b[1] if ok else s for b, ok, s in zip(known, usable, speedups)]
+    ax.fill_between(line["workers"].to_numpy(dtype=float), low, high, color=color, alpha=0.18, lw=0)
 
 
 def representative_cells(cells: pd.DataFrame) -> pd.DataFrame:

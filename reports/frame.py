@@ -34,6 +34,7 @@ from gilbench.bench import stats
 from gilbench.bench.interpreters import short_name
 from gilbench.bench.model import CellRecord, ProcessRecord
 from gilbench.bench.results import RunFolder, RunFolderError
+from gilbench.experiments.base import ExperimentResult
 
 IDENTITY = ["id", "python", "workload", "kind", "backend", "family", "in_process", "workers", "cores", "tasks",
             "start_method", "scale"]
@@ -78,6 +79,8 @@ class RunData:
     #: label -> description (see ``describe_interpreters``), in the order the run's cells name them
     interpreters: dict[str, dict[str, Any]] = field(default_factory=dict)
     start_costs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=START_COST_COLUMNS))
+    #: the experiments' results (experiments/*.json), one per experiment and interpreter
+    experiments: list[ExperimentResult] = field(default_factory=list)
 
     @property
     def skipped(self) -> pd.DataFrame:
@@ -308,8 +311,9 @@ def load(path: Path | str) -> RunData:
         costs = start_costs(cells, records)
     values_frame = pd.DataFrame(value_rows, columns=VALUE_COLUMNS)
     processes_frame = add_canary_ratio(pd.DataFrame(process_rows, columns=PROCESS_COLUMNS[:-2]))
+    experiments = [ExperimentResult.from_dict(d) for d in folder.read_experiments() if isinstance(d, dict)]
     return RunData(Path(path), manifest, machine, lesson, cells, values_frame, samples, metadata,
-                   processes_frame, gaps, interpreters, costs)
+                   processes_frame, gaps, interpreters, costs, experiments=experiments)
 
 
 def flag(frame: pd.DataFrame, column: str) -> pd.Series:

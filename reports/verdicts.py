@@ -291,3 +291,54 @@ def _order(cells: pd.DataFrame, label: str) -> int:
     """The interpreter's position in the run (the order its cells first appear)."""
     labels = list(dict.fromkeys(cells["python"]))
     return labels.index(label) if label in labels else len(labels)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def _headline_clause(v: Verdict) -> str:
+    """Which model won at this verdict's workers and cores and by how much, and which the GIL serialized:
+    by the same thresholds as ``explain``, so it says what the verdict table says."""
+    at = f"at {_plural(v.workers, 'worker')} on {_plural(v.cores, 'core')}"
+    if v.ideal <= 1:
+        return f"nothing can run in parallel {at} (ideal 1x)"
+    best = v.best
+    if len(v.models) == 1:
+        lead = f"{best.backend} reached {best.speedup:.2f}x {at}"
+    elif best.speedup >= WINS_BY * v.models[1].speedup:
+        second = v.models[1]
+        lead = f"{best.backend} won, {best.speedup:.2f}x {at} ({best.speedup / second.speedup:.2f}x the next, {second.backend})"
+    else:
+        close = [f"{m.backend} {m.speedup:.2f}x" for m in v.models if best.speedup < WINS_BY * m.speedup]
+        lead = f"no clear winner {at}: {names(close)}, within {WINS_BY}x of each other"
+    serial = [f"{m.backend} ({m.judged:.2f}x{' its 1-worker time' if m.basis == OWN_SCALING else ''})"
+              for m in v.models if m.serial]
+    if not serial:
+        return lead
+    tail = f"the GIL serialized {names(serial)}" if v.gil else f"{names(serial)} did not scale although the GIL was off"
+    return f"{lead}, while {tail}"
+
+
+def _most_informative(found: list[Verdict]) -> Verdict:
+    """The verdict at the most cores, with workers = cores where there is one, else the most workers."""
+    cores = max(v.cores for v in found)
+    at = [v for v in found if v.cores == cores]
+    return next((v for v in at if v.workers == cores), max(at, key=lambda v: v.workers))
+
+
+def headline(found: list[Verdict]) -> list[str]:
+    """One sentence per workload that answers "which model wins here, by how much": from the verdicts
+    themselves (at the most cores, workers = cores where measured), per interpreter where there are
+    several, so the top of the report can never disagree with its verdict table."""
+    lines = []
+    for workload in dict.fromkeys(v.workload for v in found):
+        mine = [v for v in found if v.workload == workload]
+        labels = list(dict.fromkeys(v.python for v in mine))
+        chosen = [_most_informative([v for v in mine if v.python == label]) for label in labels]
+        if len(chosen) == 1 and not chosen[0].interpreter:
+            lines.append(f"{workload}: {_headline_clause(chosen[0])}.")
+            continue
+        parts = [f"on {v.interpreter or v.python}{'' if v.gil else ' (GIL off)'}, {_headline_clause(v)}" for v in chosen]
+        lines.append(f"{workload}: {'; '.join(parts)}.")
+    return lines

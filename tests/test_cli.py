@@ -6,7 +6,7 @@ from tests.conftest import gilbench
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["run", "--workload", "nope"], "unknown workload 'nope' (accepted: hello-cpu, hello-sleep, noop)"),
+        (["run", "--workload", "nope"], "unknown workload 'nope' (accepted: "),  # the list grows with workloads/
         (["run", "--backend", "fibers"], "unknown backend 'fibers'"),
         (["run", "--workers", "0"], "--workers must be whole numbers of at least 1"),
         (["run", "--workers", "two"], "--workers must be comma-separated whole numbers"),

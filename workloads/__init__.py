@@ -4,5 +4,7 @@ Nothing in this package knows how it is measured; ``bench`` imports it, never th
 """
 
 from gilbench.workloads.registry import KINDS, Workload, all_workloads, get, load_module, source
+from gilbench.workloads.functions import Declaration, load_function, workload  # noqa: E402 - after registry
 
-__all__ = ["KINDS", "Workload", "all_workloads", "get", "load_module", "source"]
+__all__ = ["KINDS", "Declaration", "Workload", "all_workloads", "get", "load_function", "load_module", "source",
+           "workload"]

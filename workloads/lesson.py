@@ -58,7 +58,7 @@ def _print_order_main(kind: str, joined: bool, workers: int = 3) -> None:
 
 def print_order(kind: str, joined: bool) -> dict[str, Any]:
     """Where "Done!" lands among the workers' greetings, read from a real child's stdout."""
-    code = f"from workloads.lesson import _print_order_main as m; m({kind!r}, {joined!r})"
+    code = f"from gilbench.workloads.lesson import _print_order_main as m; m({kind!r}, {joined!r})"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     ).stdout.splitlines()

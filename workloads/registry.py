@@ -12,7 +12,7 @@ import pkgutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any, Awaitable, Callable, ContextManager, Mapping
 
 #: io-bound work waits (sleep, I/O) and so can overlap in any number of threads;
 #: cpu-bound work computes and needs a core (and, in CPython with the GIL, the GIL) to progress.
@@ -36,6 +36,10 @@ class Workload:
     async_func: Callable[..., Awaitable[Any]] | None = None
     #: measures a model's start cost (one task on one worker per model), not scaling
     start_cost: bool = False
+    #: entered by the harness around a cell's processes (outside every measured process); yields the
+    #: environment variables the tasks read (e.g. the port of a server it started). Never part of the
+    #: params: what it yields may change every run.
+    fixture: Callable[[], ContextManager[Mapping[str, str]]] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -98,8 +102,13 @@ def load_module(spec: str) -> list[Workload]:
     """Import a user's workload module (a dotted name, or a path to a .py file) and register its workloads.
 
     A file's folder is put on ``sys.path`` so that spawned children can import its functions too.
-    Raises ValueError when the module cannot be imported or declares no Workload.
+    Raises ValueError when the module cannot be imported or declares no Workload. A function
+    workload's source (``workloads.functions``, what ``Cell.module`` carries for it) is loaded too.
     """
+    if spec.startswith("{"):
+        from gilbench.workloads.functions import load_source
+
+        return [load_source(spec)]
     name = spec
     if spec.endswith(".py") or "/" in spec:
         path = Path(spec).resolve()
@@ -122,20 +131,45 @@ def load_module(spec: str) -> list[Workload]:
     return found
 
 
+def register(workload: Workload, source: str) -> None:
+    """Add a user's workload, with the source the measured processes load it from (``load_module``)."""
+    if workload.name in _registry():
+        raise ValueError(f"workload {workload.name!r} ({source}): the name of a built-in workload")
+    known = _loaded.get(workload.name)
+    if known and known[0] != workload:
+        raise ValueError(f"two workloads are named {workload.name!r} ({known[1][:80]} and {source[:80]})")
+    _loaded[workload.name] = (workload, source)
+
+
 def source(name: str) -> str | None:
     """The module spec a user's workload was loaded from; None for a built-in one."""
     return _loaded[name][1] if name in _loaded else None
 
 
-def all_workloads() -> dict[str, Workload]:
-    """Every declared workload, by name: the built-in ones and those of loaded modules."""
+@functools.lru_cache(maxsize=1)
+def _installed() -> tuple[str, ...]:
+    """The entry points' workloads, registered once (not cached on failure: the error comes again)."""
+    from gilbench.workloads.entrypoints import load_entry_points
+
+    return tuple(w.name for w in load_entry_points())
+
+
+def all_workloads(installed: bool = True) -> dict[str, Workload]:
+    """Every declared workload, by name: the built-in ones, those of loaded modules and functions, and
+    (``installed``) those of installed distributions' entry points (``workloads.entrypoints``)."""
+    if installed:
+        _installed()
     return {**_registry(), **{name: w for name, (w, _) in _loaded.items()}}
 
 
 def get(name: str) -> Workload:
-    """The workload called ``name``; a ValueError naming the accepted names otherwise."""
-    registry = all_workloads()
+    """The workload called ``name``; a ValueError naming the accepted names otherwise.
+
+    Entry points are loaded only for a name not found without them (a measured process never needs them).
+    """
+    registry = all_workloads(installed=name not in _registry() and name not in _loaded)
     try:
         return registry[name]
     except KeyError:
-        raise ValueError(f"unknown workload {name!r} (accepted: {', '.join(registry)})") from None
+        raise ValueError(f"unknown workload {name!r} (accepted: {', '.join(registry)}), or a function of yours "
+                         "as package.module:function") from None

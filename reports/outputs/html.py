@@ -21,9 +21,10 @@ from gilbench.bench.matrix import Timing
 from gilbench.reports import figures
 from gilbench.reports.builds import free_threaded_pairs, gil_effect_pairs, settings_text
 from gilbench.reports.frame import SKIPPED, RunData, flag, start_cost_workloads
+from gilbench.reports.intervals import cell_figures
 from gilbench.reports.outputs.base import Output
 from gilbench.reports.sections import collect
-from gilbench.reports.verdicts import THRESHOLDS, describe_gap, verdicts
+from gilbench.reports.verdicts import THRESHOLDS, describe_gap, headline, verdicts
 
 
 def figure_data_uri(fig: Figure | None) -> str:
@@ -221,6 +222,12 @@ def section_views(run: RunData) -> list[SimpleNamespace]:
     return views
 
 
+def speedup_bands(run: RunData) -> dict[str, tuple[float, float]]:
+    """Cell id -> the lowest and highest speedup over its processes (process k against the baseline's
+    process k, the same layout pad), for the bands around the speedup curves."""
+    return {f.id: (f.speedup.low, f.speedup.high) for f in cell_figures(run) if f.speedup is not None and f.speedup.bounded}
+
+
 class HtmlOutput(Output):
     name = "html"
     filename = "report.html"
@@ -237,11 +244,13 @@ class HtmlOutput(Output):
         reps = figures.representative_cells(cells) if not cells.empty else cells
         labels = names(run)
         ran = cells[cells["status"] != SKIPPED] if not cells.empty else cells
+        found = verdicts(cells, gil, run.gaps, labels if several_interpreters(run) else None) if not cells.empty else []
         return env.get_template("report.html.j2").render(
             run=run,
             title=f"gilbench report: {run.machine.get('hostname', '?')}, {run.manifest.get('created', '')}",
             complete=run.complete,
-            verdicts=verdicts(cells, gil, run.gaps, labels if several_interpreters(run) else None) if not cells.empty else [],
+            verdicts=found,
+            headline=headline(found),
             baselines=baseline_names(run),
             interpreters=interpreter_rows(run),
             several=several_interpreters(run),
@@ -263,7 +272,7 @@ class HtmlOutput(Output):
             failed=ran[~ran["status"].isin(["ok"])].to_dict("records") if not cells.empty else [],
             noisy=cells[cells["noisy"]].to_dict("records") if not cells.empty else [],
             noisy_share=run.manifest.get("noise_threshold", math.nan),
-            speedup_png=figure_data_uri(figures.speedup_figure(cells, labels)) if not cells.empty else "",
+            speedup_png=figure_data_uri(figures.speedup_figure(cells, labels, speedup_bands(run))) if not cells.empty else "",
             heatmap_png=figure_data_uri(figures.heatmap_figure(run.samples, reps)) if not reps.empty else "",
             distribution_png=figure_data_uri(figures.distribution_figure(cells, run.values, labels)) if not cells.empty else "",
             environment=environment(run),

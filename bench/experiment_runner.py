@@ -1,0 +1,204 @@
+"""Runs a run's experiments: each one its profile applies to, once per interpreter, after the cells.
+
+An experiment (``gilbench.experiments``) is not a batch of tasks, so it does not go through pyperf:
+its child, ``python -m gilbench.experiments NAME --params JSON --out FILE``, measures and writes one
+``ExperimentResult``. The child gets what a cell's process gets (its interpreter's python, the
+controlled environment with the interpreter's settings, a process group of its own that dies with
+the runner) and a time limit; whatever it leaves (an echo server, pool workers) is killed with its
+group. Each result is written atomically to ``experiments/<name>[@label].json`` in the run folder and
+listed in the manifest; a failed or timed-out experiment is recorded as such and the run goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+
+from gilbench.bench.lifeline import on_parent_death
+from gilbench.bench.matrix import available_cpus
+from gilbench.bench.progress import format_duration
+from gilbench.bench.results import RunFolder
+from gilbench.bench.runner import _end_tree, worker_environment
+from gilbench.experiments import all_experiments, get
+from gilbench.experiments.base import ExperimentResult
+
+if TYPE_CHECKING:
+    from gilbench.bench.runner import Lane
+
+#: an experiment may take this many times its estimate before it is ended, but never less than MIN_TIMEOUT_S
+TIMEOUT_FACTOR = 5.0
+MIN_TIMEOUT_S = 60.0
+
+
+@dataclass
+class ExperimentJob:
+    """One experiment to run on one interpreter, with the parameters its profile gave it."""
+
+    name: str
+    label: str  # the interpreter's label in the run ("" for gilbench's own)
+    python: str
+    params: dict[str, Any]
+    estimate: float
+    env: dict[str, str] = field(default_factory=dict)  # the interpreter's settings and PYTHONPATH
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}@{self.label}" if self.label else self.name
+
+
+def plan_jobs(profile: str, cpus: int, interpreters: Sequence[tuple[str, str, Mapping[str, str]]],
+              only: Sequence[str] | None = None) -> list[ExperimentJob]:
+    """Every (experiment, interpreter) pair to run: the experiments named in ``only`` (default: all)
+    whose parameters for ``profile`` and ``cpus`` are not empty, in report order, each on every
+    interpreter given as (label, python, environment to add)."""
+    names = list(all_experiments()) if only is None else [get(n).name for n in only]
+    chosen = sorted((get(n)() for n in dict.fromkeys(names)), key=lambda e: (e.order, e.name))
+    jobs = []
+    for experiment in chosen:
+        params = experiment.parameters(profile, cpus)
+        if not params:
+            continue
+        for label, python, env in interpreters:
+            jobs.append(ExperimentJob(experiment.name, label, python, params, experiment.estimate(params), dict(env)))
+    return jobs
+
+
+def time_limit(job: ExperimentJob, timeout: float | None = None) -> float:
+    return timeout or max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * job.estimate)
+
+
+def result_path(folder: RunFolder, name: str, label: str = "", suffix: str = ".json") -> Path:
+    """``experiments/<name>[@label]<suffix>`` in the run folder, the label made file-name safe."""
+    stem = re.sub(r"[^A-Za-z0-9._@-]+", "_", f"{name}@{label}" if label else name)
+    return folder.experiments / f"{stem}{suffix}"
+
+
+def _how_it_ended(returncode: int | None, log: Path) -> dict[str, Any]:
+    """What a child that wrote no result says: its exit or signal, and its log's last lines."""
+    text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+    if returncode is not None and returncode < 0:
+        name = signal.Signals(-returncode).name if -returncode in signal.valid_signals() else str(-returncode)
+        message = f"the experiment's process was killed by signal {-returncode} ({name})"
+    else:
+        message = f"the experiment's process exited with code {returncode} and wrote no result"
+    return {"how": "exited", "exitcode": returncode, "message": message,
+            "log_tail": "\n".join(text.strip().splitlines()[-15:])}
+
+
+def run_one(job: ExperimentJob, folder: RunFolder, timeout: float | None = None, cwd: Path | None = None,
+            base_env: Mapping[str, str] | None = None) -> ExperimentResult:
+    """Run ``job`` in a child process to its end or its time limit; write and return its result.
+
+    SIGINT and SIGTERM reach the runner, not the child (its own session): the runner's exception
+    ends the child's whole process group on its way out and nothing is written.
+    """
+    folder.experiments.mkdir(parents=True, exist_ok=True)
+    out, log = result_path(folder, job.name, job.label, ".out"), result_path(folder, job.name, job.label, ".log")
+    out.unlink(missing_ok=True)
+    limit = time_limit(job, timeout)
+    cmd = [job.python, "-m", "gilbench.experiments", job.name, "--params", json.dumps(job.params),
+           "--out", str(out), "--label", job.label]
+    started, t0 = time.time(), time.monotonic()
+    timed_out = False
+    with open(log, "w", encoding="utf-8") as log_file:
+        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, cwd=cwd,
+                                env=worker_environment(base_env if base_env is not None else os.environ, 0, job.env),
+                                preexec_fn=on_parent_death())
+        try:
+            returncode: int | None = proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            returncode, timed_out = None, True
+        finally:
+            _end_tree(proc)  # the echo server, pool workers, everything it started
+            proc.wait()
+    result = None
+    if out.exists() and not timed_out:
+        try:
+            result = ExperimentResult.from_dict(json.loads(out.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError) as exc:
+            result = ExperimentResult(job.name, job.label, job.params, status="failed",
+                                      error={"how": "unreadable", "message": f"its result is not readable: {exc}"})
+    if result is None:
+        result = ExperimentResult(job.name, job.label, job.params, status="timeout" if timed_out else "failed")
+        result.error = ({"how": "timeout", "message": f"no result within its time limit of {limit:.0f} s"}
+                        if timed_out else _how_it_ended(returncode, log))
+        result.started, result.ended, result.duration = started, time.time(), time.monotonic() - t0
+    result.pid = proc.pid
+    if result.ok and returncode != 0:  # a result that says ok from a process that did not end well
+        result.status = "failed"
+        result.error = _how_it_ended(returncode, log)
+    folder.write_json(result_path(folder, job.name, job.label), result.to_dict())
+    out.unlink(missing_ok=True)
+    return result
+
+
+def run_all(jobs: Sequence[ExperimentJob], folder: RunFolder, say: Callable[[str], None],
+            timeout: float | None = None, done: Callable[[ExperimentResult], None] | None = None,
+            cwd: Path | None = None, base_env: Mapping[str, str] | None = None) -> list[ExperimentResult]:
+    """Run ``jobs`` one after another, a progress line each (elapsed and time left from the estimates,
+    corrected as they finish); ``done`` is called with each result once it is on disk."""
+    if not jobs:
+        return []
+    labels = list(dict.fromkeys(j.label for j in jobs))
+    total = sum(j.estimate for j in jobs)
+    say(f"gilbench: {len(jobs)} experiment runs ({', '.join(dict.fromkeys(j.name for j in jobs))} on "
+        f"{len(labels)} interpreter{'s' if len(labels) > 1 else ''}); estimated {format_duration(total)}")
+    results, started, spent, estimated = [], time.monotonic(), 0.0, 0.0
+    width = len(str(len(jobs)))
+    for i, job in enumerate(jobs):
+        t0 = time.monotonic()
+        result = run_one(job, folder, timeout, cwd, base_env)
+        results.append(result)
+        if done:
+            done(result)
+        spent += time.monotonic() - t0
+        estimated += job.estimate
+        left = sum(j.estimate for j in jobs[i + 1:]) * (spent / estimated if estimated > 0 else 1.0)
+        note = f"  {(result.error or {}).get('message', '')[:70]}" if not result.ok else ""
+        say(f"[exp {i + 1:>{width}}/{len(jobs)}] {job.id:<26} {result.status:<7} {time.monotonic() - t0:5.1f} s{note}"
+            f"  | elapsed {format_duration(time.monotonic() - started)}, ~{format_duration(left)} left")
+    return results
+
+
+def manifest_entry(result: ExperimentResult, folder: RunFolder) -> dict[str, Any]:
+    """What the manifest lists of one result (the result itself is its own file)."""
+    entry = {"name": result.name, "python": result.python, "status": result.status,
+             "file": str(result_path(folder, result.name, result.python).relative_to(folder.path)),
+             "duration": round(result.duration, 3)}
+    if result.error:
+        entry["error"] = result.error.get("message", "")
+    return entry
+
+
+def run_for_lane(lane: "Lane", only: Sequence[str] | None, say: Callable[[str], None],
+                 timeout: float | None = None) -> list[ExperimentResult]:
+    """The experiments of a run (``gilbench run``): on every interpreter whose cells could run, in the
+    profile's parameters; those a resumed run already finished are not run again. The manifest's
+    ``experiments`` list is saved after each."""
+    labels = list(dict.fromkeys(c.python for c in lane.plan.cells)) or [""]
+    interpreters = []
+    for label in labels:
+        if label and label not in lane.interpreters:
+            say(f"gilbench: {label}: not prepared; no experiments on it")
+            continue
+        python, env = lane.interpreters.get(label, (lane.python, {}))
+        interpreters.append((label, python, env))
+    entries: list[dict[str, Any]] = lane.manifest.setdefault("experiments", [])
+    finished = {(e["name"], e.get("python", "")) for e in entries if e.get("status") == "ok"}
+    jobs = [j for j in plan_jobs(lane.plan.profile, len(available_cpus()), interpreters, only)
+            if (j.name, j.label) not in finished]
+
+    def record(result: ExperimentResult) -> None:
+        entries[:] = [e for e in entries if (e["name"], e.get("python", "")) != (result.name, result.python)]
+        entries.append(manifest_entry(result, lane.folder))
+        lane.save()
+
+    return run_all(jobs, lane.folder, say, timeout, record, lane.cwd, lane.env)

@@ -1,0 +1,82 @@
+"""One experiment on this interpreter: ``python -m gilbench.experiments NAME --params JSON --out FILE``.
+
+The runner starts this in a process group of its own with a time limit; it writes one
+``ExperimentResult`` as JSON to ``--out`` (ok, or failed with the error and its traceback) and exits
+0 when the experiment measured, 1 when it failed. Nothing else runs in this process while it
+measures: no sampler, no progress output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from gilbench.experiments import get
+from gilbench.experiments.base import ExperimentResult, gil_enabled, measure_context
+
+
+def check_gil() -> None:
+    """Refuse to measure when the GIL is not in the state PYTHON_GIL asked for (an extension module can
+    turn it back on in a free-threaded build): the numbers would be labelled with the wrong state."""
+    asked = os.environ.get("PYTHON_GIL", "")
+    if asked in ("0", "1") and gil_enabled() != (asked == "1"):
+        state = "enabled" if gil_enabled() else "disabled"
+        raise RuntimeError(f"the GIL is {state} in this process although PYTHON_GIL={asked} asked otherwise")
+
+
+def write_atomic(path: Path, data: dict) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(data, out, indent=1, sort_keys=True)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run(name: str, params: dict, label: str = "") -> ExperimentResult:
+    """Measure ``name`` with ``params`` here and now; any exception becomes a failed result."""
+    result = ExperimentResult(name=name, python=label, params=params, context=measure_context(),
+                              started=time.time(), pid=os.getpid())
+    t0 = time.monotonic()
+    experiment = None
+    try:
+        check_gil()
+        experiment = get(name)()
+        result.rows = experiment.measure(params)
+        result.context["gil_enabled_after"] = gil_enabled()
+        check_gil()
+        result.status = "ok"
+    except Exception as exc:  # noqa: BLE001  the runner records it; the run goes on
+        result.status = "failed"
+        result.error = {"how": "raised", "type": type(exc).__name__, "message": str(exc),
+                        "traceback": traceback.format_exc()}
+    result.details = dict(experiment.details) if experiment else {}
+    result.duration = time.monotonic() - t0
+    result.ended = time.time()
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gilbench.experiments", description=__doc__.splitlines()[0])
+    parser.add_argument("name", help="the experiment")
+    parser.add_argument("--params", default="{}", help="its parameters, as a JSON object")
+    parser.add_argument("--out", type=Path, required=True, help="where the result JSON goes")
+    parser.add_argument("--label", default="", help="the interpreter's label in the run")
+    args = parser.parse_args(argv)
+    result = run(args.name, json.loads(args.params), args.label)
+    write_atomic(args.out, result.to_dict())
+    if not result.ok:
+        print(result.error["traceback"] if result.error else result.status, file=sys.stderr)
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,114 @@
+"""Each finished cell's figures with an interval over its pyperf processes: what the export formats publish.
+
+Dashboards (Bencher, github-action-benchmark) draw a value with a band around it, and the band should
+say how far the same cell moved between its processes, the unit of analysis (values inside one process
+share its memory layout and clock, see ``frame.py``). So every interval here is the range over
+processes, not a bootstrap: a cell has 2 to 6 processes, too few for a percentile interval to mean
+anything, and a range is what a reader can recompute from the manifest.
+
+* time: the frame's ``time`` (median of the process medians); interval: the lowest and highest process
+  median.
+* speedup: the frame's ``speedup`` (the baseline cell's time / this cell's time, same interpreter,
+  workload and cores); interval: process k of the baseline cell against process k of this cell (both
+  ran with layout pad k), lowest and highest of those ratios. The ratio of two medians always lies
+  between them. None for the baseline cell itself (1 by definition).
+* efficiency: speedup / ideal, its interval scaled alike.
+* parallelism: the frame's ``parallelism`` (median over processes); interval: lowest and highest process.
+
+Nothing here knows a model: the baseline is the cell with the ``baseline`` flag.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from gilbench.reports.frame import RunData, flag, python_of
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A figure and the range around it (nan where there is no range, e.g. one process)."""
+
+    value: float
+    low: float = math.nan
+    high: float = math.nan
+
+    @property
+    def finite(self) -> bool:
+        return _finite(self.value)
+
+    @property
+    def bounded(self) -> bool:
+        """Whether the range is known (and so, by construction, low <= value <= high)."""
+        return _finite(self.value) and _finite(self.low) and _finite(self.high)
+
+    @property
+    def half_width(self) -> float:
+        """The larger distance from the value to either end of the range: a symmetric ± for tools that
+        take one number."""
+        return max(self.value - self.low, self.high - self.value) if self.bounded else math.nan
+
+    def scaled(self, factor: float) -> "Estimate":
+        return Estimate(self.value * factor, self.low * factor, self.high * factor)
+
+
+@dataclass(frozen=True)
+class CellFigures:
+    """One finished cell's exported figures."""
+
+    id: str
+    cell: dict[str, Any]  # the cell's row of ``RunData.cells``
+    time: Estimate  # seconds
+    speedup: Estimate | None = None
+    efficiency: Estimate | None = None
+    parallelism: Estimate | None = None
+    baseline_id: str = ""
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def around(value: float, samples: Iterable[float]) -> Estimate:
+    """``value`` with the range of the finite ``samples``, widened to hold ``value`` (rounding aside,
+    it always does); no range without samples."""
+    xs = [float(x) for x in samples if _finite(x)]
+    if not _finite(value) or not xs:
+        return Estimate(float(value) if _finite(value) else math.nan)
+    return Estimate(float(value), min(min(xs), value), max(max(xs), value))
+
+
+def cell_figures(run: RunData) -> list[CellFigures]:
+    """Every cell that finished (status ok, with a time), in the manifest's order."""
+    cells = run.cells
+    if cells.empty:
+        return []
+    cells = cells.assign(python=python_of(cells), baseline=flag(cells, "baseline"))
+    ok = cells[(cells["status"] == "ok") & cells["time"].notna()]
+    procs = run.processes
+    medians: dict[str, dict[int, float]] = {}
+    parallel: dict[str, list[float]] = {}
+    for p in procs.itertuples():
+        if _finite(p.median) and p.n:
+            medians.setdefault(p.id, {})[int(p.process)] = float(p.median)
+            parallel.setdefault(p.id, []).append(p.parallelism)
+    baselines = {(r.python, r.workload, r.cores): r.id for r in ok[ok["baseline"]].itertuples()}
+    found = []
+    for row in ok.to_dict("records"):
+        cid = row["id"]
+        mine = medians.get(cid, {})
+        time = around(row["time"], mine.values())
+        speedup = efficiency = None
+        base_id = "" if row["baseline"] else baselines.get((row["python"], row["workload"], row["cores"]), "")
+        if base_id and _finite(row.get("speedup")):
+            base = medians.get(base_id, {})
+            ratios = [base[k] / mine[k] for k in sorted(set(base) & set(mine)) if mine[k] > 0]
+            speedup = around(row["speedup"], ratios)
+            ideal = row.get("ideal")
+            if _finite(ideal) and ideal > 0:
+                efficiency = speedup.scaled(1 / ideal)
+        parallelism = around(row["parallelism"], parallel.get(cid, [])) if _finite(row.get("parallelism")) else None
+        found.append(CellFigures(cid, row, time, speedup, efficiency, parallelism, base_id))
+    return found

@@ -1,0 +1,225 @@
+"""The HTML pages as a reader's browser shows them, and what they say at the top.
+
+A report is one self-contained file: opened in headless Chromium (``tests/browser.py``, DevTools over a
+pipe) it must log no console error, request nothing but its own file and inlined data, and draw every
+figure (each <img> loaded, with pixels that vary). The checker itself is tested on a page built to fail.
+One browser is started per page. The headline and the speedup bands are tested without a browser too.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib import image as mpimg
+from matplotlib.collections import PolyCollection
+
+from gilbench.reports import figures, frame
+from gilbench.reports.outputs.html import speedup_bands
+from gilbench.reports.verdicts import headline, verdicts
+from tests.browser import find_chromium, open_page, pixel_std
+from tests.conftest import gilbench
+from tests.fixtures import make_runs as fx
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """The browser, or a skip that says why there is none (``.ci/run`` installs it and, where it cannot,
+    says why in GILBENCH_CHROMIUM_MISSING)."""
+    found = find_chromium()
+    if not found:
+        pytest.skip(os.environ.get("GILBENCH_CHROMIUM_MISSING")
+                    or "chromium is not installed (.ci/run installs it: apt-get install chromium)")
+    return found
+
+
+def png_uri(pixels: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    mpimg.imsave(buffer, pixels, format="png")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def assert_clean(page) -> None:
+    assert page.problems() == []
+    assert page.requests and page.requests[0] == page.url  # the observer saw the page's own request
+
+
+# -- the checker ------------------------------------------------------------------------------------------
+
+def test_the_checker_catches_errors_remote_requests_and_figures_not_drawn(tmp_path, chromium):
+    drawn = png_uri(np.tile(np.linspace(0, 1, 60), (40, 1)))
+    blank = png_uri(np.ones((40, 60, 3)))
+    page = tmp_path / "bad.html"
+    page.write_text(f"""<!doctype html><html><head><meta charset="utf-8"><title>bad</title></head><body>
+<h1>A page that breaks every rule</h1>
+<img alt="drawn" src="{drawn}" width="240" height="160">
+<img alt="blank" src="{blank}" width="240" height="160">
+<img alt="remote" src="http://example.invalid/x.png">
+<script>console.error("deliberate error"); setTimeout(() => {{ throw new Error("deliberate throw"); }}, 0);</script>
+</body></html>""")
+    seen = open_page(page, chromium)
+    problems = seen.problems()
+    assert "console error: deliberate error" in problems
+    assert any("deliberate throw" in p for p in problems)
+    assert "network request: http://example.invalid/x.png" in problems
+    assert {f.alt for f in seen.figures if not f.drawn} == {"blank", "remote"}
+    assert [f.alt for f in seen.figures if f.drawn] == ["drawn"]
+    assert not any("blank screenshot" in p for p in problems)
+
+
+def test_pixel_spread_tells_a_blank_image_from_a_drawn_one():
+    white, drawn = io.BytesIO(), io.BytesIO()
+    mpimg.imsave(white, np.ones((20, 30, 3)), format="png")
+    mpimg.imsave(drawn, np.tile(np.linspace(0, 1, 30), (20, 1)), format="png")
+    assert pixel_std(white.getvalue()) == 0
+    assert pixel_std(drawn.getvalue()) > 0.1
+
+
+# -- the pages --------------------------------------------------------------------------------------------
+
+def test_a_run_report_is_self_contained_error_free_and_drawn(smoke_run, chromium):
+    seen = open_page(smoke_run / "report.html", chromium)
+    assert_clean(seen)
+    alts = {f.alt for f in seen.figures}
+    assert "speedup against workers for every model and the ideal" in alts and len(seen.figures) >= 3
+    # the headline is at the top, before the verdict table it is drawn from
+    assert "Which model wins" in seen.text
+    assert seen.text.index("Which model wins") < seen.text.index("Verdicts")
+    assert "hello-cpu: " in seen.text and "hello-sleep: " in seen.text
+
+
+def test_a_report_over_three_interpreters_is_self_contained_error_free_and_drawn(tmp_path, chromium):
+    run = fx.write_run(tmp_path)
+    done = gilbench("report", str(run))
+    assert done.returncode == 0, done.stderr
+    seen = open_page(run / "report.html", chromium)
+    assert_clean(seen)
+    assert len(seen.figures) >= 2
+    top = seen.text[seen.text.index("Which model wins"):seen.text.index("Verdicts")]
+    assert all(f"on {label}" in top for label in fx.INTERPRETERS)
+
+
+def test_a_comparison_page_is_self_contained_error_free_and_drawn(smoke_run, tmp_path, chromium):
+    cand = tmp_path / "cand"
+    shutil.copytree(smoke_run, cand)
+    out = tmp_path / "compare.html"
+    done = gilbench("compare", str(smoke_run), str(cand), "--html", str(out))
+    assert done.returncode == 0, done.stderr
+    seen = open_page(out, chromium)
+    assert_clean(seen)
+    assert len(seen.figures) == 2
+
+
+def test_a_merged_report_is_self_contained_error_free_and_drawn(smoke_run, tmp_path, chromium):
+    if gilbench("merge", "--help").returncode != 0:
+        pytest.skip("gilbench has no merge command (reports/merge.py): no merged page to render")
+    other = fx.write_run(tmp_path)  # another "machine" (hostname synthetic), hello-cpu in common
+    out = tmp_path / "merged"
+    done = gilbench("merge", str(smoke_run), str(other), "--output", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    seen = open_page(out / "report.html", chromium)
+    assert_clean(seen)
+    assert seen.figures
+
+
+# -- the headline -----------------------------------------------------------------------------------------
+
+MODELS = {"base": ("baseline", True), "shared": ("shared", True), "forked": ("forked", False)}
+
+
+def cells_frame(times: dict[tuple[str, str, str, int], float], cores: int = 2) -> pd.DataFrame:
+    """A cells frame from (interpreter, workload, model, workers) -> time; "base" is the baseline."""
+    kinds = {"cpu": "cpu-bound", "wait": "io-bound", "noop": "cpu-bound"}
+    rows = []
+    for (python, workload, model, workers), time in times.items():
+        family, in_process = MODELS[model]
+        rows.append({"id": f"{workload}/{model}/w{workers}@{python}", "python": python, "workload": workload,
+                     "kind": kinds[workload], "backend": model, "family": family, "in_process": in_process,
+                     "baseline": model == "base", "workers": workers, "cores": cores, "tasks": 4, "time": time,
+                     "status": "ok"})
+    return frame.add_scaling(pd.DataFrame(rows))
+
+
+def test_the_headline_has_one_sentence_per_workload_naming_the_winner_and_its_speedup():
+    cells = cells_frame({
+        ("", "cpu", "base", 1): 1.0, ("", "cpu", "shared", 1): 0.98, ("", "cpu", "shared", 2): 0.99,
+        ("", "cpu", "forked", 1): 1.02, ("", "cpu", "forked", 2): 0.52,
+        ("", "wait", "base", 1): 1.0, ("", "wait", "shared", 1): 1.0, ("", "wait", "shared", 2): 0.51,
+        ("", "wait", "forked", 1): 1.05, ("", "wait", "forked", 2): 0.6,
+        ("", "noop", "base", 1): 1e-5, ("", "noop", "shared", 1): 1e-4,  # one worker only: no verdict
+    })
+    lines = headline(verdicts(cells))
+    assert len(lines) == 2
+    cpu, wait = lines
+    assert cpu.startswith("cpu: forked won, 1.92x at 2 workers on 2 cores")
+    assert "the GIL serialized shared (0.99x its 1-worker time)" in cpu
+    assert wait.startswith("wait: no clear winner at 2 workers on 2 cores: shared 1.96x and forked 1.67x")
+    assert all(line.endswith(".") and line.count(". ") == 0 for line in lines)
+
+
+def test_the_headline_takes_the_most_cores_and_says_each_interpreter():
+    times = {}
+    for python, shared in (("gil", 0.99), ("nogil", 0.5)):
+        times.update({(python, "cpu", "base", 1): 1.0, (python, "cpu", "shared", 1): 1.0,
+                      (python, "cpu", "shared", 2): shared, (python, "cpu", "forked", 2): 0.55})
+    one_core = cells_frame({k: v * 2 for k, v in times.items()}, cores=1)
+    cells = pd.concat([one_core, cells_frame(times)], ignore_index=True)
+    cells["gil_enabled"] = cells["python"] == "gil"
+    found = verdicts(cells, interpreters={"gil": "3.x", "nogil": "3.xt"})
+    assert {v.cores for v in found} == {1, 2}
+    (line,) = headline(found)
+    assert line.startswith("cpu: on 3.x, forked won, 1.82x at 2 workers on 2 cores")
+    assert "the GIL serialized shared" in line
+    assert "; on 3.xt (GIL off), no clear winner at 2 workers on 2 cores: shared 2.00x and forked 1.82x" in line
+    assert "1 core" not in line
+
+
+def test_the_headline_agrees_with_the_verdicts_it_comes_from(tmp_path):
+    run = frame.load(fx.write_run(tmp_path))
+    found = verdicts(run.cells, interpreters={k: d["display"] for k, d in run.interpreters.items()})
+    (line,) = headline(found)  # the no-op workload has one worker only: no verdict, no sentence
+    for v in found:
+        for m in v.models:
+            if "fastest: " + m.backend in v.reason:
+                assert f"{m.backend} won, {m.speedup:.2f}x" in line
+            if m.serial:
+                assert f"{m.backend} ({m.judged:.2f}x" in line
+        assert f"on {v.interpreter}" in line
+
+
+# -- the bands around the speedup curves ------------------------------------------------------------------
+
+def test_each_curve_has_a_band_from_its_lowest_to_its_highest_speedup():
+    cells = cells_frame({("", "cpu", "base", 1): 1.0, ("", "cpu", "shared", 1): 1.0, ("", "cpu", "shared", 2): 0.99,
+                         ("", "cpu", "forked", 1): 1.02, ("", "cpu", "forked", 2): 0.52})
+    bands = {"cpu/forked/w1@": (0.9, 1.0), "cpu/forked/w2@": (1.8, 2.1)}  # none for the shared model
+    fig = figures.speedup_figure(cells, None, bands)
+    (ax,) = fig.axes
+    (band,) = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    ys = band.get_paths()[0].vertices[:, 1]
+    assert ys.min() == pytest.approx(0.9) and ys.max() == pytest.approx(2.1)
+    assert band.get_facecolor()[0][:3] == pytest.approx(figures.backend_colors(cells["backend"])["forked"][:3])
+    no_bands = figures.speedup_figure(cells, None)
+    assert not [c for c in no_bands.axes[0].collections if isinstance(c, PolyCollection)]
+
+
+def test_the_bands_are_the_range_of_the_per_layout_speedups(smoke_run):
+    run = frame.load(smoke_run)
+    bands = speedup_bands(run)
+    medians = {(p.id, p.process): p.median for p in run.processes.itertuples() if p.n}
+    ok = run.cells[(run.cells["status"] == "ok") & run.cells["speedup"].notna() & ~frame.flag(run.cells, "baseline")]
+    base = run.cells[frame.flag(run.cells, "baseline")].set_index(["workload", "cores"])["id"]
+    assert set(bands) == set(ok["id"])
+    for r in ok.itertuples():
+        b = base[(r.workload, r.cores)]
+        ratios = [medians[(b, k)] / medians[(r.id, k)] for (cid, k) in medians if cid == r.id and (b, k) in medians]
+        low, high = bands[r.id]
+        assert len(ratios) >= 2
+        assert low == pytest.approx(min(min(ratios), r.speedup)) and high == pytest.approx(max(max(ratios), r.speedup))
+        assert low <= r.speedup <= high
