@@ -96,8 +96,8 @@ PROFILES: dict[str, Profile] = {
         ),
         Profile(
             "quick",
-            "about a minute and a half on 2 cores: the hello workloads at 1, 2 and 4 workers on all cores, 4 tasks of "
-            "~100 ms, and the start costs",
+            "about two minutes on 2 cores: the hello workloads at 1, 2 and 4 workers on all cores, 4 tasks of "
+            "~100 ms, the start costs, and the experiments at small sizes",
             Timing(processes=6, values=3, warmups=0),
             workloads=("hello-cpu", "hello-sleep", "noop"),
             workers=(1, 2, 4),
@@ -129,6 +129,16 @@ PROFILES: dict[str, Profile] = {
             batch_tasks=4,
             focus=("hello-cpu", "hello-sleep"),
             compact_batch_tasks=2,
+        ),
+        Profile(
+            "full",
+            "every workload on the machine's whole matrix for sequential, threads and processes (workers and "
+            "cores in powers of two up to max(8, CPUs)), every other model at workers = cores on all cores, a "
+            "batch of ~0.8 s, 5 processes per cell, the experiments at their largest; tens of minutes",
+            Timing(processes=5, values=3, warmups=0),
+            backends=(),
+            full_backends=("sequential", "threads", "processes"),
+            batch_tasks=8,
         ),
     )
 }

@@ -310,14 +310,25 @@ def _headline_clause(v: Verdict) -> str:
         second = v.models[1]
         lead = f"{best.backend} won, {best.speedup:.2f}x {at} ({best.speedup / second.speedup:.2f}x the next, {second.backend})"
     else:
-        close = [f"{m.backend} {m.speedup:.2f}x" for m in v.models if best.speedup < WINS_BY * m.speedup]
-        lead = f"no clear winner {at}: {names(close)}, within {WINS_BY}x of each other"
+        close = [m for m in v.models if best.speedup < WINS_BY * m.speedup]
+        shared = {m.in_process for m in close}
+        who = ("" if len(shared) > 1 else " (all with workers in the process)" if shared == {True}
+               else " (all with worker processes)")
+        lead = (f"no clear winner {at}: {_few([f'{m.backend} {m.speedup:.2f}x' for m in close])} are within "
+                f"{WINS_BY}x of each other{who}")
     serial = [f"{m.backend} ({m.judged:.2f}x{' its 1-worker time' if m.basis == OWN_SCALING else ''})"
               for m in v.models if m.serial]
     if not serial:
         return lead
-    tail = f"the GIL serialized {names(serial)}" if v.gil else f"{names(serial)} did not scale although the GIL was off"
+    tail = f"the GIL serialized {_few(serial)}" if v.gil else f"{_few(serial)} did not scale although the GIL was off"
     return f"{lead}, while {tail}"
+
+
+def _few(items: list[str], limit: int = 3) -> str:
+    """At most ``limit`` items named, the rest counted: a headline stays one readable sentence."""
+    if len(items) <= limit:
+        return names(items)
+    return names(items[:limit] + [f"{len(items) - limit} more"])
 
 
 def _most_informative(found: list[Verdict]) -> Verdict:
