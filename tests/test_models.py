@@ -472,3 +472,24 @@ def test_subinterpreter_errors_the_executor_raises_are_named_as_they_were():
         raise TypeError("args not shareable") from RuntimeError("cannot be rebuilt here")
     except TypeError as exc:
         assert failure_of(exc).message == "args not shareable (RuntimeError: cannot be rebuilt here)"
+
+
+def test_a_pool_terminate_that_hangs_is_bounded_and_its_workers_killed():
+    import threading
+
+    from gilbench.bench.backends.mp_pool import terminate
+
+    worker = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,))
+    worker.start()
+    stuck = threading.Event()
+
+    class HangingPool:
+        _pool = [worker]
+
+        def terminate(self) -> None:
+            stuck.wait()  # a handler thread that never ends
+
+    t0 = time.monotonic()
+    terminate(HangingPool(), limit=0.5)
+    assert time.monotonic() - t0 < 10 and worker.exitcode == -signal.SIGKILL
+    stuck.set()

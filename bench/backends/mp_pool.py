@@ -11,9 +11,32 @@ worker's exit code. A result that arrives is seen at once. See ``bench.backends.
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from typing import Any, Callable
 
 from gilbench.bench.backends._pools import POLL_S, Outcome, PoolBackend, call_in_process, failed_outcome, has_ended
+
+
+#: how long Pool.terminate() may take before its workers are killed outright
+TERMINATE_S = 10.0
+
+
+def terminate(pool: Any, limit: float = TERMINATE_S) -> None:
+    """``pool.terminate()``, bounded: it joins the pool's handler threads, which a worker that died at
+    the wrong moment can leave waiting for ever (seen once in ~50 test runs of a worker exiting
+    mid-batch). Past ``limit`` the workers are sent SIGKILL and reaped, so a batch fails instead of
+    hanging; the stuck handler thread is a daemon and dies with the process."""
+    done = threading.Thread(target=pool.terminate, name="gilbench-pool-terminate", daemon=True)
+    done.start()
+    done.join(limit)
+    if not done.is_alive():
+        return
+    for proc in list(getattr(pool, "_pool", ())):
+        try:
+            proc.kill()
+            proc.join(1.0)
+        except (OSError, ValueError, AssertionError):
+            pass
 
 
 class MpPool(PoolBackend):
@@ -34,7 +57,7 @@ class MpPool(PoolBackend):
         pool.join()
 
     def _abandon(self, pool: Any) -> None:
-        pool.terminate()  # ends and joins the workers
+        terminate(pool)  # ends and joins the workers
 
     def _call_all(self, pool: Any, fn: Callable[..., Any], calls: list[tuple]) -> list[Any]:
         workers = self._workers(pool)
@@ -75,7 +98,7 @@ class MpPool(PoolBackend):
                     workers.setdefault(proc.pid, proc)
                 dead = {pid: proc for pid, proc in workers.items() if has_ended(proc)}
                 if dead:
-                    pool.terminate()  # ends and joins every worker: the exit codes are known
+                    terminate(pool)  # ends and joins every worker: the exit codes are known
                     raise self._dead_worker(dead, "multiprocessing.Pool lost a worker")
 
 
