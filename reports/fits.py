@@ -81,7 +81,8 @@ def cell_time(samples: Sequence[float]) -> float:
 
 @dataclass(frozen=True)
 class Estimate:
-    """A figure with its bootstrap interval (nan bounds where a cell had fewer than two processes)."""
+    """A figure and the interval around it: a bootstrap interval (the fits here) or the range over a
+    cell's processes (reports.intervals); nan bounds where there is none, e.g. one process."""
 
     value: float
     low: float = math.nan
@@ -94,6 +95,23 @@ class Estimate:
     def straddles(self, threshold: float) -> bool:
         """Whether the interval holds ``threshold`` strictly inside: the data do not say which side it is on."""
         return self.has_interval and self.low < threshold < self.high
+
+    @property
+    def finite(self) -> bool:
+        return math.isfinite(self.value)
+
+    @property
+    def bounded(self) -> bool:
+        """Whether value and both ends are finite numbers (then low <= value <= high by construction)."""
+        return all(math.isfinite(x) for x in (self.value, self.low, self.high))
+
+    @property
+    def half_width(self) -> float:
+        """The larger distance from the value to either end: a symmetric ± for tools that take one number."""
+        return max(self.value - self.low, self.high - self.value) if self.bounded else math.nan
+
+    def scaled(self, factor: float) -> "Estimate":
+        return Estimate(self.value * factor, self.low * factor, self.high * factor)
 
     def text(self, spec: str = ".2f", suffix: str = "") -> str:
         """"1.93x (1.88–1.97)"."""

@@ -24,34 +24,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from gilbench.reports.fits import Estimate
 from gilbench.reports.frame import RunData, flag, python_of
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A figure and the range around it (nan where there is no range, e.g. one process)."""
-
-    value: float
-    low: float = math.nan
-    high: float = math.nan
-
-    @property
-    def finite(self) -> bool:
-        return _finite(self.value)
-
-    @property
-    def bounded(self) -> bool:
-        """Whether the range is known (and so, by construction, low <= value <= high)."""
-        return _finite(self.value) and _finite(self.low) and _finite(self.high)
-
-    @property
-    def half_width(self) -> float:
-        """The larger distance from the value to either end of the range: a symmetric ± for tools that
-        take one number."""
-        return max(self.value - self.low, self.high - self.value) if self.bounded else math.nan
-
-    def scaled(self, factor: float) -> "Estimate":
-        return Estimate(self.value * factor, self.low * factor, self.high * factor)
 
 
 @dataclass(frozen=True)
