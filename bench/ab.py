@@ -1,11 +1,13 @@
 """Baseline and candidate in one job, interleaved: the way to see a 10 % change on a noisy machine.
 
-A side is a checkout whose ``workloads/`` is measured (a directory, or a git ref checked out into a
-temporary worktree that is removed afterwards), run by an interpreter (``--base-python``,
-``--cand-python``; default this one). The harness is always this gilbench. For every cell, each
-round runs one pyperf process of each side back to back, in random order and with the same layout
-pad, so that drift in the machine's speed and the memory layout fall on both alike and the
-comparison can pair them round by round. Each side gets a complete run folder; ``compare`` reads
+A side is a checkout (a directory, or a git ref checked out into a temporary worktree that is removed
+afterwards), run by an interpreter (``--base-python``, ``--cand-python``; default this one). The
+harness is always this gilbench. A checkout of gilbench itself has its ``workloads/`` measured; any
+other checkout is a user's *project*: this gilbench's harness and workloads, the user's code imported
+from the side's checkout (its workers' working directory), so that each side measures its own code.
+For every cell, each round runs one pyperf process of each side back to back, in random order and
+with the same layout pad, so that drift in the machine's speed and the memory layout fall on both
+alike and the comparison can pair them round by round. Each side gets a complete run folder; ``compare`` reads
 them. It is a schedule of the one runner (``bench.runner.execute``): the same time limits, signal
 handling, atomic writes and resume (``--resume``) as ``gilbench run``.
 """
@@ -24,7 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from gilbench.bench.importroot import temporary_root
+from gilbench.bench.importroot import shared_root, temporary_root
 from gilbench.bench.matrix import Plan
 from gilbench.bench.progress import Progress, format_duration
 from gilbench.bench.results import RunFolder, write_json_atomic
@@ -40,11 +42,34 @@ class SideError(ValueError):
 class Side:
     name: str  # "base" or "cand"
     spec: str  # what the user gave
-    root: Path  # the checkout whose workloads/ is measured
+    root: Path  # the side's checkout
     python: str
-    sandbox: Path  # the workers' working directory and PYTHONPATH: gilbench with root's workloads/
+    sandbox: Path  # on PYTHONPATH: gilbench, with root's workloads/ for a gilbench checkout (bench.importroot)
     scale: float = 1.0
     commit: str | None = None  # a git ref's commit (what a resumed run checks out again)
+    #: the folder of the current checkout that ``root`` stands for: a git ref's repository, or the current
+    #: directory for a directory side; paths below it are taken in ``root`` instead (``local``)
+    home: Path | None = None
+    #: a user's project, not a gilbench checkout: its code, imported from root, runs on this gilbench
+    project: bool = False
+
+    def local(self, path: Path) -> Path:
+        """``path`` of the current checkout, in this side's checkout; unchanged when outside it."""
+        if self.home is None:
+            return path
+        try:
+            return self.root / Path(path).resolve().relative_to(self.home)
+        except ValueError:
+            return path
+
+    @property
+    def cwd(self) -> Path:
+        """The workers' working directory: for a project, the side's counterpart of the current directory,
+        where ``python -m`` imports the user's packages from; for a gilbench checkout, its shim."""
+        if not self.project:
+            return self.sandbox
+        here = self.local(Path.cwd())
+        return here if here.is_dir() else self.root
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -54,7 +79,7 @@ class Side:
 
     def describe(self) -> dict[str, Any]:
         code = "import json, gilbench.bench.machine as m; print(json.dumps(m.describe()))"
-        done = subprocess.run([self.python, "-c", code], capture_output=True, text=True, cwd=self.sandbox,
+        done = subprocess.run([self.python, "-c", code], capture_output=True, text=True, cwd=self.cwd,
                               env=self.env(), timeout=120)
         if done.returncode:
             last = (done.stderr.strip().splitlines() or ["?"])[-1]
@@ -73,12 +98,17 @@ def _git(*args: str, cwd: Path) -> str:
     return done.stdout.strip()
 
 
+def is_gilbench_checkout(root: Path) -> bool:
+    """Whether ``root`` is a checkout of gilbench itself (its workloads/ are what a side measures)."""
+    return (root / "gilbench" / "__init__.py").is_file() and (root / "workloads" / "__init__.py").is_file()
+
+
 def open_side(name: str, spec: str, python: str | None, scale: float, stack: ExitStack) -> Side:
     """A directory as it is, or a git ref checked out into a temporary worktree (removed on exit)."""
     path = Path(spec)
     commit = None
     if path.is_dir():
-        root = path.resolve()
+        root, home = path.resolve(), Path.cwd().resolve()
     else:
         repo = Path(_git("rev-parse", "--show-toplevel", cwd=Path.cwd()))
         try:
@@ -89,25 +119,63 @@ def open_side(name: str, spec: str, python: str | None, scale: float, stack: Exi
         _git("worktree", "add", "--detach", "--force", str(root), commit, cwd=repo)
         stack.callback(lambda: subprocess.run(["git", "worktree", "remove", "--force", str(root)], cwd=repo,
                                               capture_output=True))
-    if not (root / "workloads" / "__init__.py").is_file():
-        raise SideError(f"{name} {spec}: {root} has no workloads/ package to measure")
-    sandbox = temporary_root(root / "workloads")
-    stack.callback(lambda: shutil.rmtree(sandbox, ignore_errors=True))
+        home = repo.resolve()
+    project = not is_gilbench_checkout(root)
+    if project:
+        sandbox = shared_root()  # this gilbench, harness and workloads; the project's code comes from root
+    else:
+        sandbox = temporary_root(root / "workloads")
+        stack.callback(lambda: shutil.rmtree(sandbox, ignore_errors=True))
     python = python or sys.executable
     if not shutil.which(python) and not Path(python).is_file():
         raise SideError(f"--{name}-python {python}: no such interpreter")
-    return Side(name, spec, root, python, sandbox, scale, commit)
+    return Side(name, spec, root, python, sandbox, scale, commit, home, project)
 
 
-def _scaled(plan: Plan, side: Side) -> Plan:
+def check_alike(sides: list[Side]) -> None:
+    """Refuse a gilbench checkout against a project: one would measure its own workloads/, the other
+    this gilbench's, and the difference would be no change of either."""
+    projects = [s for s in sides if s.project]
+    if projects and len(projects) < len(sides):
+        p, c = projects[0], next(s for s in sides if not s.project)
+        raise SideError(f"{p.name} {p.spec}: {p.root} is not a gilbench checkout (no workloads/ package of "
+                        f"gilbench's at its root) while {c.name} {c.spec} is one; give two checkouts of gilbench, "
+                        "or two of your project")
+
+
+def _repointed(module: str | None, side: Side) -> str | None:
+    """A cell's workload source, taken from the side's checkout instead of the current one.
+
+    A function's source (JSON) names the folder its package was imported from, a module file its
+    path: both are re-pointed into the side (``Side.local``). A dotted module name is left as it
+    is: the workers import it from their working directory, the side's.
+    """
+    if not module:
+        return module
+    if module.startswith("{"):
+        source = json.loads(module)
+        if source.get("path"):
+            source["path"] = str(side.local(Path(source["path"])))
+        return json.dumps(source, sort_keys=True)
+    if module.endswith(".py") or "/" in module:
+        return str(side.local(Path(module)))
+    return module
+
+
+def side_plan(plan: Plan, side: Side) -> Plan:
+    """The plan as one side runs it: its users' code from its checkout, its work scaled by its factor.
+
+    ``ab.json`` records the plan once, as the current checkout sees it; each side's run folder gets
+    its own version.
+    """
     from gilbench import workloads
 
-    if side.scale == 1.0:
-        return plan
-    cells = tuple(
-        replace(c, params=workloads.get(c.workload).resolve(c.params, side.scale), scale=c.scale * side.scale)
-        for c in plan.cells
-    )
+    cells = tuple(replace(c, module=_repointed(c.module, side)) for c in plan.cells)
+    if side.scale != 1.0:
+        cells = tuple(
+            replace(c, params=workloads.get(c.workload).resolve(c.params, side.scale), scale=c.scale * side.scale)
+            for c in cells
+        )
     return replace(plan, cells=cells)
 
 
@@ -117,15 +185,19 @@ AB_FILE = "ab.json"
 def _lane(side: Side, plan: Plan, folder: RunFolder, root: Path) -> Lane:
     options = RunOptions(python=side.python, sampler=False, lesson=False)
     manifest = {**new_manifest(plan, options), "side": f"{side.name}: {side.spec}", "interleaved_with": str(root)}
-    return Lane(side.name, folder, plan, manifest, new_records(plan), side.python, side.sandbox, side.env())
+    return Lane(side.name, folder, plan, manifest, new_records(plan), side.python, side.cwd, side.env())
 
 
-def _resumed_lane(side: Side, folder: RunFolder) -> Lane:
+def _resumed_lane(side: Side, folder: RunFolder, plan: Plan) -> Lane:
+    """The side's lane with its finished rounds; its cells re-pointed at the side's new checkout."""
     manifest = folder.read_manifest()
     manifest["status"], manifest["finished"] = "running", None
     manifest.setdefault("resumed", []).append(now_iso())
-    return Lane(side.name, folder, plan_of(manifest), manifest, records_of(manifest), side.python, side.sandbox,
-                side.env())
+    plan = replace(plan_of(manifest), cells=side_plan(plan, side).cells)
+    records = records_of(manifest)
+    for record, cell in zip(records, plan.cells):
+        record.cell = cell
+    return Lane(side.name, folder, plan, manifest, records, side.python, side.cwd, side.env())
 
 
 def read_ab(root: Path) -> dict[str, Any]:
@@ -146,17 +218,17 @@ def run_ab(plan: Plan, sides: list[Side], output: Path, timeout: float | None, s
     """
     rng = random.Random(seed)
     if resume is not None:
-        root = resume
-        lanes = [_resumed_lane(side, RunFolder(root / side.name)) for side in sides]
+        root = resume.absolute()  # absolute: a project side's workers run in its checkout
+        lanes = [_resumed_lane(side, RunFolder(root / side.name), plan) for side in sides]
     else:
         # results/<stamp>-<host>/ holds base/ and cand/; results/latest stays on the newest single run
-        root = RunFolder.create(output, latest=False, cells=False).path
+        root = RunFolder.create(output.absolute(), latest=False, cells=False).path
         lanes = []
         for side in sides:
             folder = RunFolder(root / side.name)
             folder.cells.mkdir(parents=True)
             folder.write_json(folder.machine, side.describe())
-            lanes.append(_lane(side, _scaled(plan, side), folder, root))
+            lanes.append(_lane(side, side_plan(plan, side), folder, root))
         write_json_atomic(root / AB_FILE, {
             "plan": plan.to_dict(), "seed": seed,
             "sides": [{"name": s.name, "spec": s.spec, "commit": s.commit, "python": s.python, "scale": s.scale}

@@ -12,7 +12,6 @@ import json
 import multiprocessing
 import sys
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
@@ -70,21 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         + "; ".join(f"{p.name}: {p.description}" for p in PROFILES.values())
         + " (default: the config's, else default)",
     )
-    run.add_argument("--workload", action="append", metavar="NAME[,NAME]",
-                     help="workloads to run: registered names or your functions as package.module:function, "
-                     "imported from the current directory (default: the config's, else the profile's; all: "
-                     f"{', '.join(workloads.all_workloads(installed=False))} and the installed entry points)")
-    run.add_argument("--workload-module", action="append", metavar="MODULE_OR_FILE",
-                     help="import your own workloads from a module name or a .py file (repeatable); "
-                     "select them with --workload, or run them all when --workload is not given")
-    run.add_argument("--kind", choices=workloads.KINDS,
-                     help="the kind of the package.module:function workloads named (else their @workload's or "
-                     "their config table's)")
-    run.add_argument("--size-param", metavar="NAME",
-                     help="the parameter of those functions the profiles scale to size a task (default: their "
-                     "declared one, or their only numeric parameter)")
-    run.add_argument("--param", action="append", metavar="NAME=VALUE",
-                     help="a parameter value for those functions, over their defaults (repeatable)")
+    _workload_options(run, "the current directory")
     run.add_argument("--backend", action="append", metavar="NAME[,NAME]",
                      help=f"execution models (default: the profile's; all: {', '.join(all_backends())})")
     run.add_argument("--python", action="append", metavar="SPEC",
@@ -140,19 +125,23 @@ def build_parser() -> argparse.ArgumentParser:
         "ab",
         help="run baseline and candidate interleaved in one job, then compare them",
         description="Run the same matrix for two sides, alternating their pyperf processes in random order, "
-        "write both run folders and compare them (exit codes as for compare). A side is a directory whose "
-        "workloads/ is measured, or a git ref checked out into a temporary worktree.",
+        "write both run folders and compare them (exit codes as for compare). A side is a directory or a git "
+        "ref checked out into a temporary worktree: your project, whose code each side imports from its own "
+        "checkout, or a checkout of gilbench, whose workloads/ is measured. The matrix and thresholds come from "
+        "the current directory's config, the options overriding it.",
     )
     ab.add_argument("base", nargs="?", help="baseline: a checkout directory or a git ref (e.g. main)")
     ab.add_argument("cand", nargs="?", help="candidate: a checkout directory or a git ref (e.g. HEAD, or .)")
     ab.add_argument("--resume", type=Path, metavar="AB_FOLDER",
                     help="finish an interrupted ab (the folder holding base/, cand/ and ab.json): its finished "
                     "rounds are kept; sides, plan and interpreters come from ab.json")
-    ab.add_argument("--profile", choices=list(PROFILES), default="gate", help="the matrix (default: %(default)s)")
-    ab.add_argument("--workload", action="append", metavar="NAME[,NAME]", help="workloads (default: the profile's)")
+    ab.add_argument("--profile", choices=list(PROFILES),
+                    help=f"the matrix (default: the config's, else {AB_DEFAULTS['profile']})")
+    _workload_options(ab, "each side's checkout")
     ab.add_argument("--backend", action="append", metavar="NAME[,NAME]", help="backends (default: the profile's)")
     ab.add_argument("--workers", metavar="N[,N]", help="worker counts (default: the profile's)")
     ab.add_argument("--cores", metavar="N[,N]", help="core counts (default: the profile's)")
+    ab.add_argument("--tasks", type=_positive(int, "--tasks"), help="tasks per batch (default: the profile's)")
     ab.add_argument("--base-python", help="interpreter for the baseline (default: this one)")
     ab.add_argument("--cand-python", help="interpreter for the candidate (default: this one)")
     ab.add_argument("--base-scale", type=_positive(float, "--base-scale"), default=1.0,
@@ -163,9 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="rounds: pyperf processes per side and cell (default: the profile's)")
     ab.add_argument("--timeout", type=_positive(float, "--timeout"), help="seconds one pyperf process may take")
     ab.add_argument("--seed", type=int, help="seed of the random interleaving order (default: random)")
-    ab.add_argument("--output", type=Path, default=Path("results"), help="where the two run folders go (default: %(default)s)")
+    ab.add_argument("--output", type=Path,
+                    help="where the two run folders go (default: the config's, else results)")
     _comparison_options(ab)
-    _config_options(ab, "fail_on")
+    _config_options(ab, "the matrix and fail_on (see README: Your own project)")
 
     sub.add_parser("list", help="list workloads, backends and profiles")
 
@@ -204,6 +194,25 @@ def build_parser() -> argparse.ArgumentParser:
     interpreters.add_argument("--prepare", action="store_true",
                               help="make the --python interpreters' environments where they are missing")
     return parser
+
+
+def _workload_options(parser: argparse.ArgumentParser, where: str) -> None:
+    """--workload and the options declaring a user's workloads: `run` and `ab` take the same."""
+    parser.add_argument("--workload", action="append", metavar="NAME[,NAME]",
+                        help="workloads to run: registered names or your functions as package.module:function, "
+                        f"imported from {where} (default: the config's, else the profile's; all: "
+                        f"{', '.join(workloads.all_workloads(installed=False))} and the installed entry points)")
+    parser.add_argument("--workload-module", action="append", metavar="MODULE_OR_FILE",
+                        help="import your own workloads from a module name or a .py file (repeatable); "
+                        "select them with --workload, or run them all when --workload is not given")
+    parser.add_argument("--kind", choices=workloads.KINDS,
+                        help="the kind of the package.module:function workloads named (else their @workload's or "
+                        "their config table's)")
+    parser.add_argument("--size-param", metavar="NAME",
+                        help="the parameter of those functions the profiles scale to size a task (default: their "
+                        "declared one, or their only numeric parameter)")
+    parser.add_argument("--param", action="append", metavar="NAME=VALUE",
+                        help="a parameter value for those functions, over their defaults (repeatable)")
 
 
 def _config_options(parser: argparse.ArgumentParser, keys: str) -> None:
@@ -299,28 +308,32 @@ def cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
 
 def _ab_sides(args: argparse.Namespace, stack: "ExitStack") -> tuple[Plan, list, Path | None]:
     """The plan and both sides, from the options or from an interrupted ab's ab.json."""
-    from gilbench.bench.ab import open_side, read_ab
+    from gilbench.bench.ab import check_alike, open_side, read_ab
     from gilbench.bench.runner import plan_of
 
     if args.resume:
-        given = [f"--{o.replace('_', '-')}" for o in ("workload", "backend", "workers", "cores", "base_python",
-                                                      "cand_python", "rounds") if getattr(args, o) not in (None, [])]
+        given = [f"--{o.replace('_', '-')}" for o in AB_MATRIX_OPTIONS if getattr(args, o) not in (None, [])]
         if args.base or args.cand or given:
             raise ValueError(f"--resume takes the sides and the plan from its ab.json; drop "
                              f"{', '.join(given + [x for x in (args.base, args.cand) if x])}")
         saved = read_ab(args.resume)
+        plan = plan_of(saved["plan"])
+        for spec in {c.module for c in plan.cells if c.module}:
+            workloads.load_module(spec)  # a user's workloads, registered here as when the ab started
         sides = [open_side(s["name"], s["commit"] or s["spec"], s["python"], s["scale"], stack) for s in saved["sides"]]
         for side, s in zip(sides, saved["sides"]):
             side.spec = s["spec"]
-        return plan_of(saved["plan"]), sides, args.resume
+        return plan, sides, args.resume
     if not args.base or not args.cand:
         raise ValueError("give BASE and CAND (a directory or a git ref each), or --resume AB_FOLDER")
-    plan = expand(PROFILES[args.profile], **_matrix_choices(args))
-    if args.rounds:
-        plan = replace(plan, timing=replace(plan.timing, processes=args.rounds))
+    for dest in AB_FIXED:  # `run`'s options that `ab` takes from the config only, or not at all
+        vars(args).setdefault(dest, None)
+    args.processes = args.rounds or args.processes  # rounds: pyperf processes per side and cell
+    plan = _plan(args)
     _check_writable(args.output)
     sides = [open_side("base", args.base, args.base_python, args.base_scale, stack),
              open_side("cand", args.cand, args.cand_python, args.cand_scale, stack)]
+    check_alike(sides)
     return plan, sides, None
 
 
@@ -332,11 +345,16 @@ def cmd_ab(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     with ExitStack() as stack:  # worktrees and sandboxes are removed however this ends
         try:
-            _config(args, only=("fail_on",))
+            # a resumed ab keeps its plan: only the thresholds come from the config
+            config = _config(args, only=("fail_on",) if args.resume else AB_CONFIG, defaults=AB_DEFAULTS)
             thresholds = _thresholds(args)
             plan, sides, resume = _ab_sides(args, stack)
         except (ValueError, SideError, RunFolderError) as exc:
             parser.error(str(exc))
+        if config:
+            unused = [k for k in ("interpreters", "name") if getattr(config, k)]
+            print(f"gilbench: config {config.path}" + (f" (ab leaves out its {' and '.join(unused)}: each side runs "
+                  "on its --base-python or --cand-python, into <date>-<host>)" if unused else ""), file=sys.stderr)
         try:
             folders = run_ab(plan, sides, args.output, args.timeout, args.seed, resume=resume)
         except (SideError, RunFolderError) as exc:
@@ -374,6 +392,18 @@ def _check_writable(root: Path) -> None:
 MATRIX_OPTIONS = ("workload", "workload_module", "kind", "size_param", "param", "name", "backend", "workers",
                   "cores", "tasks", "start_method",
                   "processes", "values", "warmups", "python")
+#: the options of `ab` that its --resume refuses (the plan and sides are its ab.json's)
+AB_MATRIX_OPTIONS = ("workload", "workload_module", "kind", "size_param", "param", "backend", "workers", "cores",
+                     "tasks", "base_python", "cand_python", "rounds")
+#: what `ab` uses for an option neither the command line nor the config file sets
+AB_DEFAULTS = {"profile": "gate", "scale": 1.0, "output": Path("results")}
+#: the config keys (as options) `ab` reads: the matrix, not the interpreters (each side has its own) or a
+#: run folder's name
+AB_CONFIG = ("profile", "workload", "declared", "workload_module", "backend", "workers", "cores", "tasks", "scale",
+             "processes", "values", "timeout", "output", "fail_on")
+#: `run`'s options that `ab` has not: the config's processes and values, or the profile's (the interpreters are
+#: --base-python and --cand-python)
+AB_FIXED = ("processes", "values", "warmups", "start_method", "python")
 
 
 def _matrix_choices(args: argparse.Namespace) -> dict:

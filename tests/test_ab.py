@@ -176,7 +176,8 @@ def test_ab_resume_refuses_sides_and_matrix_options(tmp_path):
 def test_a_candidate_whose_workload_raises_fails_the_gate_with_its_error(tmp_path):
     """A pull request that breaks a workload must not pass as "not comparable" (exit 0)."""
     broken = tmp_path / "broken"
-    shutil.copytree(ROOT / "workloads", broken / "workloads", ignore=shutil.ignore_patterns("__pycache__"))
+    for part in ("gilbench", "workloads"):  # a gilbench checkout: its package and its workloads
+        shutil.copytree(ROOT / part, broken / part, ignore=shutil.ignore_patterns("__pycache__"))
     hello = broken / "workloads" / "hello.py"
     hello.write_text(hello.read_text().replace('    x = n\n', '    raise RuntimeError("broken by the candidate")\n', 1))
     done = gilbench("ab", ".", str(broken), "--profile", "gate", "--workload", "hello-cpu", "--backend",

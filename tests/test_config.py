@@ -101,7 +101,7 @@ def test_without_a_list_the_declared_tables_are_the_workloads(tmp_path: Path) ->
                    "profile, scale, tasks, timeout, values, workers, workload, workload_modules, workloads)"),
     ('workers = "two"', "workers must be a whole number of at least 1 or a list of them, e.g. [1, 2, 4], not 'two'"),
     ("cores = [0]", "cores must be a whole number of at least 1 or a list of them"),
-    ('profile = "huge"', "profile must be one of smoke, quick, gate, default, not 'huge'"),
+    ('profile = "huge"', "profile must be one of smoke, quick, gate, default, full, not 'huge'"),
     ('backends = ["fibers"]', "backends must be a list of "),
     ('workloads = "hello-cpu"', "workloads must be a list of strings"),
     ('fail_on = ["time:ten"]', "fail_on must be a list of METRIC:PCT%"),

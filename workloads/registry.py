@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 import pkgutil
 import sys
 from dataclasses import dataclass, field
@@ -117,6 +118,8 @@ def load_module(spec: str) -> list[Workload]:
         if str(path.parent) not in sys.path:
             sys.path.insert(0, str(path.parent))
         name, spec = path.stem, str(path)
+    elif os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # a dotted name is the current directory's, as `python -m` finds it
     try:
         module = importlib.import_module(name)
     except Exception as exc:  # a user's module can fail in any way while importing
