@@ -114,3 +114,14 @@ def test_cli_refusal_exits_2_with_the_message_and_writes_nothing(smoke_run, tmp_
     assert done.returncode == 2
     assert "gilbench: error:" in done.stderr and "are the same run" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_run_from_another_machine_merges_with_one_from_this_one(tmp_path):
+    """Two real machines: the 16-CPU device run (tests/fixtures/run-16cpu-device) and a run of this one."""
+    device = FIXTURE.parent / "run-16cpu-device"
+    done = gilbench("merge", str(FIXTURE), str(device), "--output", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    html = page_text(tmp_path / "report.html")
+    for text in ("vm (16 CPUs)", "fixture-1cpu (1 CPU)", "3.12.3", "3.11.7"):
+        assert text in html, text
+    assert len(re.findall(r'<img[^>]*src="data:image/png;base64,', html)) >= 1
