@@ -31,7 +31,8 @@ from gilbench.bench.matrix import Plan
 from gilbench.bench.progress import Progress, format_duration
 from gilbench.bench.results import RunFolder, write_json_atomic
 from gilbench.bench.runner import (Interrupted, Lane, RunOptions, StopSignals, estimates_for, execute, new_manifest, new_records,
-                          now_iso, plan_of, process_timeouts, records_of)
+                          now_iso, plan_of, process_timeouts, records_of,
+                          register_workloads)
 
 
 class SideError(ValueError):
@@ -206,6 +207,17 @@ def read_ab(root: Path) -> dict[str, Any]:
     if not path.is_file():
         raise SideError(f"{root}: no {AB_FILE}; give the folder `gilbench ab` printed (results/<date>-<host>)")
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def resume_sides(root: Path, stack: ExitStack) -> tuple[Plan, list[Side]]:
+    """An interrupted ab's plan (its users' workloads registered again) and its sides, reopened from
+    its ab.json: a git ref's side checks out the commit it ran, under the name the user gave."""
+    saved = read_ab(root)
+    plan = register_workloads(plan_of(saved["plan"]))
+    sides = [open_side(s["name"], s["commit"] or s["spec"], s["python"], s["scale"], stack) for s in saved["sides"]]
+    for side, s in zip(sides, saved["sides"]):
+        side.spec = s["spec"]
+    return plan, sides
 
 
 def run_ab(plan: Plan, sides: list[Side], output: Path, timeout: float | None, seed: int | None,

@@ -18,8 +18,6 @@ from typing import TYPE_CHECKING, Sequence
 if TYPE_CHECKING:
     from contextlib import ExitStack
 
-    from gilbench.bench.config import Config
-
 from gilbench import workloads
 from gilbench.bench import __version__
 from gilbench.bench import specs
@@ -79,9 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", metavar="N[,N]", help="worker counts, e.g. 1,2,4,8 (default: the profile's)")
     run.add_argument("--cores", metavar="N[,N]",
                      help="core counts, imposed with CPU affinity on the first N CPUs (default: the profile's)")
-    run.add_argument("--tasks", type=_positive(int, "--tasks"), help="tasks per batch (default: the most workers)")
+    run.add_argument("--tasks", type=_positive(int, "--tasks"),
+                     help="tasks per batch (default: the config's, else the profile's, else the most workers)")
     run.add_argument("--scale", type=_positive(float, "--scale"),
-                     help="multiply every task's work (CPU units, sleep time) by this factor (default: 1)")
+                     help="multiply every task's work (CPU units, sleep time) by this factor (default: the config's, "
+                     "else 1)")
     run.add_argument("--start-method", choices=multiprocessing.get_all_start_methods(),
                      help=f"multiprocessing start method (default: this Python's, {multiprocessing.get_start_method()})")
     run.add_argument("--processes", type=_positive(int, "--processes"),
@@ -100,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--name", metavar="NAME",
                      help="name the run folder OUTPUT/NAME, e.g. main (default: <date>-<host>); an existing one "
                      "is an error unless --force")
-    run.add_argument("--force", action="store_true", help="with --name: replace an existing run folder of that name")
+    run.add_argument("--force", action="store_true",
+                     help="with --name (or the config's name): replace an existing run folder of that name")
     run.add_argument("--no-report", action="store_true", help="write the results only, no report")
     run.add_argument("--experiment", action="append", metavar="NAME[,NAME]",
                      help="experiments to run after the cells, each on every interpreter (default: every one the "
@@ -141,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--backend", action="append", metavar="NAME[,NAME]", help="backends (default: the profile's)")
     ab.add_argument("--workers", metavar="N[,N]", help="worker counts (default: the profile's)")
     ab.add_argument("--cores", metavar="N[,N]", help="core counts (default: the profile's)")
-    ab.add_argument("--tasks", type=_positive(int, "--tasks"), help="tasks per batch (default: the profile's)")
+    ab.add_argument("--tasks", type=_positive(int, "--tasks"),
+                    help="tasks per batch (default: the config's, else the profile's, else the most workers)")
     ab.add_argument("--base-python", help="interpreter for the baseline (default: this one)")
     ab.add_argument("--cand-python", help="interpreter for the candidate (default: this one)")
     ab.add_argument("--base-scale", type=_positive(float, "--base-scale"), default=1.0,
@@ -223,16 +225,6 @@ def _config_options(parser: argparse.ArgumentParser, keys: str) -> None:
     group.add_argument("--no-config", action="store_true", help="ignore any config file")
 
 
-def _config(args: argparse.Namespace, only: Sequence[str] | None = None,
-            defaults: dict | None = None) -> "Config | None":
-    """The config file that applies (ConfigError if unusable), its keys set on ``args`` where unset."""
-    from gilbench.bench.config import apply, load_config, read_config
-
-    config = None if args.no_config else read_config(args.config) if args.config else load_config(Path.cwd())
-    apply(config, args, defaults, only)
-    return config
-
-
 def _comparison_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fail-on", action="append", metavar="METRIC:PCT%",
                         help="a regression threshold, repeatable: METRIC is time, speedup or parallelism; e.g. "
@@ -291,10 +283,11 @@ def _thresholds(args: argparse.Namespace) -> list:
 
 
 def cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from gilbench.bench.config import configure
     from gilbench.bench.results import resolve_run
 
     try:
-        _config(args, only=("fail_on",))
+        configure(args, only=("fail_on",))
         thresholds = _thresholds(args)
     except ValueError as exc:
         parser.error(str(exc))
@@ -308,21 +301,14 @@ def cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
 
 def _ab_sides(args: argparse.Namespace, stack: "ExitStack") -> tuple[Plan, list, Path | None]:
     """The plan and both sides, from the options or from an interrupted ab's ab.json."""
-    from gilbench.bench.ab import check_alike, open_side, read_ab
-    from gilbench.bench.runner import plan_of
+    from gilbench.bench.ab import check_alike, open_side, resume_sides
 
     if args.resume:
         given = [f"--{o.replace('_', '-')}" for o in AB_MATRIX_OPTIONS if getattr(args, o) not in (None, [])]
         if args.base or args.cand or given:
             raise ValueError(f"--resume takes the sides and the plan from its ab.json; drop "
                              f"{', '.join(given + [x for x in (args.base, args.cand) if x])}")
-        saved = read_ab(args.resume)
-        plan = plan_of(saved["plan"])
-        for spec in {c.module for c in plan.cells if c.module}:
-            workloads.load_module(spec)  # a user's workloads, registered here as when the ab started
-        sides = [open_side(s["name"], s["commit"] or s["spec"], s["python"], s["scale"], stack) for s in saved["sides"]]
-        for side, s in zip(sides, saved["sides"]):
-            side.spec = s["spec"]
+        plan, sides = resume_sides(args.resume, stack)
         return plan, sides, args.resume
     if not args.base or not args.cand:
         raise ValueError("give BASE and CAND (a directory or a git ref each), or --resume AB_FOLDER")
@@ -341,20 +327,20 @@ def cmd_ab(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from contextlib import ExitStack
 
     from gilbench.bench.ab import SideError, run_ab
+    from gilbench.bench.config import configure, explain
     from gilbench.bench.runner import Interrupted
 
     with ExitStack() as stack:  # worktrees and sandboxes are removed however this ends
         try:
             # a resumed ab keeps its plan: only the thresholds come from the config
-            config = _config(args, only=("fail_on",) if args.resume else AB_CONFIG, defaults=AB_DEFAULTS)
+            config = configure(args, only=("fail_on",) if args.resume else AB_CONFIG, defaults=AB_DEFAULTS)
             thresholds = _thresholds(args)
             plan, sides, resume = _ab_sides(args, stack)
         except (ValueError, SideError, RunFolderError) as exc:
             parser.error(str(exc))
         if config:
-            unused = [k for k in ("interpreters", "name") if getattr(config, k)]
-            print(f"gilbench: config {config.path}" + (f" (ab leaves out its {' and '.join(unused)}: each side runs "
-                  "on its --base-python or --cand-python, into <date>-<host>)" if unused else ""), file=sys.stderr)
+            print(explain(config, "ab", ("interpreters", "name"),
+                          "each side runs on its --base-python or --cand-python, into <date>-<host>"), file=sys.stderr)
         try:
             folders = run_ab(plan, sides, args.output, args.timeout, args.seed, resume=resume)
         except (SideError, RunFolderError) as exc:
@@ -428,8 +414,7 @@ def _plan(args: argparse.Namespace) -> Plan:
     if timing.warmups < 0:
         raise ValueError(f"--warmups must be 0 or more, not {timing.warmups}")
     choices = _matrix_choices(args)
-    given = workloads.Declaration(kind=args.kind or "", size=args.size_param or "",
-                                  params=specs.parse_params(args.param))
+    given = specs.declaration(args.kind, args.size_param, args.param)
     choices["workload_names"] = specs.resolve(choices["workload_names"], given, args.declared) or extra
     if args.python:
         from gilbench.bench.interpreters import find
@@ -446,16 +431,13 @@ def _plan(args: argparse.Namespace) -> Plan:
 
 
 def _resumable(path: Path, args: argparse.Namespace) -> tuple[RunFolder, Plan]:
-    from gilbench.bench.runner import plan_of
+    from gilbench.bench.runner import plan_of, register_workloads
 
     given = [f"--{o.replace('_', '-')}" for o in MATRIX_OPTIONS if getattr(args, o) not in (None, [])]
     if given:
         raise ValueError(f"--resume takes the plan from the run folder; drop {', '.join(given)}")
     folder = RunFolder(path)
-    manifest = folder.read_manifest()
-    for spec in {c["module"] for c in manifest["cells"] if c.get("module")}:
-        workloads.load_module(spec)
-    return folder, plan_of(manifest)
+    return folder, register_workloads(plan_of(folder.read_manifest()))
 
 
 #: what `run` uses for an option neither the command line nor the config file sets
@@ -483,26 +465,28 @@ def _experiments(args: argparse.Namespace) -> tuple[str, ...] | None:
 
 
 def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from gilbench.bench.results import check_run_name, clear_run_folder
+    from gilbench.bench.config import configure, explain
+    from gilbench.bench.results import clear_run_folder
     from gilbench.bench.runner import ResultsUnwritable, RunOptions, run
 
     resume = config = None
     try:
         experiments = _experiments(args)
-        if args.force and not args.name:
+        if not args.resume:  # a resumed run keeps its own plan, not the config's
+            config = configure(args, defaults=RUN_DEFAULTS)
+        if args.force and not args.name:  # the name: --name's, or the config's
             raise ValueError("--force replaces the run folder named with --name; give --name too")
         if args.resume:
-            resume, plan = _resumable(args.resume, args)  # its plan, not the config's
+            resume, plan = _resumable(args.resume, args)
         else:
-            config = _config(args, defaults=RUN_DEFAULTS)
             plan = _plan(args)
             _check_writable(args.output)
             if args.name:
-                clear_run_folder(args.output / check_run_name(args.name), args.force)
+                clear_run_folder(args.output, args.name, args.force)
     except (ValueError, RunFolderError) as exc:
         parser.error(str(exc))
     if config:
-        print(f"gilbench: config {config.path}", file=sys.stderr)
+        print(explain(config), file=sys.stderr)
     options = RunOptions(
         output_root=args.output or RUN_DEFAULTS["output"],
         timeout=args.timeout,

@@ -362,7 +362,19 @@ def apply(config: Config | None, args: argparse.Namespace, defaults: Mapping[str
             setattr(args, dest, value)
 
 
-def explain(config: Config | None) -> str:
-    """One line for the run's output: which file configured it."""
-    return f"gilbench: config {_shown(config.path)}" if config else ""
+def configure(args: argparse.Namespace, only: Collection[str] | None = None,
+              defaults: Mapping[str, Any] | None = None) -> Config | None:
+    """The config that applies to a command (``args.config``, else the nearest file; none with
+    ``args.no_config``), its keys set on ``args`` where unset (``apply``); ConfigError if unusable."""
+    config = None if args.no_config else read_config(args.config) if args.config else load_config(Path.cwd())
+    apply(config, args, defaults, only)
+    return config
+
+
+def explain(config: Config, command: str = "", left_out: Collection[str] = (), why: str = "") -> str:
+    """One line for the command's output: which file configured it, and which of its keys (among
+    ``left_out``) ``command`` does not use, and ``why``, so that an ignored key is never a surprise."""
+    unused = [key for key in left_out if getattr(config, key)]
+    note = f" ({command} leaves out its {' and '.join(unused)}: {why})" if unused else ""
+    return f"gilbench: config {config.path}{note}"
 

@@ -4,7 +4,7 @@ Interpreters under test and the sides of ``gilbench ab`` import gilbench's measu
 installation. Putting the checkout's root (or, once installed, a site-packages folder) on their
 PYTHONPATH would also expose the repository's top-level ``bench``/``workloads``/``reports`` folders,
 which shadow a user's own packages of those names, or another Python version's compiled libraries.
-A shim folder holding one package, ``gilbench``, whose three parts are links, avoids both, and lets
+A shim folder holding one package, ``gilbench``, whose parts (``PARTS``) are links, avoids both, and lets
 ``ab`` take ``workloads`` from a side's checkout while the other parts stay this one's.
 """
 
@@ -20,7 +20,7 @@ PARTS = ("bench", "workloads", "reports", "experiments")
 
 
 def part_dirs() -> dict[str, Path]:
-    """The folders this gilbench's three parts are imported from (found, not imported: the reports'
+    """The folders this gilbench's parts are imported from (found, not imported: the reports'
     stack is heavy and the measuring side must not load it)."""
     dirs = {}
     for name in PARTS:

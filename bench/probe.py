@@ -24,19 +24,21 @@ PROBE_LIMIT_S = 20.0
 
 def probe(specs: dict[str, dict[str, Any]], python: str = sys.executable, limit: float = PROBE_LIMIT_S) -> dict[str, float]:
     """{workload: seconds of one task} for the workloads that finished a task within ``limit``."""
+    from gilbench.bench.fixtures import cell_fixture  # here: the child (main) needs only the workloads
+
     found: dict[str, float] = {}
     with contextlib.ExitStack() as fixtures:
         env, specs = dict(os.environ), dict(specs)
         for name in list(specs):
             try:
-                make = workloads.get(name).fixture  # get(), not all_workloads(): no entry-point scan here
+                workload = workloads.get(name)  # get(), not all_workloads(): no entry-point scan here
             except ValueError:
-                make = None
-            if make is not None:
-                try:
-                    env.update(fixtures.enter_context(make()))
-                except Exception:  # noqa: BLE001 - no estimate for it; its cells report the failure
-                    del specs[name]
+                continue
+            fixture = fixtures.enter_context(cell_fixture(workload))
+            if fixture.error:
+                del specs[name]  # no estimate for it; its cells report the failure
+            else:
+                env.update(fixture.environment)
         proc = subprocess.Popen([python, "-m", "gilbench.bench.probe", json.dumps(specs)], stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, text=True, start_new_session=True, env=env)
         try:

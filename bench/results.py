@@ -81,13 +81,19 @@ def check_run_name(name: str) -> str:
     return name
 
 
-def clear_run_folder(path: Path, replace: bool) -> None:
-    """Make way for a run folder named by the user: refuse when ``path`` exists, or (``replace``)
-    delete it, but only when it is a run folder (holds a manifest.json), so nothing else is lost."""
+def _taken(path: Path) -> RunFolderError:
+    return RunFolderError(f"{path} exists; give --force to replace it, or another --name")
+
+
+def clear_run_folder(root: Path, name: str, replace: bool) -> None:
+    """Make way for the run folder ``root/name`` named by the user (ValueError for a bad ``name``):
+    refuse when it exists, or (``replace``) delete it, but only when it is a run folder (holds a
+    manifest.json), so nothing else is lost."""
+    path = root / check_run_name(name)
     if not path.exists() and not path.is_symlink():
         return
     if not replace:
-        raise RunFolderError(f"{path} exists; give --force to replace it, or another --name")
+        raise _taken(path)
     if path.is_symlink() or not (path / "manifest.json").is_file():
         raise RunFolderError(f"{path} exists and is not a run folder (no manifest.json): not replaced")
     shutil.rmtree(path)
@@ -134,7 +140,7 @@ class RunFolder:
         base = name or new_run_name()
         path, n = root / base, 1
         if exact and (path.exists() or path.is_symlink()):
-            raise RunFolderError(f"{path} exists; give --force to replace it, or another --name")
+            raise _taken(path)
         while path.exists():
             n += 1
             path = root / f"{base}-{n}"

@@ -328,6 +328,14 @@ def plan_of(manifest: dict[str, Any]) -> Plan:
     )
 
 
+def register_workloads(plan: Plan) -> Plan:
+    """Register the user's workloads that ``plan``'s cells name (``Cell.module``: a module or a function's
+    source), as when the plan was made, so that a resumed run or ab finds them by name; ``plan`` itself."""
+    for module in dict.fromkeys(c.module for c in plan.cells if c.module):
+        workloads.load_module(module)
+    return plan
+
+
 def records_of(manifest: dict[str, Any]) -> list[CellRecord]:
     return [CellRecord.from_dict(c) for c in manifest["cells"]]
 

@@ -35,6 +35,12 @@ def parse_params(items: Sequence[str] | None) -> dict[str, Any]:
     return params
 
 
+def declaration(kind: str | None, size: str | None, params: Sequence[str] | None) -> Declaration:
+    """What the command line declares of the module:function workloads it names (``--kind``,
+    ``--size-param``, ``--param``); ValueError naming a malformed ``--param``."""
+    return Declaration(kind=kind or "", size=size or "", params=parse_params(params))
+
+
 def is_spec(name: str) -> bool:
     """Whether ``name`` reads as ``package.module:function``."""
     return ":" in name

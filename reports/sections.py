@@ -44,13 +44,7 @@ def collect(run: Any, providers: list[Callable[[Any], list[Section]]] | None = N
     if providers is None:
         from gilbench.reports.analyses import all_analyses
 
-        providers = [a().sections for a in all_analyses().values()]
-        try:
-            from gilbench.experiments import sections_for
-
-            providers.append(sections_for)
-        except ImportError:
-            pass
+        providers = [a().sections for a in all_analyses().values()] + [_experiment_sections]
     found: list[Section] = []
     for provider in providers:
         try:
@@ -60,3 +54,10 @@ def collect(run: Any, providers: list[Callable[[Any], list[Section]]] | None = N
             found.append(Section(key=f"error-{len(found)}", title=f"Section failed: {name}",
                                  verdicts=[f"{type(exc).__name__}: {exc}"], order=999))
     return sorted(found, key=lambda s: (s.order, s.title))
+
+
+def _experiment_sections(run: Any) -> list[Section]:
+    """The experiments' sections; imported here, so that a failing import is a failed section like any other."""
+    from gilbench.experiments import sections_for
+
+    return sections_for(run)

@@ -212,3 +212,8 @@ def test_a_name_in_use_needs_force_which_replaces_only_a_run_folder(tmp_path: Pa
                           (("--force",), "--force replaces the run folder named with --name")):
         done = cli("run", *SMOKE, *args, cwd=tmp_path)
         assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
+    write(tmp_path / "gilbench.toml", 'name = "main"\n')  # the config's name: --force alone replaces it
+    (tmp_path / "results" / "main" / "keep.txt").write_text("the old run's")
+    done = cli("run", *SMOKE, "--force", cwd=tmp_path)
+    assert done.returncode == 0 and not (tmp_path / "results" / "main" / "keep.txt").exists(), done.stderr
+    assert manifest(tmp_path / "results" / "main")["config"] == str((tmp_path / "gilbench.toml").resolve())

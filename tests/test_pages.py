@@ -117,8 +117,6 @@ def test_a_comparison_page_is_self_contained_error_free_and_drawn(smoke_run, tmp
 
 
 def test_a_merged_report_is_self_contained_error_free_and_drawn(smoke_run, tmp_path, chromium):
-    if gilbench("merge", "--help").returncode != 0:
-        pytest.skip("gilbench has no merge command (reports/merge.py): no merged page to render")
     other = fx.write_run(tmp_path)  # another "machine" (hostname synthetic), hello-cpu in common
     out = tmp_path / "merged"
     done = gilbench("merge", str(smoke_run), str(other), "--output", str(out))
