@@ -253,3 +253,19 @@ def test_the_sections_render_in_the_report(gil_run, amdahl_run, tmp_path):
     assert "Which work holds the GIL" in page and "Serial fraction (Amdahl's law)" in page
     assert "Section failed" not in page
     assert math.isfinite(found[fx.GIL].processes.value)
+
+
+def test_a_serial_floor_near_a_small_cpu_share_is_not_read_as_the_cpu_part():
+    """Worker processes have a floor of their own (start-up against a short batch): s = 0.18 at a CPU
+    share of 0.25 is that floor, not the CPU part running serially; 0.26 in threads is the CPU part."""
+    from gilbench.reports.analyses.amdahl import ModelFit
+    from gilbench.reports.curves import Curve
+
+    def reading(s: float, low: float, high: float, in_process: bool) -> str:
+        curve = Curve("", "mixed-25", "cpu-bound", "m", "f", in_process, 2, True, "baseline", "", ((1, ""), (2, "")))
+        fit = fits.AmdahlFit((1, 2), (1.0, 1.0), fits.Estimate(s, low, high), 0.0)
+        return ModelFit(curve, fit, 0.25, "").reading
+
+    assert reading(0.18, 0.16, 0.20, in_process=False) == "less serial than its CPU share"
+    assert reading(0.26, 0.25, 0.28, in_process=True) == "the CPU part runs serially: the GIL serializes it"
+    assert reading(0.18, 0.15, 0.30, in_process=False) == "the CPU part runs serially"  # 0.25 inside its interval
