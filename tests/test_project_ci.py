@@ -199,7 +199,7 @@ def test_the_recipe_calls_real_commands_with_options_gilbench_takes(venv: Path, 
     gate, machines, merge = (recipe["jobs"][name] for name in ("gate", "machines", "merge"))
     assert gate["steps"][0]["with"]["fetch-depth"] == 0
     run = {name: " ".join(s.get("run", "") for s in job["steps"]) for name, job in recipe["jobs"].items()}
-    assert all("pip install gilbench" in text for text in run.values())
+    assert all("pip install \"gilbench @ git+https://" in text for text in run.values())
     assert " ".join(["gilbench", *AB]).replace("HEAD~1", "origin/${{ github.base_ref }}") in " ".join(run["gate"].split())
     assert "GITHUB_STEP_SUMMARY" in run["gate"] and "--adapter json --file results/*/cand/bencher.json" in run["gate"]
     assert len(machines["strategy"]["matrix"]["runner"]) > 1 and machines["runs-on"] == "${{ matrix.runner }}"
