@@ -71,15 +71,12 @@ def _check_gil() -> None:
     On a free-threaded build, importing an extension that does not declare free-threading support
     turns the GIL back on with only a warning; measured as "free-threaded", such a cell would be wrong.
     """
-    from gilbench.bench.machine import gil_enabled
+    from gilbench.bench.gil import mismatch
 
-    asked = os.environ.get("PYTHON_GIL", "")
-    if asked not in ("0", "1"):
-        return
-    if gil_enabled() != (asked == "1"):
-        state = "enabled" if gil_enabled() else "disabled"
-        raise TaskFailed("exited", -1, message=f"the GIL is {state} in this process although PYTHON_GIL={asked} "
-                         "asked otherwise (an extension module may have re-enabled it: see the warning above)")
+    wrong = mismatch()
+    if wrong:
+        raise TaskFailed("exited", -1, message=f"{wrong} (an extension module may have re-enabled it: see the "
+                         "warning above)")
 
 
 def _append_line(path: str, record: dict[str, Any]) -> None:

@@ -13,18 +13,14 @@ from typing import Any
 
 import psutil
 
+from gilbench.bench.gil import gil_enabled  # noqa: F401  (part of the machine description's API)
+
 PACKAGES = ("pyperf", "psutil", "pandas", "matplotlib", "jinja2")
 
 
 def python_build() -> str:
     """"free-threading" for a free-threaded (PEP 703) build, "gil" otherwise."""
     return "free-threading" if sysconfig.get_config_var("Py_GIL_DISABLED") else "gil"
-
-
-def gil_enabled() -> bool:
-    """Whether the GIL is on right now (a free-threaded build can still turn it on)."""
-    check = getattr(sys, "_is_gil_enabled", None)
-    return bool(check()) if check else True
 
 
 def cpu_model() -> str:

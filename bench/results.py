@@ -24,9 +24,11 @@ import socket
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyperf
+if TYPE_CHECKING:
+    import pyperf
+
 
 #: 2: cells hold their pyperf processes (bench.model.CellRecord); 1 had flat values
 FORMAT = 2
@@ -172,6 +174,8 @@ class RunFolder:
 
     def add_to_suite(self, cell_json: Path) -> None:
         """Merge one cell's pyperf benchmark into suite.json, atomically."""
+        import pyperf  # here: the rest of this module is also written by experiment children
+
         added = pyperf.BenchmarkSuite.load(str(cell_json)).get_benchmarks()
         names = {b.get_name() for b in added}
         kept = []
@@ -190,6 +194,8 @@ class RunFolder:
 
     def merge_cell(self, slug: str, parts: list[Path]) -> Path:
         """The pyperf runs of one cell's separate processes, as one benchmark file ``cells/<slug>.json``."""
+        import pyperf
+
         merged = pyperf.BenchmarkSuite.load(str(parts[0])).get_benchmarks()[0]
         for part in parts[1:]:
             merged.add_runs(pyperf.BenchmarkSuite.load(str(part)).get_benchmarks()[0])
@@ -222,7 +228,9 @@ class RunFolder:
         folder = self.experiments
         return [read_json(path, "experiment result") for path in sorted(folder.glob("*.json"))] if folder.is_dir() else []
 
-    def load_suite(self) -> pyperf.BenchmarkSuite | None:
+    def load_suite(self) -> "pyperf.BenchmarkSuite | None":
+        import pyperf
+
         if not self.suite.exists():
             return None
         try:

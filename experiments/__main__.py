@@ -12,33 +12,22 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 import traceback
 from pathlib import Path
 
 from gilbench.experiments import get
-from gilbench.experiments.base import ExperimentResult, gil_enabled, measure_context
+from gilbench.bench.gil import gil_enabled, mismatch
+from gilbench.bench.results import write_json_atomic
+from gilbench.experiments.base import ExperimentResult, measure_context
 
 
 def check_gil() -> None:
     """Refuse to measure when the GIL is not in the state PYTHON_GIL asked for (an extension module can
     turn it back on in a free-threaded build): the numbers would be labelled with the wrong state."""
-    asked = os.environ.get("PYTHON_GIL", "")
-    if asked in ("0", "1") and gil_enabled() != (asked == "1"):
-        state = "enabled" if gil_enabled() else "disabled"
-        raise RuntimeError(f"the GIL is {state} in this process although PYTHON_GIL={asked} asked otherwise")
-
-
-def write_atomic(path: Path, data: dict) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(data, out, indent=1, sort_keys=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    wrong = mismatch()
+    if wrong:
+        raise RuntimeError(wrong)
 
 
 def run(name: str, params: dict, label: str = "") -> ExperimentResult:
@@ -72,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--label", default="", help="the interpreter's label in the run")
     args = parser.parse_args(argv)
     result = run(args.name, json.loads(args.params), args.label)
-    write_atomic(args.out, result.to_dict())
+    write_json_atomic(args.out, result.to_dict())
     if not result.ok:
         print(result.error["traceback"] if result.error else result.status, file=sys.stderr)
     return 0 if result.ok else 1

@@ -5,9 +5,9 @@ long an I/O thread waits beside CPU-bound threads; at which task size processes 
 experiment owns all of it: which parameters each profile gets, what is measured (in a child process
 of its own, ``python -m gilbench.experiments``), and the report section that explains the numbers.
 
-The measuring side (``parameters``, ``estimate``, ``measure``) uses the standard library and
-``gilbench.workloads`` only: it runs under every interpreter of a run, where the report stack is not
-installed. ``section`` runs in the report and imports pandas and matplotlib when it is called.
+The measuring side (``parameters``, ``estimate``, ``measure``) uses the standard library,
+``gilbench.workloads`` and ``gilbench.bench.gil`` only: it runs under every interpreter of a run, where
+the report stack is not installed. ``section`` runs in the report and imports pandas and matplotlib when it is called.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import sys
 import sysconfig
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
+
+from gilbench.bench.gil import gil_enabled
 
 if TYPE_CHECKING:
     from gilbench.reports.sections import Section
@@ -96,12 +98,6 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_json_safe(v) for v in value]
     return value
-
-
-def gil_enabled() -> bool:
-    """Whether the GIL is on in this process right now (always, before free-threaded builds)."""
-    check = getattr(sys, "_is_gil_enabled", None)
-    return bool(check()) if check else True
 
 
 def measure_context() -> dict[str, Any]:
