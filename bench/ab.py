@@ -24,12 +24,14 @@ import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+from gilbench.bench.compare import RunSide, Threshold, Thresholds, check_reachable, compare, open_cells
 from gilbench.bench.importroot import shared_root, temporary_root
 from gilbench.bench.matrix import Plan
 from gilbench.bench.progress import Progress, format_duration
 from gilbench.bench.results import RunFolder, write_json_atomic
+from gilbench.bench.sequential import Design, design_for
 from gilbench.bench.runner import (Interrupted, Lane, RunOptions, StopSignals, estimates_for, execute, new_manifest, new_records,
                           now_iso, plan_of, process_timeouts, records_of,
                           register_workloads)
@@ -183,9 +185,10 @@ def side_plan(plan: Plan, side: Side) -> Plan:
 AB_FILE = "ab.json"
 
 
-def _lane(side: Side, plan: Plan, folder: RunFolder, root: Path) -> Lane:
+def _lane(side: Side, plan: Plan, folder: RunFolder, root: Path, design: Design) -> Lane:
     options = RunOptions(python=side.python, sampler=False, lesson=False)
-    manifest = {**new_manifest(plan, options), "side": f"{side.name}: {side.spec}", "interleaved_with": str(root)}
+    manifest = {**new_manifest(plan, options), "side": f"{side.name}: {side.spec}", "interleaved_with": str(root),
+                "sequential": design.to_dict()}
     return Lane(side.name, folder, plan, manifest, new_records(plan), side.python, side.cwd, side.env())
 
 
@@ -220,29 +223,60 @@ def resume_sides(root: Path, stack: ExitStack) -> tuple[Plan, list[Side]]:
     return plan, sides
 
 
+def gate_design(plan: Plan, thresholds: Thresholds) -> Design:
+    """The group-sequential design of an ab of ``plan`` (``bench.sequential``); Refused when even its
+    first look cannot reach the gate's level (the message says how many rounds it needs)."""
+    design = design_for(plan.timing.processes)
+    check_reachable({r.id: r for r in new_records(plan)}, thresholds, design)
+    return design
+
+
+def _open_cells(lanes: list[Lane], thresholds: Thresholds, design: Design) -> Callable[[int], set[int]]:
+    """At a look: the indices of the cells some row of the comparison so far has not decided."""
+    def still_open(look: int) -> set[int]:
+        # a cell between looks is still pending: what it has so far is what the look judges
+        base, cand = (RunSide(str(lane.folder.path), {}, {r.id: replace(r, status="ok") if r.status == "pending" else r
+                                                          for r in lane.records},
+                              str(lane.manifest.get("interleaved_with", "")), design=design) for lane in lanes)
+        comparison = compare(base, cand, thresholds, final=False, with_mde=False)
+        ids = open_cells(comparison, base.cells)
+        return {i for i, record in enumerate(lanes[0].records) if record.id in ids}
+
+    return still_open
+
+
 def run_ab(plan: Plan, sides: list[Side], output: Path, timeout: float | None, seed: int | None,
-           stream: Any = None, resume: Path | None = None) -> dict[str, RunFolder]:
+           stream: Any = None, resume: Path | None = None,
+           thresholds: Thresholds | None = None, all_rounds: bool = False) -> dict[str, RunFolder]:
     """Run ``plan`` for both sides, interleaved; returns each side's complete run folder.
+
+    The rounds follow the gate's group-sequential design for ``thresholds`` (default time:10%): at
+    each look, the cells whose rows are all decided stop; the others go on to the next look.
+    ``all_rounds``: every cell runs every round (to record a machine's noise, scripts/gate_trials.py).
 
     ``resume``: the folder of an interrupted ``ab`` (its plan and sides are in ab.json); the
     rounds that finished are kept, the rest are run. Raises Interrupted or KeyboardInterrupt after
     writing both manifests when stopped by a signal.
     """
     rng = random.Random(seed)
+    thresholds = thresholds or Thresholds((Threshold("time", 10.0),))
     if resume is not None:
         root = resume.absolute()  # absolute: a project side's workers run in its checkout
         lanes = [_resumed_lane(side, RunFolder(root / side.name), plan) for side in sides]
+        saved = lanes[0].manifest.get("sequential")
+        design = Design.from_dict(saved) if saved else gate_design(lanes[0].plan, thresholds)
     else:
         # results/<stamp>-<host>/ holds base/ and cand/; results/latest stays on the newest single run
         root = RunFolder.create(output.absolute(), latest=False, cells=False).path
+        design = gate_design(plan, thresholds)
         lanes = []
         for side in sides:
             folder = RunFolder(root / side.name)
             folder.cells.mkdir(parents=True)
             folder.write_json(folder.machine, side.describe())
-            lanes.append(_lane(side, side_plan(plan, side), folder, root))
+            lanes.append(_lane(side, side_plan(plan, side), folder, root, design))
         write_json_atomic(root / AB_FILE, {
-            "plan": plan.to_dict(), "seed": seed,
+            "plan": plan.to_dict(), "seed": seed, "sequential": design.to_dict(),
             "sides": [{"name": s.name, "spec": s.spec, "commit": s.commit, "python": s.python, "scale": s.scale}
                       for s in sides],
         })
@@ -252,13 +286,16 @@ def run_ab(plan: Plan, sides: list[Side], output: Path, timeout: float | None, s
     estimates = [2 * e for e in estimates_for(plan, sys.executable)]
     todo = [i for i in range(len(plan.cells)) if any(lane.records[i].status == "pending" for lane in lanes)]
     progress = Progress([estimates[i] for i in todo], stream, total=len(plan.cells), offset=len(plan.cells) - len(todo))
-    progress.say(f"gilbench ab: {len(todo)} cells x {plan.timing.processes} rounds x 2 sides, one pyperf process "
-                 f"each, sides in random order per round; estimated {format_duration(sum(estimates[i] for i in todo))}")
+    looks = ", ".join(map(str, design.looks))
+    progress.say(f"gilbench ab: {len(todo)} cells x up to {plan.timing.processes} rounds x 2 sides, one pyperf "
+                 f"process each, sides in random order per round; looks at {looks} rounds, where a cell whose rows "
+                 f"are decided stops; at most {format_duration(sum(estimates[i] for i in todo))}")
     progress.say(f"gilbench ab: writing to {root}")
     status = "complete"
     try:
         with StopSignals():
-            execute(lanes, process_timeouts(plan, [e / 2 for e in estimates], timeout), progress, rng)
+            execute(lanes, process_timeouts(plan, [e / 2 for e in estimates], timeout), progress, rng,
+                    looks=design.looks, still_open=None if all_rounds else _open_cells(lanes, thresholds, design))
     except (KeyboardInterrupt, Interrupted):
         status = "interrupted"
         raise

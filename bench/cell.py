@@ -8,8 +8,8 @@ spawn/forkserver children importing it start nothing.
 
 Each value is the wall time of one batch. Around it, outside the timed region, the worker reads its
 own CPU time (``getrusage``) and adds what the batch's child processes reported of theirs: CPU
-seconds / wall seconds is the batch's effective parallelism, whatever the start method. Before the
-first batch it times the canary (``bench.canary``). It appends all of that, one JSON line per
+seconds / wall seconds is the batch's effective parallelism, whatever the start method. Before it
+imports anything of the workload it times the canary (``bench.canary``). It appends all of that, one JSON line per
 process, to ``--accounting``; a worker whose batch failed appends the failure there and exits 1.
 """
 
@@ -90,10 +90,15 @@ def _forward(cmd: list[str], args: Any) -> None:
 
 
 def main() -> None:
+    from gilbench.bench import canary
+
+    # first of all, before the workload's modules (the user's code, or a side's workloads/) are imported
+    # or prepared: code that slows the interpreter must not slow its own reference and excuse itself
+    reference = canary.measure() if "--worker" in sys.argv else (float("nan"), float("nan"))
+
     import pyperf
 
     from gilbench import workloads
-    from gilbench.bench import canary
     from gilbench.bench.backends import get_backend
     from gilbench.bench.machine import gil_enabled
     from gilbench.bench.matrix import Cell
@@ -132,7 +137,7 @@ def main() -> None:
             # outside every timed batch: what a program pays once (a warm pool, a forkserver), not per fan-out
             backend.prepare(cell.workers, task)
             _check_gil()
-            wall, cpu = canary.measure()
+            wall, cpu = reference
             # the layout pad as this process received it (bench.runner sets it; its size moves the stack)
             measured = {"canary": wall, "canary_cpu": cpu, "pad": len(os.environ.get("GILBENCH_LAYOUT_PAD", "")),
                         "gil_enabled": gil_enabled()}

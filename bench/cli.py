@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Sequence
 if TYPE_CHECKING:
     from contextlib import ExitStack
 
+    from gilbench.bench.compare import Thresholds
+
 from gilbench import workloads
 from gilbench.bench import __version__
 from gilbench.bench import specs
@@ -152,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="multiply the candidate's work by this factor (to test the gate; default 1)")
     ab.add_argument("--rounds", type=_positive(int, "--rounds"),
                     help="rounds: pyperf processes per side and cell (default: the profile's)")
+    ab.add_argument("--all-rounds", action="store_true",
+                    help="run every round of every cell instead of stopping a cell once its rows are decided "
+                    "(records a machine's noise; the verdicts are the same rule's)")
     ab.add_argument("--timeout", type=_positive(float, "--timeout"), help="seconds one pyperf process may take")
     ab.add_argument("--seed", type=int, help="seed of the random interleaving order (default: random)")
     ab.add_argument("--output", type=Path,
@@ -228,14 +233,15 @@ def _config_options(parser: argparse.ArgumentParser, keys: str) -> None:
 def _comparison_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fail-on", action="append", metavar="METRIC:PCT%",
                         help="a regression threshold, repeatable: METRIC is time, speedup or parallelism; e.g. "
-                        "--fail-on time:10%% --fail-on speedup:10%% (default: time:10%%). Each cell and metric is a "
-                        "row tested on its pyperf processes (paired by round after ab: Wilcoxon signed-rank; "
-                        "separate runs: Welch t on logs). Holm's step-down at 0.01 over every tested row keeps the "
-                        "chance that two equal runs fail at most 1%%; a row fails when Holm rejects it and its "
-                        "change is at least half PCT in the worse direction, or when its cell is ok in the baseline "
-                        "and failed or timed out in the candidate. A row whose minimum detectable effect (at "
-                        "0.01/rows, 80%% power) is above PCT is inconclusive. Separate runs whose canary shows "
-                        "the machine's speed differed (p < 0.01, over 5%%) do not judge time (rule: bench/compare.py)")
+                        "--fail-on time:10%% --fail-on speedup:10%% (default: the config's fail_on, else time:10%%; "
+                        "a workload's own fail_on in its [tool.gilbench.workload.NAME] table wins for its cells). "
+                        "Time rows twice: each process's fastest batch and its mean batch. The rows share alpha "
+                        "0.01 (two equal runs fail at most 1%% of the time). After ab, paired by round: exact "
+                        "one-sided signed-rank test and Hodges-Lehmann bounds, looked at at 40/70/100%% of the "
+                        "rounds; separate runs: Welch t, and time judged only beyond the run-to-run floor measured "
+                        "on earlier runs beside them. A row fails when its lower bound is above 0 (the floor) and "
+                        "its upper bound reaches PCT/2, or its cell failed in the candidate. The canary is shown, "
+                        "never used to excuse (rule: bench/compare.py)")
     parser.add_argument("--fail-on-inconclusive", action="store_true",
                         help="exit 1 also when a row is inconclusive (too noisy to detect its threshold)")
     parser.add_argument("--html", type=Path, metavar="FILE", help="write the side-by-side HTML page here")
@@ -276,10 +282,19 @@ def _write_comparison(args: argparse.Namespace, base: Path, cand: Path, threshol
     return EXIT_OK
 
 
-def _thresholds(args: argparse.Namespace) -> list:
-    from gilbench.bench.compare import parse_threshold
+def _thresholds(args: argparse.Namespace) -> "Thresholds":
+    """--fail-on (else the config's, else time:10%), and each workload's own fail_on from the config."""
+    from gilbench.bench.compare import Thresholds, parse_threshold
 
-    return [parse_threshold(t) for t in (args.fail_on or ["time:10%"])]
+    declared = getattr(args, "declared", None) or {}
+    own: dict[str, tuple] = {}
+    for spec, texts in (getattr(args, "workload_fail_on", None) or {}).items():
+        parsed = tuple(parse_threshold(t) for t in texts)
+        own[spec] = parsed
+        name = getattr(declared.get(spec), "name", "")
+        if name:
+            own[name] = parsed
+    return Thresholds(tuple(parse_threshold(t) for t in (args.fail_on or ["time:10%"])), own)
 
 
 def cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -287,7 +302,7 @@ def cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     from gilbench.bench.results import resolve_run
 
     try:
-        configure(args, only=("fail_on",))
+        configure(args, only=("fail_on", "workload_fail_on", "declared"))
         thresholds = _thresholds(args)
     except ValueError as exc:
         parser.error(str(exc))
@@ -326,23 +341,34 @@ def _ab_sides(args: argparse.Namespace, stack: "ExitStack") -> tuple[Plan, list,
 def cmd_ab(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from contextlib import ExitStack
 
-    from gilbench.bench.ab import SideError, run_ab
+    from gilbench.bench.compare import Thresholds
+
+    from gilbench.bench.ab import SideError, gate_design, run_ab
+    from gilbench.bench.compare import Refused
     from gilbench.bench.config import configure, explain
     from gilbench.bench.runner import Interrupted
 
     with ExitStack() as stack:  # worktrees and sandboxes are removed however this ends
         try:
             # a resumed ab keeps its plan: only the thresholds come from the config
-            config = configure(args, only=("fail_on",) if args.resume else AB_CONFIG, defaults=AB_DEFAULTS)
+            config = configure(args, only=("fail_on", "workload_fail_on") if args.resume else AB_CONFIG,
+                               defaults=AB_DEFAULTS)
             thresholds = _thresholds(args)
             plan, sides, resume = _ab_sides(args, stack)
         except (ValueError, SideError, RunFolderError) as exc:
             parser.error(str(exc))
+        try:
+            if not resume:
+                gate_design(plan, thresholds)  # refused before anything runs when its rounds cannot decide
+        except Refused as exc:
+            print(f"gilbench: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         if config:
             print(explain(config, "ab", ("interpreters", "name"),
                           "each side runs on its --base-python or --cand-python, into <date>-<host>"), file=sys.stderr)
         try:
-            folders = run_ab(plan, sides, args.output, args.timeout, args.seed, resume=resume)
+            folders = run_ab(plan, sides, args.output, args.timeout, args.seed, resume=resume, thresholds=thresholds,
+                             all_rounds=args.all_rounds)
         except (SideError, RunFolderError) as exc:
             print(f"gilbench: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
@@ -386,7 +412,7 @@ AB_DEFAULTS = {"profile": "gate", "scale": 1.0, "output": Path("results")}
 #: the config keys (as options) `ab` reads: the matrix, not the interpreters (each side has its own) or a
 #: run folder's name
 AB_CONFIG = ("profile", "workload", "declared", "workload_module", "backend", "workers", "cores", "tasks", "scale",
-             "processes", "values", "timeout", "output", "fail_on")
+             "processes", "values", "timeout", "output", "fail_on", "workload_fail_on")
 #: `run`'s options that `ab` has not: the config's processes and values, or the profile's (the interpreters are
 #: --base-python and --cand-python)
 AB_FIXED = ("processes", "values", "warmups", "start_method", "python")

@@ -1,58 +1,61 @@
-"""Two run folders -> per-cell, per-metric verdicts, and a gate whose false-alarm rate is known.
+"""Two run folders -> per-cell, per-metric verdicts: the gate, and the one statement of its rule.
 
 Data only: no formatting, no I/O but reading. The unit of analysis is the pyperf *process*: values
 inside one process share its memory layout, CPU placement and clock, so each process is summarized
-by one figure (time: its fastest batch, ``ProcessRecord.best``: noise only adds time, so the minimum
-is the least disturbed reading; parallelism: the median over its batches of CPU / wall seconds) and
-the tests run on the logs of these summaries, one per process.
+by one figure per *summary* and the tests run on the logs of these figures.
 
-The rule (``ALPHA`` = 0.01, ``--fail-on METRIC:PCT%`` gives a row's threshold T = PCT / 100):
+The rule (``ALPHA`` = 0.01; ``--fail-on METRIC:PCT%`` or a workload's own ``fail_on`` gives a row's
+threshold T = PCT / 100; "worse" is slower time, lower speedup, lower parallelism):
 
-1. Rows. One row per cell and per threshold's metric: ``time`` (every cell), ``speedup`` (the cell
-   flagged ``baseline`` in the run, same workload and cores, over the cell; every other cell),
-   ``parallelism`` (every cell).
-2. Estimate, p-value, interval, per row.
+1. Rows. For each cell and threshold metric: ``time`` twice, summarized by each process's fastest
+   batch (``min``: noise only adds time, so it is the least disturbed reading) and by its mean batch
+   (``mean``: the guard that sees a regression hitting one batch in three, or only the first);
+   ``speedup`` (the baseline cell of the same interpreter, workload and cores over the cell, both by
+   ``min``; ``bench.model.baseline_id``); ``parallelism`` (the median over batches of CPU / wall).
+2. Error budget. The family is every row of the comparison; a row's share of ``ALPHA`` is
+   ``ALPHA x weight / total weight``, weight 2 for a primary row and 1 for the ``mean`` guard
+   (Bonferroni: the chance that two equal runs fail any row is at most ``ALPHA``). Within a row the
+   share is split over the looks of the design (``bench.sequential``): a single look for separate
+   runs and short ab runs; 1/4, 1/4, 1/2 at half, three quarters and all of the rounds for the gate.
+3. Test, per row and look, on the differences oriented so that positive is worse:
 
-   * Paired, when both run folders carry the same ``interleaved_with`` (written by one
-     ``gilbench ab``): process k of the baseline and of the candidate ran back to back in round k with
-     the same layout, so the row uses the rounds present in both, d_k = log(cand_k) - log(base_k)
-     (speedup: d_k = (log B_cand,k - log C_cand,k) - (log B_base,k - log C_base,k), B the baseline
-     cell, C the cell). Change = exp(median d) - 1; p = two-sided Wilcoxon signed-rank test of d
-     (zeros dropped; exact up to 50 rounds without ties); interval = percentile bootstrap of the
-     median of d at 1 - ALPHA (2,000 resamples, seeded by crc32 of "cell|metric", so a row's interval
-     does not depend on the other rows).
-   * Unpaired (separate runs): Welch's t-test on the logs of each side's process summaries; change =
-     exp(mean log cand - mean log base) - 1; interval = the Welch t interval at 1 - ALPHA. Speedup:
-     each side's mean log B - mean log C, the four variances added (Welch-Satterthwaite df).
+   * Paired (both folders from one ``gilbench ab``): d_k = log(cand_k) - log(base_k) over round k
+     (speedup: the baseline cell's log minus the cell's, candidate minus baseline). The exact
+     one-sided Wilcoxon signed-rank test (ties by midranks, zeros dropped, exact at any n:
+     ``stats.signed_rank_p``); the change is the Hodges-Lehmann estimate, its bounds the exact
+     one-sided bounds at the look's level (``stats.hodges_lehmann_bounds``). Rows stop at the first
+     look where they are decided (below); a cell runs on while any row reading it is undecided.
+   * Unpaired (separate runs): the run is the unit, and one run a side cannot show a run-level
+     offset. Welch's t on the processes' logs gives the change and its one-sided bounds at the
+     row's level; a time row is judged only beyond the *run-to-run floor* F: the spread of each
+     cell's figure over earlier runs of the same plan on this machine (``run_to_run_floor``;
+     ``DEFAULT_FLOOR`` when fewer than ``FLOOR_MIN_RUNS`` such runs are found, and said so).
+     Speedup and parallelism, ratios inside one run, have no floor.
 
-3. The family is every row of the comparison that has a p-value (all cells x all metrics): m rows.
-   Holm's step-down at ALPHA: order the p-values p(1) <= ... <= p(m); row (i) is rejected when
-   p(j) < ALPHA / (m - j + 1) for every j <= i. This keeps the probability that a comparison of two
-   equal runs rejects any row (the family-wise error rate) at most 1 %.
-4. Verdicts, first that applies:
+4. Verdicts, with L and U the row's lower and upper bound of the change (worse direction), first
+   that applies:
 
    * ``failed`` (a regression): the cell (for speedup: the cell or its baseline cell) is ok in the
-     baseline and failed or timed out in the candidate; the note carries the candidate's error;
-   * ``slower`` / ``worse`` (a regression): Holm rejects the row and its change is at least half
-     its threshold in the worse direction (nearer the threshold than no change): time +T/2 or more,
-     speedup and parallelism -T/2 or less; ``faster`` / ``better`` likewise in the other direction;
-   * ``machine speed differed`` (not a regression): a time row that would be slower or faster in an
-     *unpaired* comparison whose machine speed differed (below);
-   * ``inconclusive``: the row's minimum detectable effect (MDE) is above its threshold: MDE =
-     exp((q + z_0.80) x SE) - 1, q the two-sided t quantile at ALPHA / m (df n - 1 paired, Welch df
-     unpaired), SE the standard error of the log change (paired: 1.4826 x MAD of d, or the sd of d
-     when the MAD is 0, over sqrt(n); unpaired: the Welch SE). The MDE is infinite when the test
-     cannot reach ALPHA / m at all: paired with 2 / 2^n >= ALPHA / m, unpaired with fewer than 2
-     processes on a side (then the row has no p-value and is not in the family);
-   * ``no change`` otherwise.
+     baseline and failed or timed out in the candidate;
+   * ``slower`` / ``worse`` (a regression): L > F and U >= T/2: worse beyond doubt (and beyond the
+     floor) and not shown to be below half the threshold;
+   * ``faster`` / ``better``: U < -F;
+   * ``slower, under T/2`` / ...: the interval excludes 0 (beyond the floor unpaired) but U < T/2:
+     a change, shown to be small;
+   * ``within run-to-run floor``: unpaired, the interval excludes 0 but not the floor;
+   * ``no change``: the interval holds 0 and lies within +-T/2;
+   * ``no regression``: the interval holds 0, U < T/2, L <= -T/2 (maybe faster, not slower);
+   * ``inconclusive``: U >= T/2 and the row is not a regression: the rounds could not decide it
+     (``--fail-on-inconclusive`` fails the gate on these).
 
-5. Machine speed (the canary: a fixed reference loop every process times outside its timed region):
-   the candidate's canary time over the baseline's, from every process of each run (Welch t on the
-   logs; processes without a canary are left out, and with fewer than 2 a side there is no check). It
-   *differed* when p < ALPHA and it is more than MACHINE_TOLERANCE (5 %) away from 1. In an unpaired
-   comparison time rows are then not judged (slower/faster become ``machine speed differed``);
-   speedup and parallelism, ratios measured inside one run, keep their verdicts. A paired comparison
-   reports the ratio and judges time as usual (interleaving cancels drift).
+   An interval that excludes zero is never ``no change``.
+5. Refused (``Refused``, exit 2) rather than judged: runs of different gilbench versions, values or
+   warmups per process, or parameters (other than ``--scale``, which is shown); a paired comparison
+   whose rounds cannot reach its level (it says how many rounds it needs).
+6. The canary (a fixed reference loop timed in every process before anything of the workload is
+   imported): the candidate's canary over the baseline's and its own A/A spread are shown, and a
+   time row of CPU work gets a note when it differed beyond ``MACHINE_TOLERANCE``. It never
+   changes a verdict: code that slows the interpreter cannot excuse itself.
 
 Cells in one run only, cells not ok in the baseline, different tasks per batch, and runs on
 different machines or interpreters (unless allowed) are ``not comparable``, never dropped.
@@ -60,30 +63,42 @@ different machines or interpreters (unless allowed) are ``not comparable``, neve
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import statistics
-import zlib
 from dataclasses import asdict, dataclass, field
-from typing import Any
-
-import numpy as np
+from pathlib import Path
+from typing import Any, Callable, Mapping
 
 from gilbench.bench import stats
-from gilbench.bench.model import CellRecord
+from gilbench.bench.model import CellRecord, baseline_id
 from gilbench.bench.results import RunFolder, RunFolderError
+from gilbench.bench.sequential import Design, single
 
 ALPHA = 0.01
 POWER = 0.8
-N_BOOT = 2000
-#: the canary ratio beyond which (and significant) two separate runs' machines differed in speed
+#: the canary ratio beyond which (and significant) the two sides' machines differed in speed
 MACHINE_TOLERANCE = 0.05
+#: the run-to-run floor when fewer than FLOOR_MIN_RUNS earlier runs of the plan are found: the largest
+#: run-level offset between two quick runs minutes apart seen on a 2-vCPU cloud guest (+9.3 % canary),
+#: doubled
+DEFAULT_FLOOR = 0.20
+FLOOR_MIN_RUNS = 4
+#: the floor is this many standard deviations of the difference of two runs' offsets
+FLOOR_SDS = 4.0
 
 #: metric -> (direction: +1 if a higher value is worse, words for worse/better)
 METRICS: dict[str, tuple[int, str, str]] = {
     "time": (+1, "slower", "faster"),
     "speedup": (-1, "worse", "better"),
     "parallelism": (-1, "worse", "better"),
+}
+#: metric -> its summaries of one process, each with its weight in the family (primary 2, guard 1)
+SUMMARIES: dict[str, tuple[tuple[str, float], ...]] = {
+    "time": (("min", 2.0), ("mean", 1.0)),
+    "speedup": (("min", 2.0),),
+    "parallelism": (("median", 2.0),),
 }
 #: metrics that were dropped, and why: parse_threshold says so
 DROPPED_METRICS = {
@@ -93,11 +108,17 @@ DROPPED_METRICS = {
                    "use speedup:PCT%, which judges each of them",
 }
 FAILED = "failed"
-MACHINE = "machine speed differed"
+INCONCLUSIVE = "inconclusive"
+NOT_COMPARABLE = "not comparable"
+WITHIN_FLOOR = "within run-to-run floor"
 #: what must match for two runs to be compared at all, and what only needs to be shown
 MACHINE_KEYS = ("cpu_model", "logical_cpus")
 PYTHON_KEYS = ("python_version", "python_implementation", "python_build", "gil_enabled")
 SHOWN_KEYS = ("hostname", "os", "physical_cores", "memory_total_bytes", "default_start_method", "packages")
+
+
+class Refused(RunFolderError):
+    """Two runs the gate will not judge at all; the message says which difference and what to do."""
 
 
 @dataclass(frozen=True)
@@ -123,15 +144,39 @@ def parse_threshold(text: str) -> Threshold:
     return Threshold(match.group(1), float(match.group(2)))
 
 
+@dataclass(frozen=True)
+class Thresholds:
+    """The thresholds of a comparison: the default list, and a workload's own list where it has one."""
+
+    default: tuple[Threshold, ...]
+    per_workload: Mapping[str, tuple[Threshold, ...]] = field(default_factory=dict)
+
+    def of(self, workload: str) -> tuple[Threshold, ...]:
+        return self.per_workload.get(workload, self.default)
+
+    @property
+    def all(self) -> list[Threshold]:
+        seen = dict.fromkeys(list(self.default) + [t for ts in self.per_workload.values() for t in ts])
+        return list(seen)
+
+
+def as_thresholds(thresholds: "Thresholds | list[Threshold] | tuple[Threshold, ...]") -> Thresholds:
+    return thresholds if isinstance(thresholds, Thresholds) else Thresholds(tuple(thresholds))
+
+
 @dataclass
 class RunSide:
-    """What a comparison needs of one run folder: its cells (with their processes) and its machine."""
+    """What a comparison needs of one run folder: its cells (with their processes), machine and plan."""
 
     path: str
     machine: dict[str, Any]
     cells: dict[str, CellRecord]
     #: the ab root both sides of one interleaved ``gilbench ab`` share ("" for a plain run)
     interleaved_with: str = ""
+    timing: dict[str, Any] = field(default_factory=dict)
+    version: str = ""
+    #: the group-sequential design of an ab (None: one look at the rounds there are)
+    design: Design | None = None
 
     @classmethod
     def load(cls, path: str) -> "RunSide":
@@ -145,48 +190,52 @@ class RunSide:
             records = [CellRecord.from_dict(c) for c in manifest["cells"]]
         except (TypeError, KeyError, ValueError, AttributeError) as exc:
             raise RunFolderError(f"{folder.manifest}: a cell entry is not readable ({exc!r})") from None
+        design = manifest.get("sequential")
         return cls(str(path), machine if isinstance(machine, dict) else {}, {r.id: r for r in records},
-                   str(manifest.get("interleaved_with") or ""))
+                   str(manifest.get("interleaved_with") or ""), dict(manifest.get("timing") or {}),
+                   str(manifest.get("gilbench_version") or ""), Design.from_dict(design) if design else None)
 
     def ok(self, cell_id: str) -> bool:
         record = self.cells.get(cell_id)
         return record is not None and record.status == "ok" and any(p.values for p in record.processes)
 
     def baseline_of(self, cell_id: str) -> str | None:
-        """The id of the cell flagged as the speedup baseline with the same workload and cores."""
-        cell = self.cells[cell_id].cell
-        for cid, record in self.cells.items():
-            if record.baseline and record.cell.workload == cell.workload and record.cell.cores == cell.cores:
-                return cid
-        return None
+        """The id of the cell's speedup baseline (same interpreter, workload and cores)."""
+        return baseline_id(self.cells.values(), self.cells[cell_id].cell)
 
-    def canaries(self) -> list[float]:
-        """Every process's canary wall time (s), over all cells; processes without one are left out."""
-        return [p.canary for r in self.cells.values() for p in r.processes
-                if p.canary is not None and math.isfinite(p.canary) and p.canary > 0]
+    def canaries(self) -> dict[tuple[str, int], float]:
+        """Every process's canary wall time (s) by (cell, round); processes without one left out."""
+        return {(cid, p.index): p.canary for cid, r in self.cells.items() for p in r.processes
+                if p.canary is not None and math.isfinite(p.canary) and p.canary > 0}
 
 
 @dataclass
 class Row:
-    """One cell and metric compared."""
+    """One cell, metric and summary compared."""
 
     id: str
     metric: str
     verdict: str
+    summary: str = ""
     base: float = math.nan
     cand: float = math.nan
-    ratio: float = math.nan  # the estimated candidate / baseline (exp of the paired or unpaired log change)
-    ci_low: float = math.nan
+    ratio: float = math.nan  # the estimated candidate / baseline (exp of the log change)
+    ci_low: float = math.nan  # the bounds of the ratio at the row's level (each one-sided)
     ci_high: float = math.nan
-    p_value: float = math.nan  # the row's own test
+    p_value: float = math.nan  # one-sided, in the worse direction, at the look that decided
+    level: float = math.nan  # the level that look tested at
     mde: float = math.nan
     threshold: float = math.nan
+    floor: float = 0.0  # the run-to-run floor a time row of separate runs is judged beyond
     n_base: int = 0  # processes
     n_cand: int = 0
     regression: bool = False
     note: str = ""
-    p_holm: float = math.nan  # Holm-adjusted over the comparison's family
     pairs: int = 0  # rounds used, paired; 0 unpaired
+    look: int = 0  # the look (1-based) that decided the row; 0 when no look did
+    decided: bool = False
+    weight: float = 0.0
+    kind: str = ""  # the workload's kind (io-bound rows get no canary note)
     between_base: float = math.nan  # the between-process share of the variance of the cell's values
     between_cand: float = math.nan
     n_eff_base: float = math.nan  # effective number of independent values (Kish)
@@ -197,8 +246,8 @@ class Row:
         return self.ratio - 1
 
     @property
-    def rejected(self) -> bool:
-        return not math.isnan(self.p_holm) and self.p_holm < ALPHA
+    def label(self) -> str:
+        return f"{self.metric} ({self.summary})" if self.summary and len(SUMMARIES[self.metric]) > 1 else self.metric
 
 
 def _finite(x: Any) -> Any:
@@ -213,6 +262,18 @@ def _finite(x: Any) -> Any:
 
 
 @dataclass
+class Floor:
+    """The run-to-run floor of separate runs: per (cell, summary) fraction, and where it came from."""
+
+    by_row: dict[tuple[str, str], float] = field(default_factory=dict)
+    runs: int = 0  # earlier runs it was measured on (0: the default)
+    source: str = ""
+
+    def of(self, cell_id: str, summary: str) -> float:
+        return self.by_row.get((cell_id, summary), DEFAULT_FLOOR)
+
+
+@dataclass
 class Comparison:
     base: str
     cand: str
@@ -222,25 +283,24 @@ class Comparison:
     not_comparable: str = ""
     paired: bool = False
     rounds: int = 0  # the most rounds any paired row used
-    family: int = 0  # m: the rows with a p-value, over which Holm runs
+    family: int = 0  # rows in the family
+    design: Design | None = None
+    floor: Floor | None = None  # unpaired only
     machine_speed_ratio: float = math.nan  # canary time, candidate / baseline
     machine_speed_ci: tuple[float, float] = (math.nan, math.nan)
     machine_speed_p: float = math.nan
+    machine_speed_spread: float = math.nan  # the canary's own A/A spread: sd of its per-round log ratios
     machine_speed_differed: bool = False  # p < ALPHA and beyond MACHINE_TOLERANCE
     machine_speed_note: str = ""
+    scaled: str = ""  # the sides' --scale, when they differ
 
     @property
     def regressions(self) -> list[Row]:
         return [r for r in self.rows if r.regression]
 
     @property
-    def time_judged(self) -> bool:
-        """False when separate runs' machines differed in speed: their time rows are not judged."""
-        return self.paired or not self.machine_speed_differed
-
-    @property
     def inconclusive(self) -> list[Row]:
-        return [r for r in self.rows if r.verdict == "inconclusive"]
+        return [r for r in self.rows if r.verdict == INCONCLUSIVE]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data, strict JSON: every NaN or infinity is None."""
@@ -253,12 +313,72 @@ class Comparison:
             "rounds": self.rounds,
             "family": self.family,
             "alpha": ALPHA,
+            "design": self.design.to_dict() if self.design else None,
+            "floor": ({"runs": self.floor.runs, "source": self.floor.source,
+                       "rows": [[c, s, f] for (c, s), f in sorted(self.floor.by_row.items())]}
+                      if self.floor else None),
+            "scaled": self.scaled,
             "machine_speed": {"ratio": self.machine_speed_ratio, "ci": list(self.machine_speed_ci),
-                              "p": self.machine_speed_p, "differed": self.machine_speed_differed,
-                              "time_judged": self.time_judged, "note": self.machine_speed_note},
+                              "p": self.machine_speed_p, "spread": self.machine_speed_spread,
+                              "differed": self.machine_speed_differed, "note": self.machine_speed_note},
             "environment": [list(e) for e in self.environment],
-            "rows": [asdict(r) for r in self.rows],
+            "rows": [{**asdict(r), "label": r.label} for r in self.rows],
         })
+
+
+# --- the family ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RowSpec:
+    """A row the comparison will have: fixed before any value is seen, so that its budget is too."""
+
+    id: str
+    metric: str
+    summary: str
+    threshold: Threshold
+    weight: float
+
+
+def row_specs(cells: Mapping[str, CellRecord], thresholds: Thresholds) -> list[RowSpec]:
+    """Every row of a comparison of runs with these cells (the family), in order."""
+    specs = []
+    for cid, record in cells.items():
+        for threshold in thresholds.of(record.cell.workload):
+            if threshold.metric == "speedup" and record.baseline:
+                continue
+            for summary, weight in SUMMARIES[threshold.metric]:
+                specs.append(RowSpec(cid, threshold.metric, summary, threshold, weight))
+    return specs
+
+
+def row_alpha(spec: RowSpec, total_weight: float) -> float:
+    return ALPHA * spec.weight / total_weight if total_weight else ALPHA
+
+
+def check_reachable(cells: Mapping[str, CellRecord], thresholds: Thresholds, design: Design) -> None:
+    """Refused when the design's first look cannot reach its level with the exact signed-rank test:
+    the gate would pass every change forever. The message gives the rounds it needs."""
+    specs = row_specs(cells, thresholds)
+    total = sum(s.weight for s in specs)
+    if not specs:
+        return
+    level = min(design.level(0, row_alpha(s, total)) for s in specs)
+    if stats.min_signed_rank_p(design.looks[0]) > level:
+        last = min(design.level(len(design.looks) - 1, row_alpha(s, total)) for s in specs)
+        needed = stats.rounds_needed(min(level, last) if len(design.looks) == 1 else level)
+        from gilbench.bench.sequential import design_for
+
+        fixed = next(r for r in range(needed, 10 * needed + 64) if _reaches(design_for(r), specs, total))
+        raise Refused(
+            f"{design.looks[0]} rounds cannot reach the gate's level: {len(specs)} rows share alpha {ALPHA:g}, so "
+            f"the strictest row tests at {level:.2g} at the first look, and the exact signed-rank test's smallest p "
+            f"with {design.looks[0]} rounds is {stats.min_signed_rank_p(design.looks[0]):.2g}. It needs at least "
+            f"{fixed} rounds: give --rounds {fixed} (or the gate profile), or fewer cells or thresholds")
+
+
+def _reaches(design: Design, specs: list[RowSpec], total: float) -> bool:
+    level = min(design.level(0, row_alpha(s, total)) for s in specs)
+    return stats.min_signed_rank_p(design.looks[0]) <= level
 
 
 # --- per-process summaries --------------------------------------------------------------------
@@ -266,30 +386,36 @@ class Comparison:
 #: a side's figures for one row: (sign, {process index: log summary}) terms, summed with their signs
 Terms = list[tuple[int, dict[int, float]]]
 
+_SUMMARY: dict[str, Callable[[Any], float]] = {
+    "min": lambda p: p.best,
+    "mean": lambda p: statistics.fmean(p.values),
+    "median": lambda p: p.parallelism,
+}
 
-def _logs(record: CellRecord, metric: str) -> dict[int, float]:
+
+def _logs(record: CellRecord, summary: str) -> dict[int, float]:
     out = {}
     for p in record.processes:
         if not p.values:
             continue
-        x = p.parallelism if metric == "parallelism" else p.best
+        x = _SUMMARY[summary](p)
         if x is not None and math.isfinite(x) and x > 0:
             out[p.index] = math.log(x)
     return out
 
 
-def _terms(side: RunSide, cid: str, metric: str) -> tuple[Terms | None, str]:
+def _terms(side: RunSide, cid: str, metric: str, summary: str) -> tuple[Terms | None, str]:
     """The row's terms on one side, or None and why not."""
     record = side.cells[cid]
     if metric == "speedup":
         bid = side.baseline_of(cid)
         if bid is None:
-            return None, "no baseline cell (same workload and cores)"
+            return None, "no baseline cell (same interpreter, workload and cores)"
         if not side.ok(bid):
             return None, f"the baseline cell {bid} is {side.cells[bid].status}"
-        terms = [(+1, _logs(side.cells[bid], "time")), (-1, _logs(record, "time"))]
+        terms = [(+1, _logs(side.cells[bid], summary)), (-1, _logs(record, summary))]
     else:
-        terms = [(+1, _logs(record, metric))]
+        terms = [(+1, _logs(record, summary))]
     if any(not t for _, t in terms):
         return None, "no " + ("CPU accounting" if metric == "parallelism" else "values")
     return terms, ""
@@ -312,78 +438,108 @@ def _spread(record: CellRecord, metric: str) -> tuple[float, float]:
     return stats.variance_components(groups)
 
 
-# --- the two analyses: pure functions over log summaries --------------------------------------
-
-@dataclass
-class Test:
-    """One row's test, on the log scale: estimate, interval, p, standard error and df for the MDE."""
-
-    estimate: float = math.nan
-    ci: tuple[float, float] = (math.nan, math.nan)
-    p: float = math.nan
-    se: float = math.nan
-    df: float = math.nan
-    n: int = 0  # paired: differences used
-    min_p: float = 0.0  # the smallest p the test can give with this n
-
-
-def row_seed(cell_id: str, metric: str) -> int:
-    """A row's own bootstrap seed, from its identity only."""
-    return zlib.crc32(f"{cell_id}|{metric}".encode())
-
-
-def paired_test(differences: list[float], seed: int) -> Test:
-    """Paired rounds: median of d, Wilcoxon signed-rank p, bootstrap interval of the median."""
-    d = np.asarray(differences, dtype=float)
-    n = int(d.size)
-    if n == 0:
-        return Test()
-    reps = stats.median_replicates(d, N_BOOT, np.random.default_rng(seed))
-    sd = stats.robust_sd(d.tolist())
-    return Test(
-        estimate=float(np.median(d)),
-        ci=stats.bootstrap_ci(reps, 1 - ALPHA),
-        p=stats.wilcoxon_p(d.tolist()),
-        se=sd / math.sqrt(n),
-        df=max(n - 1, 1),
-        n=n,
-        min_p=stats.min_wilcoxon_p(int(np.count_nonzero(d)) or n),
-    )
-
-
-def unpaired_test(base: Terms, cand: Terms) -> Test:
-    """Separate runs: Welch's t on the log summaries, each side's terms with their signs."""
-    terms = [(sign, list(t.values())) for sign, t in cand] + [(-sign, list(t.values())) for sign, t in base]
-    est, se, df = stats.welch(terms)
-    if math.isnan(est):
-        return Test()
-    half = stats.t_quantile(1 - ALPHA / 2, df) * se
-    return Test(estimate=est, ci=(est - half, est + half), p=stats.welch_p(est, se, df), se=se, df=df)
-
-
 def paired_differences(base: Terms, cand: Terms) -> list[float]:
-    """d_k over the rounds k present in every term of both sides."""
+    """d_k over the rounds k present in every term of both sides, in round order."""
     rounds = set.intersection(*(set(t) for _, t in base + cand))
     return [sum(sign * (c[k] - b[k]) for (sign, b), (_, c) in zip(base, cand)) for k in sorted(rounds)]
 
 
-def decide(threshold: Threshold, ratio: float, rejected: bool, mde: float) -> tuple[str, bool]:
-    """(verdict, is_regression) by the second, fourth and fifth bullets of step 4 of this module's rule."""
-    direction, worse, better = METRICS[threshold.metric]
-    change = ratio - 1
-    if rejected and abs(change) >= threshold.fraction / 2:
-        is_worse = change * direction > 0
-        return (worse if is_worse else better), is_worse
-    if not math.isnan(mde) and mde > threshold.fraction:
-        return "inconclusive", False
-    return "no change", False
+# --- the tests: pure functions over oriented log differences ------------------------------------
+
+@dataclass
+class Test:
+    """One row's test at one look, on the log scale, oriented so that positive is worse."""
+
+    estimate: float = math.nan
+    low: float = math.nan
+    high: float = math.nan
+    p: float = math.nan  # one-sided, worse
+    level: float = math.nan
+    n: int = 0
+    look: int = 0
 
 
-def machine_speed(base: RunSide, cand: RunSide) -> tuple[float, tuple[float, float], float, int, int]:
-    """(canary ratio cand/base, its 1 - ALPHA interval, Welch p, canaries base, canaries cand)."""
+def paired_test(worse: list[float], level: float, look: int = 0) -> Test:
+    """Exact one-sided signed-rank p, Hodges-Lehmann change and its exact bounds at ``level``."""
+    low, high = stats.hodges_lehmann_bounds(worse, level)
+    return Test(stats.hodges_lehmann(worse), low, high, stats.signed_rank_p(worse, "greater"), level,
+                len(worse), look)
+
+
+def unpaired_test(base: Terms, cand: Terms, direction: int, level: float) -> Test:
+    """Welch's t on the log summaries (each side's terms with their signs), one-sided bounds at ``level``."""
+    terms = [(sign, list(t.values())) for sign, t in cand] + [(-sign, list(t.values())) for sign, t in base]
+    est, se, df = stats.welch(terms)
+    if math.isnan(est):
+        return Test(level=level)
+    est *= direction
+    if se == 0:
+        return Test(est, est, est, 0.0 if est > 0 else 1.0, level)
+    half = stats.t_quantile(1 - level, df) * se
+    return Test(est, est - half, est + half, stats.t_p_two_sided(est / se, df) / 2 if est > 0 else
+                1 - stats.t_p_two_sided(est / se, df) / 2, level)
+
+
+def worse_log(fraction: float, direction: int) -> float:
+    """A change of ``fraction`` in the worse direction on the oriented log scale the tests use: time
+    ``fraction`` slower is log(1 + fraction); speedup ``fraction`` lower is -log(1 - fraction)."""
+    if math.isinf(fraction):
+        return fraction
+    return math.log1p(fraction) if direction > 0 else -math.log1p(-min(fraction, 0.999999))
+
+
+def _shown_worse(test: Test, floor: float) -> bool:
+    """Worse beyond doubt (and beyond the floor): the lower bound above it; without a floor the exact
+    test's p at the level counts too (with ties the bounds can sit on 0 while p is below the level)."""
+    return test.low > floor or (floor == 0 and test.p <= test.level)
+
+
+def decided(test: Test, threshold: float, floor: float = 0.0, direction: int = 1) -> bool:
+    """Whether a look settles the row: a regression (L > F and U >= T/2), or shown below T/2."""
+    half, f = worse_log(threshold / 2, direction), worse_log(floor, direction)
+    return (_shown_worse(test, f) and test.high >= half) or test.high < half
+
+
+def verdict(metric: str, test: Test, threshold: float, floor: float = 0.0) -> tuple[str, bool]:
+    """(verdict, is_regression) by step 4 of this module's rule; ``test`` on the oriented log scale,
+    ``threshold`` and ``floor`` as fractions of the metric's value."""
+    direction, worse, better = METRICS[metric]
+    half, f = worse_log(threshold / 2, direction), worse_log(floor, direction)
+    low, high = test.low, test.high
+    if _shown_worse(test, f) and high >= half:
+        return worse, True
+    if high < -f:
+        return better, False
+    if _shown_worse(test, 0.0) or high < 0:
+        if f > 0:
+            return WITHIN_FLOOR, False
+        return (f"{worse}, under {threshold / 2 * 100:g} %" if low > 0 or test.p <= test.level else better), False
+    if high < half:
+        return ("no change" if low > -half else "no regression"), False
+    return INCONCLUSIVE, False
+
+
+def machine_speed(base: RunSide, cand: RunSide, paired: bool) -> tuple[float, tuple[float, float], float, float]:
+    """(canary ratio cand/base, its 1 - ALPHA interval, p, the canary's own A/A spread).
+
+    Paired: the per-round log ratios of the canary (the spread is their sd: what the same fixed work
+    moves between two processes of one round); unpaired: Welch on the logs (the spread is the sd of
+    the logs within the baseline run)."""
     b, c = base.canaries(), cand.canaries()
-    test = unpaired_test([(+1, dict(enumerate(map(math.log, b))))], [(+1, dict(enumerate(map(math.log, c))))])
-    return math.exp(test.estimate), (math.exp(test.ci[0]), math.exp(test.ci[1])), test.p, len(b), len(c)
+    if paired:
+        d = [math.log(c[k] / b[k]) for k in b if k in c]
+        if len(d) < 2:
+            return math.nan, (math.nan, math.nan), math.nan, math.nan
+        low, high = stats.hodges_lehmann_bounds(d, ALPHA / 2)
+        p = min(1.0, 2 * min(stats.signed_rank_p(d, "greater"), stats.signed_rank_p(d, "less")))
+        return math.exp(stats.hodges_lehmann(d)), (math.exp(low), math.exp(high)), p, statistics.stdev(d)
+    lb, lc = [math.log(x) for x in b.values()], [math.log(x) for x in c.values()]
+    est, se, df = stats.welch([(+1, lc), (-1, lb)])
+    if math.isnan(est):
+        return math.nan, (math.nan, math.nan), math.nan, math.nan
+    half = stats.t_quantile(1 - ALPHA / 2, df) * se
+    return (math.exp(est), (math.exp(est - half), math.exp(est + half)), stats.welch_p(est, se, df),
+            statistics.stdev(lb))
 
 
 def _environment(base: RunSide, cand: RunSide) -> list[tuple[str, str, str, bool]]:
@@ -394,10 +550,6 @@ def _environment(base: RunSide, cand: RunSide) -> list[tuple[str, str, str, bool
     return rows
 
 
-def _applies(metric: str, record: CellRecord) -> bool:
-    return not (metric == "speedup" and record.baseline)
-
-
 def _error(record: CellRecord) -> str:
     error = record.error or {}
     message = error.get("message") or error.get("how") or ""
@@ -405,15 +557,104 @@ def _error(record: CellRecord) -> str:
     return f"{what} in the candidate" + (f": {message}" if message else "")
 
 
+def check_alike(base: RunSide, cand: RunSide, paired: bool) -> str:
+    """Refused (exit 2) for differences the gate cannot judge across; the sides' scales when they differ."""
+    if base.version and cand.version and base.version != cand.version:
+        raise Refused(f"the runs were made by different gilbench versions ({base.version} and {cand.version}): "
+                      "their rules and measurements may differ; rerun both with one version")
+    for key in ("values", "warmups", "loops"):
+        b, c = base.timing.get(key), cand.timing.get(key)
+        if b is not None and c is not None and b != c:
+            raise Refused(f"the runs' {key} per process differ ({b} and {c}): a process's minimum and mean "
+                          "depend on it; rerun with the same --values (or profile)")
+    scales = set()
+    for cid, b_rec in base.cells.items():
+        c_rec = cand.cells.get(cid)
+        if c_rec is None:
+            continue
+        if b_rec.cell.scale != c_rec.cell.scale:
+            scales.add((b_rec.cell.scale, c_rec.cell.scale))
+            continue
+        if b_rec.cell.params != c_rec.cell.params:
+            raise Refused(f"{cid}: the runs' workload parameters differ ({b_rec.cell.params} and "
+                          f"{c_rec.cell.params}): that is another benchmark, not a regression")
+    return ", ".join(f"work scaled x{c / b:g} in the candidate" for b, c in sorted(scales))
+
+
+# --- the run-to-run floor of separate runs --------------------------------------------------------
+
+def _plan_key(side: RunSide) -> tuple:
+    """What makes two runs the same benchmark: every cell's parameters and the values per process
+    (not the CPUs it was given, nor a resumed run's history)."""
+    cells = tuple(sorted((cid, r.cell.tasks, json.dumps(r.cell.params, sort_keys=True), r.cell.scale,
+                          r.cell.start_method or "", r.cell.module or "") for cid, r in side.cells.items()))
+    return cells, tuple(sorted((k, v) for k, v in side.timing.items() if k in ("values", "warmups", "loops")))
+
+
+def run_to_run_floor(base: RunSide, cand: RunSide, history: list[RunSide] | None = None) -> Floor:
+    """Each time row's floor: FLOOR_SDS x sqrt(2) x the robust sd, over earlier runs of the same plan,
+    machine and interpreter, of the cell's run-level figure (the median over processes of the log
+    summary). The earlier runs are ``history``, else the run folders beside the two (the candidate
+    left out); with fewer than FLOOR_MIN_RUNS the floor is DEFAULT_FLOOR."""
+    if history is None:
+        history = _siblings(base, cand)
+    key = _plan_key(base)
+    same = [h for h in history if _plan_key(h) == key
+            and all(h.machine.get(k) == base.machine.get(k) for k in MACHINE_KEYS + PYTHON_KEYS)]
+    floor = Floor(runs=len(same))
+    if len(same) < FLOOR_MIN_RUNS:
+        floor.source = (f"default {DEFAULT_FLOOR * 100:g} %: {len(same)} earlier run(s) of this plan on this machine "
+                        f"beside the two (it is measured from {FLOOR_MIN_RUNS} or more)")
+        return floor
+    for cid, record in base.cells.items():
+        if record.kind != "cpu-bound" and record.kind != "io-bound":
+            continue
+        for summary, _ in SUMMARIES["time"]:
+            figures = []
+            for h in same:
+                logs = _logs(h.cells[cid], summary) if h.ok(cid) else {}
+                if logs:
+                    figures.append(statistics.median(logs.values()))
+            if len(figures) >= FLOOR_MIN_RUNS:
+                floor.by_row[(cid, summary)] = math.expm1(FLOOR_SDS * math.sqrt(2) * stats.robust_sd(figures))
+    floor.source = f"measured over {len(same)} earlier runs of this plan on this machine"
+    return floor
+
+
+def _siblings(base: RunSide, cand: RunSide) -> list[RunSide]:
+    found, seen = [], {Path(cand.path).resolve()}
+    for parent in {Path(base.path).resolve().parent, Path(cand.path).resolve().parent}:
+        for child in sorted(parent.iterdir()) if parent.is_dir() else []:
+            if child.resolve() in seen or child.is_symlink() or not (child / "manifest.json").is_file():
+                continue
+            seen.add(child.resolve())
+            try:
+                side = RunSide.load(str(child))
+            except (RunFolderError, OSError, ValueError):
+                continue
+            if all(r.status in ("ok", "skipped") for r in side.cells.values()):
+                found.append(side)
+    return found
+
+
+# --- the comparison ------------------------------------------------------------------------------
+
 def compare(
     base: RunSide,
     cand: RunSide,
-    thresholds: list[Threshold],
+    thresholds: "Thresholds | list[Threshold]",
     allow_other_machine: bool = False,
     allow_other_python: bool = False,
+    floor: Floor | None = None,
+    final: bool = True,
+    with_mde: bool = True,
 ) -> Comparison:
-    """Every cell of either run, for every threshold's metric, with its verdict (the module's rule)."""
-    result = Comparison(base.path, cand.path, thresholds, environment=_environment(base, cand))
+    """Every cell of either run, for every threshold's metric and summary, with its verdict (the module's
+    rule). ``final``: the rounds are all there will be (an undecided row is inconclusive); ``gilbench ab``
+    asks with ``final=False`` at a look, to learn which rows are still open; ``with_mde=False`` skips the
+    simulated MDE (a figure for the reader, not for the verdict). Raises Refused."""
+    thresholds = as_thresholds(thresholds)
+    result = Comparison(base.path, cand.path, thresholds.all, environment=_environment(base, cand))
     result.paired = bool(base.interleaved_with) and base.interleaved_with == cand.interleaved_with
     reasons = []
     if not allow_other_machine and any(base.machine.get(k) != cand.machine.get(k) for k in MACHINE_KEYS):
@@ -421,109 +662,135 @@ def compare(
     if not allow_other_python and any(base.machine.get(k) != cand.machine.get(k) for k in PYTHON_KEYS):
         reasons.append("the runs are from different interpreters (version, build or GIL)")
     result.not_comparable = "; ".join(reasons)
+    result.scaled = check_alike(base, cand, result.paired)
     _check_machine_speed(result, base, cand)
 
-    ids = list(base.cells) + [i for i in cand.cells if i not in base.cells]
-    tests: dict[int, Test] = {}
-    for threshold in thresholds:
-        metric = threshold.metric
-        for cid in ids:
-            b_rec, c_rec = base.cells.get(cid), cand.cells.get(cid)
-            if not _applies(metric, b_rec or c_rec):
-                continue
-            row = Row(cid, metric, "not comparable", threshold=threshold.fraction)
-            result.rows.append(row)
-            if result.not_comparable:
-                row.note = result.not_comparable
-                continue
-            if b_rec is None or c_rec is None:
-                row.note = "only in the " + ("candidate" if b_rec is None else "baseline")
-                continue
-            if b_rec.cell.tasks != c_rec.cell.tasks:
-                row.note = f"tasks per batch differ: {b_rec.cell.tasks} vs {c_rec.cell.tasks}"
-                continue
-            if not base.ok(cid):
-                row.note = f"no result in the baseline ({b_rec.status})"
-                continue
-            if c_rec.status in ("failed", "timeout"):
-                row.verdict, row.regression, row.note = FAILED, True, _error(c_rec)
-                continue
-            if not cand.ok(cid):
-                row.note = f"no result in the candidate ({c_rec.status})"
-                continue
-            bid = cand.baseline_of(cid) if metric == "speedup" else None
-            if bid and base.ok(bid) and cand.cells[bid].status in ("failed", "timeout"):
-                row.verdict, row.regression, row.note = FAILED, True, f"its baseline cell {bid} {_error(cand.cells[bid])}"
-                continue
-            (tb, why_b), (tc, why_c) = _terms(base, cid, metric), _terms(cand, cid, metric)
-            if tb is None or tc is None:
-                row.note = (f"baseline: {why_b}" if tb is None else f"candidate: {why_c}")
-                continue
-            row.base, row.cand = _point(tb), _point(tc)
-            row.n_base, row.n_cand = len(tb[-1][1]), len(tc[-1][1])
-            row.between_base, row.n_eff_base = _spread(b_rec, metric)
-            row.between_cand, row.n_eff_cand = _spread(c_rec, metric)
-            if result.paired:
-                test = paired_test(paired_differences(tb, tc), row_seed(cid, metric))
-                row.pairs = test.n
-                result.rounds = max(result.rounds, test.n)
-                if test.n == 0:
-                    row.note = "no round present on both sides"
-                    continue
-            else:
-                test = unpaired_test(tb, tc)
-            row.ratio = math.exp(test.estimate) if not math.isnan(test.estimate) else row.cand / row.base
-            row.ci_low, row.ci_high = (math.exp(x) for x in test.ci)
-            row.p_value = test.p
-            tests[id(row)] = test
-            if b_rec.cell.params != c_rec.cell.params:
-                row.note = f"parameters differ: {b_rec.cell.params} vs {c_rec.cell.params}"
-
-    _judge(result, tests)
+    cells = dict(base.cells)
+    cells.update({cid: r for cid, r in cand.cells.items() if cid not in cells})
+    specs = row_specs(cells, thresholds)
+    total = sum(s.weight for s in specs)
+    result.family = len(specs)
+    if result.paired:
+        rounds = max((len(r.processes) for r in list(base.cells.values()) + list(cand.cells.values())), default=0)
+        result.design = base.design or single(max(rounds, 1))
+        if not result.not_comparable:
+            check_reachable(cells, thresholds, result.design)
+    elif not result.not_comparable:
+        result.floor = floor if floor is not None else run_to_run_floor(base, cand)
+    for spec in specs:
+        row = _row(spec, base, cand, result, row_alpha(spec, total), final, with_mde)
+        result.rows.append(row)
     result.rows.sort(key=_severity)
     return result
 
 
-def _judge(result: Comparison, tests: dict[int, Test]) -> None:
-    """Holm over the family, the MDE at ALPHA / m, the verdicts."""
-    family = [r for r in result.rows if id(r) in tests and not math.isnan(r.p_value)]
-    m = result.family = len(family)
-    for row, p in zip(family, stats.holm([r.p_value for r in family])):
-        row.p_holm = p
-    level = ALPHA / max(m, 1)
-    for row in result.rows:
-        test = tests.get(id(row))
-        if test is None:
-            continue
-        threshold = Threshold(row.metric, row.threshold * 100)
-        too_few = ""
-        if math.isnan(row.p_value):
-            too_few = f"too few processes ({row.n_base} and {row.n_cand}) to test any change"
-        elif result.paired and test.min_p >= level:
-            too_few = (f"too few rounds ({test.n}) to detect any change: the signed-rank test's smallest p, "
-                       f"{test.min_p:.2g}, is not below {ALPHA:g}/{m}")
-        row.mde = math.inf if too_few else stats.mde_fraction(test.se, level, test.df, POWER)
-        if too_few:
-            row.note = "; ".join(x for x in (too_few, row.note) if x)
-        row.verdict, row.regression = decide(threshold, row.ratio, row.rejected, row.mde)
-        if row.metric == "time" and not result.time_judged and row.verdict in METRICS["time"][1:]:
-            row.verdict, row.regression = MACHINE, False
-            row.note = "; ".join(x for x in (f"{result.machine_speed_note}; time not judged", row.note) if x)
+def _row(spec: RowSpec, base: RunSide, cand: RunSide, result: Comparison, alpha: float, final: bool,
+         with_mde: bool) -> Row:
+    cid, metric = spec.id, spec.metric
+    b_rec, c_rec = base.cells.get(cid), cand.cells.get(cid)
+    row = Row(cid, metric, NOT_COMPARABLE, summary=spec.summary, threshold=spec.threshold.fraction,
+              weight=spec.weight, kind=(b_rec or c_rec).kind)
+    if result.not_comparable:
+        row.note = result.not_comparable
+        return row
+    if b_rec is None or c_rec is None:
+        row.note = "only in the " + ("candidate" if b_rec is None else "baseline")
+        return row
+    if b_rec.cell.tasks != c_rec.cell.tasks:
+        row.note = f"tasks per batch differ: {b_rec.cell.tasks} vs {c_rec.cell.tasks}"
+        return row
+    if not base.ok(cid):
+        row.note = f"no result in the baseline ({b_rec.status})"
+        return row
+    if c_rec.status in ("failed", "timeout"):
+        row.verdict, row.regression, row.decided, row.note = FAILED, True, True, _error(c_rec)
+        return row
+    if not cand.ok(cid) and c_rec.status != "pending":
+        row.note = f"no result in the candidate ({c_rec.status})"
+        return row
+    bid = cand.baseline_of(cid) if metric == "speedup" else None
+    if bid and base.ok(bid) and cand.cells[bid].status in ("failed", "timeout"):
+        row.verdict, row.regression, row.decided = FAILED, True, True
+        row.note = f"its baseline cell {bid} {_error(cand.cells[bid])}"
+        return row
+    (tb, why_b), (tc, why_c) = _terms(base, cid, metric, spec.summary), _terms(cand, cid, metric, spec.summary)
+    if tb is None or tc is None:
+        row.verdict = INCONCLUSIVE if not final else NOT_COMPARABLE
+        row.note = (f"baseline: {why_b}" if tb is None else f"candidate: {why_c}")
+        return row
+    direction = METRICS[metric][0]
+    row.base, row.cand = _point(tb), _point(tc)
+    row.n_base, row.n_cand = len(tb[-1][1]), len(tc[-1][1])
+    row.between_base, row.n_eff_base = _spread(b_rec, metric)
+    row.between_cand, row.n_eff_cand = _spread(c_rec, metric)
+    if result.paired:
+        worse = [direction * d for d in paired_differences(tb, tc)]
+        # without a recorded design (a fixed number of rounds) each row has one look, at the rounds it has
+        design = base.design or single(len(worse))
+        test = _sequential(worse, design, alpha, row.threshold, direction)
+        row.pairs = len(worse) if not test.look else design.looks[test.look - 1]
+        result.rounds = max(result.rounds, row.pairs)
+        if with_mde and len(worse) >= 2:
+            row.mde = math.expm1(stats.signed_rank_mde(worse, design.level(len(design.looks) - 1, alpha), POWER))
+        if test.look == 0:
+            row.verdict = INCONCLUSIVE
+            row.note = f"{len(worse)} rounds, fewer than the first look ({design.looks[0]})"
+            return row
+    else:
+        test = unpaired_test(tb, tc, direction, alpha)
+        if metric == "time" and result.floor is not None:
+            row.floor = result.floor.of(cid, spec.summary)
+        if not math.isnan(test.estimate):
+            _, se, df = stats.welch([(s, list(t.values())) for s, t in tc] + [(-s, list(t.values())) for s, t in tb])
+            row.mde = stats.mde_fraction(se, 2 * alpha, df, POWER)
+    if math.isnan(test.estimate):
+        row.verdict = INCONCLUSIVE
+        row.note = f"too few processes ({row.n_base} and {row.n_cand}) to test any change"
+        return row
+    row.ratio = math.exp(direction * test.estimate)
+    bounds = sorted((math.exp(direction * test.low), math.exp(direction * test.high)))
+    row.ci_low, row.ci_high = bounds
+    row.p_value, row.level, row.look = test.p, test.level, test.look
+    row.decided = decided(test, row.threshold, row.floor, direction)
+    row.verdict, row.regression = verdict(metric, test, row.threshold, row.floor)
+    if not row.decided and not final:
+        row.verdict, row.regression = "open", False
+    notes = []
+    if row.floor and row.verdict != "no change":
+        notes.append(f"separate runs: judged beyond the run-to-run floor of {row.floor * 100:.1f} %")
+    if metric == "time" and row.kind == "cpu-bound" and result.machine_speed_differed:
+        notes.append(result.machine_speed_note + " (shown, not used: the canary never excuses a time row)")
+    if result.scaled:
+        notes.append(result.scaled)
+    row.note = "; ".join(notes)
+    return row
+
+
+def _sequential(worse: list[float], design: Design, alpha: float, threshold: float, direction: int) -> Test:
+    """The row's test at the first look that decides it, else at the last look its rounds reach."""
+    last = Test()
+    for j, look in enumerate(design.looks):
+        if look > len(worse):
+            break
+        last = paired_test(worse[:look], design.level(j, alpha), j + 1)
+        if decided(last, threshold, 0.0, direction):
+            break
+    return last
 
 
 def _check_machine_speed(result: Comparison, base: RunSide, cand: RunSide) -> None:
-    ratio, ci, p, nb, nc = machine_speed(base, cand)
+    ratio, ci, p, spread = machine_speed(base, cand, result.paired)
     result.machine_speed_ratio, result.machine_speed_ci, result.machine_speed_p = ratio, ci, p
+    result.machine_speed_spread = spread
     if math.isnan(p):
-        result.machine_speed_note = (f"machine speed not checked: too few processes with a canary "
-                                     f"({nb} and {nc})")
+        result.machine_speed_note = "machine speed not checked: too few processes with a canary"
         return
     differs = p < ALPHA and abs(ratio - 1) > MACHINE_TOLERANCE
     change = f"{(ratio - 1) * 100:+.1f} %"
     if differs:
-        result.machine_speed_note = f"machine speed differed by {change} (canary)"
-        if result.paired:
-            result.machine_speed_note += "; paired by round, so time is judged"
+        faster = "slower" if ratio > 1 else "faster"
+        result.machine_speed_note = (f"the candidate's machine ran {faster}: canary {change}, the canary's own "
+                                     f"spread {spread * 100:.1f} %")
     elif p >= ALPHA:
         result.machine_speed_note = f"machine speed the same within the noise (canary {change}, p {p:.2g})"
     else:
@@ -532,11 +799,25 @@ def _check_machine_speed(result: Comparison, base: RunSide, cand: RunSide) -> No
     result.machine_speed_differed = differs
 
 
-VERDICT_ORDER = {FAILED: 0, "slower": 0, "worse": 0, "inconclusive": 1, MACHINE: 2, "not comparable": 2,
-                 "no change": 3, "faster": 4, "better": 4}
+def open_cells(comparison: Comparison, cells: Mapping[str, CellRecord]) -> set[str]:
+    """The cells that an undecided row still reads (the cell, and for speedup its baseline cell)."""
+    out: set[str] = set()
+    for row in comparison.rows:
+        if row.decided or row.verdict in (FAILED, NOT_COMPARABLE):
+            continue
+        out.add(row.id)
+        if row.metric == "speedup" and row.id in cells:
+            bid = baseline_id(cells.values(), cells[row.id].cell)
+            if bid:
+                out.add(bid)
+    return out
+
+
+VERDICT_ORDER = {FAILED: 0, "slower": 0, "worse": 0, INCONCLUSIVE: 1, "open": 1, NOT_COMPARABLE: 2,
+                 WITHIN_FLOOR: 2, "no change": 3, "no regression": 3, "faster": 4, "better": 4}
 
 
 def _severity(row: Row) -> tuple[int, float]:
     direction = METRICS[row.metric][0]
     worse_by = row.change * direction if not math.isnan(row.ratio) else 0.0
-    return VERDICT_ORDER.get(row.verdict, 9), -worse_by
+    return VERDICT_ORDER.get(row.verdict, 2), -worse_by

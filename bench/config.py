@@ -47,6 +47,8 @@ class Config:
     output: Path | None = None
     name: str | None = None
     fail_on: tuple[str, ...] = ()
+    #: a workload's own gate thresholds (``fail_on`` in its ``workload`` table), by workload name or spec
+    workload_fail_on: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def arguments(self) -> dict[str, Any]:
         """The keys set, as the parsed command-line options (argparse destinations) would hold them."""
@@ -68,6 +70,7 @@ class Config:
             "output": self.output,
             "name": self.name,
             "fail_on": list(self.fail_on),
+            "workload_fail_on": dict(self.workload_fail_on),
         }
         return {k: v for k, v in values.items() if v not in (None, [], {})}
 
@@ -189,8 +192,24 @@ KEYS: dict[str, Callable[[Any, Path], Any]] = {
     "name": lambda v, _: _run_name(v),
     "fail_on": lambda v, _: _thresholds(v),
 }
-#: the keys of a [tool.gilbench.workload."module:function"] table
-WORKLOAD_KEYS = ("kind", "size", "params", "name", "description")
+#: the keys of a [tool.gilbench.workload."module:function"] table; a table named by a registered
+#: workload (hello-cpu) holds only fail_on
+WORKLOAD_KEYS = ("kind", "size", "params", "name", "description", "fail_on")
+
+
+def _workload_thresholds(value: Any, where: str) -> dict[str, tuple[str, ...]]:
+    """Each workload table's own ``fail_on`` (taken out of the table), checked like the top-level key."""
+    found = {}
+    for spec, table in (value.items() if isinstance(value, dict) else ()):
+        if isinstance(table, dict) and "fail_on" in table:
+            try:
+                found[spec] = _thresholds(table.pop("fail_on"))
+            except _Bad as bad:
+                raise ConfigError(f'{where} workload."{spec}": fail_on must be {bad}') from None
+            if ":" not in spec and table:
+                raise ConfigError(f'{where} workload."{spec}": a table named by a registered workload holds only '
+                                  f"fail_on, not {', '.join(table)}")
+    return found
 
 
 def _declarations(value: Any, where: str) -> dict[str, Declaration]:
@@ -238,7 +257,11 @@ def parse(data: Mapping[str, Any], path: Path, section: str) -> Config:
         if key not in KEYS:
             raise ConfigError(f"{where} unknown key {key!r} (accepted: {', '.join(sorted(KEYS))})")
         if key == "workload":
-            values[key] = _declarations(value, where)
+            value = {k: dict(v) if isinstance(v, dict) else v for k, v in value.items()} \
+                if isinstance(value, dict) else value
+            values["workload_fail_on"] = _workload_thresholds(value, where)
+            values[key] = _declarations({k: v for k, v in value.items() if ":" in k or not isinstance(v, dict) or v},
+                                        where) if isinstance(value, dict) else _declarations(value, where)
             continue
         try:
             values[key] = KEYS[key](value, path.parent.resolve())

@@ -107,8 +107,8 @@ PROFILES: dict[str, Profile] = {
         Profile(
             "gate",
             "for a CI regression gate with `gilbench ab`: sequential and 2 workers on all cores, "
-            "4 tasks of ~25 ms (sleeps of 10 ms), 14 rounds",
-            Timing(processes=14, values=3, warmups=0),
+            "4 tasks of ~25 ms (sleeps of 10 ms), up to 40 rounds (looks at 16, 28, 40: a cell stops when decided)",
+            Timing(processes=40, values=3, warmups=0),
             workloads=("hello-cpu", "hello-sleep"),
             workers=(2,),
             all_cores_only=True,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, Iterable
 
 from gilbench.bench.matrix import Cell
 
@@ -146,3 +146,13 @@ class CellRecord:
             noise_share=float(data.get("noise_share") or 0.0),
             note=data.get("note", ""),
         )
+
+
+def baseline_id(records: "Iterable[CellRecord]", cell: Cell) -> str | None:
+    """The id of ``cell``'s speedup baseline: the run's cell flagged ``baseline`` with the same
+    interpreter, workload and cores (the one place this lookup lives)."""
+    for record in records:
+        c = record.cell
+        if record.baseline and (c.python, c.workload, c.cores) == (cell.python, cell.workload, cell.cores):
+            return record.id
+    return None

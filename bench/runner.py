@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import psutil
 
@@ -398,57 +398,94 @@ def execute(
     timeouts: list[float],
     progress: Progress,
     rng: random.Random | None = None,
+    looks: Sequence[int] = (),
+    still_open: Callable[[int], set[int]] | None = None,
 ) -> None:
     """Run every pending cell of every lane: for each cell, round by round, one process per lane.
 
     With ``rng`` the lanes' order is shuffled in every round (``ab``); processes that already ran
-    (a resumed run) are skipped. The manifests are written after every round. Raises Interrupted on
-    SIGTERM or SIGHUP, KeyboardInterrupt on SIGINT; whatever ran is on disk.
+    (a resumed run) are skipped. The manifests are written after every round. With ``looks`` (ab's
+    group-sequential design, ``bench.sequential``) the rounds run in blocks up to each look, cell by
+    cell; after a look, ``still_open(look)`` names the cells a row still waits on, and the others are
+    finished with the rounds they have. Raises Interrupted on SIGTERM or SIGHUP, KeyboardInterrupt on
+    SIGINT; whatever ran is on disk.
     """
     plan = lanes[0].plan
     timing = plan.timing
     canaries = [p.canary for lane in lanes for r in lane.records for p in r.processes if p.canary == p.canary]
-    todo = [i for i in range(len(plan.cells)) if any(lane.records[i].status == "pending" for lane in lanes)]
-    for k, i in enumerate(todo):
-        t0 = time.monotonic()
-        # the workload's fixture (a server its tasks talk to), around all of the cell's processes
-        with cell_fixture(workloads.get(plan.cells[i].workload)) as fixture:
-            for lane in lanes:
-                if fixture.error and lane.records[i].status == "pending":
-                    lane.records[i].status = "failed"
-                    lane.records[i].error = {"how": "fixture", "message": fixture.error}
-            for index in range(timing.processes):
-                order = list(lanes)
-                if rng is not None:
-                    rng.shuffle(order)
-                ran = False
-                for position, lane in enumerate(order):
-                    record = lane.records[i]
-                    if record.status != "pending" or record.process(index):
-                        continue
-                    python, extra = lane.python_for(lane.plan.cells[i])
-                    done = run_process(lane.plan.cells[i], timing, index, lane.folder, timeouts[i], python,
-                                       lane.cwd, lane.env, {**extra, **fixture.environment}, fixture.cpu_seconds)
-                    done.record.order = position
-                    ran = True
-                    if done.status == "ok":
-                        record.processes.append(done.record)
-                        canaries.append(done.record.canary)
-                    else:
-                        record.status, record.error = done.status, done.error
-                        record.started, record.ended = done.record.started, done.record.ended
-                if ran:
-                    for lane in lanes:
-                        lane.save()
+    active = [i for i in range(len(plan.cells)) if any(lane.records[i].status == "pending" for lane in lanes)]
+    blocks = [n for n in looks if n < timing.processes] + [timing.processes]
+    seconds = dict.fromkeys(active, 0.0)
+    finished = 0
+
+    def finish(i: int) -> None:
+        nonlocal finished
         statuses = []
         for lane in lanes:
             _finish_cell(lane, i, canaries)
             lane.save()
-            record = lane.records[i]
-            statuses.append(f"{lane.name} {record.status}".strip())
+            statuses.append(f"{lane.name} {lane.records[i].status}".strip())
         notes = [lane.records[i].error["message"][:60] for lane in lanes if lane.records[i].error]
         notes += [f"noisy: {lane.records[i].note[:70]}" for lane in lanes if lane.records[i].noisy]
-        progress.cell_done(k, plan.cells[i], ", ".join(statuses), time.monotonic() - t0, "; ".join(notes))
+        if len(blocks) > 1:
+            notes.insert(0, f"{max(len(lane.records[i].processes) for lane in lanes)} rounds")
+        progress.cell_done(finished, plan.cells[i], ", ".join(statuses), seconds[i], "; ".join(notes))
+        finished += 1
+
+    start = 0
+    for b, end in enumerate(blocks):
+        for i in active:
+            t0 = time.monotonic()
+            _run_rounds(lanes, i, range(start, end), timeouts[i], canaries, rng)
+            seconds[i] += time.monotonic() - t0
+            if b == len(blocks) - 1:
+                finish(i)
+        if b == len(blocks) - 1:
+            break
+        wanted = still_open(end) if still_open else set(active)
+        going = [i for i in active if i in wanted and all(lane.records[i].status == "pending" for lane in lanes)]
+        for i in active:
+            if i not in going:
+                finish(i)
+        if going:
+            progress.say(f"look at {end} rounds: {len(active) - len(going)} cell(s) decided, {len(going)} go on "
+                         f"to {blocks[b + 1]} rounds ({', '.join(plan.cells[i].id for i in going)})")
+        active, start = going, end
+
+
+def _run_rounds(lanes: list[Lane], i: int, rounds: range, timeout: float, canaries: list[float],
+                rng: random.Random | None) -> None:
+    """Rounds ``rounds`` of cell ``i``, one process per lane each, inside the workload's fixture."""
+    plan = lanes[0].plan
+    # the workload's fixture (a server its tasks talk to), around all of the cell's processes
+    with cell_fixture(workloads.get(plan.cells[i].workload)) as fixture:
+        for lane in lanes:
+            if fixture.error and lane.records[i].status == "pending":
+                lane.records[i].status = "failed"
+                lane.records[i].error = {"how": "fixture", "message": fixture.error}
+        for index in rounds:
+            order = list(lanes)
+            if rng is not None:
+                rng.shuffle(order)
+            ran = False
+            for position, lane in enumerate(order):
+                record = lane.records[i]
+                if record.status != "pending" or record.process(index):
+                    continue
+                python, extra = lane.python_for(lane.plan.cells[i])
+                done = run_process(lane.plan.cells[i], plan.timing, index, lane.folder, timeout, python,
+                                   lane.cwd, lane.env, {**extra, **fixture.environment}, fixture.cpu_seconds)
+                done.record.order = position
+                ran = True
+                if done.status == "ok":
+                    record.processes.append(done.record)
+                    canaries.append(done.record.canary)
+                else:
+                    record.status, record.error = done.status, done.error
+                    record.started, record.ended = done.record.started, done.record.ended
+            if ran:
+                for lane in lanes:
+                    lane.save()
 
 
 def _raise_interrupted(signum: int, _frame: object) -> None:

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import jinja2
 
-from gilbench.bench.compare import ALPHA, Comparison, Row
+from gilbench.bench.compare import ALPHA, FAILED, INCONCLUSIVE, WITHIN_FLOOR, Comparison, Row
 from gilbench.reports import figures
 from gilbench.reports.frame import load
 from gilbench.reports.outputs.html import figure_data_uri
 
 #: for Markdown, where GitHub renders them; the HTML page colours its rows instead
-VERDICT_MARKS = {"slower": "❌", "worse": "❌", "failed": "❌", "faster": "✅", "better": "✅", "no change": "·",
-                 "inconclusive": "❔", "not comparable": "⚠", "machine speed differed": "⚠"}
+VERDICT_MARKS = {"slower": "❌", "worse": "❌", FAILED: "❌", "faster": "✅", "better": "✅", "no change": "·",
+                 "no regression": "·", INCONCLUSIVE: "❔", "not comparable": "⚠", WITHIN_FLOOR: "⚠"}
 
 
 def pct(x: float, signed: bool = True) -> str:
@@ -29,7 +29,7 @@ def pct(x: float, signed: bool = True) -> str:
 def interval(row: Row) -> str:
     if math.isnan(row.ci_low):
         return "–"
-    return f"[{pct(row.ci_low - 1)}, {pct(row.ci_high - 1)}]"
+    return f"[{pct(row.ci_low - 1)}, {pct(row.ci_high - 1)}]".replace("+inf%", "∞").replace("-inf%", "-∞")
 
 
 def value(row: Row, x: float) -> str:
@@ -80,30 +80,32 @@ def summary(comparison: Comparison) -> str:
 
 def pairing(comparison: Comparison) -> str:
     if comparison.paired:
-        return (f"paired by round: {comparison.rounds} rounds (one gilbench ab; each row tests the per-round "
-                "log ratios, Wilcoxon signed-rank)")
-    return "unpaired: separate runs (each row tests the processes' logs, Welch t)"
+        design = comparison.design
+        looks = ", ".join(map(str, design.looks)) if design else "?"
+        return (f"paired by round: up to {comparison.rounds} rounds, looks at {looks} (one gilbench ab; each row "
+                "tests the per-round log ratios: exact one-sided signed-rank, Hodges-Lehmann change and bounds)")
+    floor = comparison.floor
+    where = f"; run-to-run floor: {floor.source}" if floor else ""
+    return f"unpaired: separate runs (each row: Welch t on the processes' logs){where}"
 
 
 def machine_line(comparison: Comparison) -> str:
-    """The canary's verdict on the two runs' machine speed, with its figures."""
+    """The canary's reading of the two sides' machine speed, with its own spread; it judges nothing."""
     ratio, (low, high), p = comparison.machine_speed_ratio, comparison.machine_speed_ci, comparison.machine_speed_p
     if math.isnan(ratio):
         return comparison.machine_speed_note
-    figure = f"canary time, candidate / baseline {pct(ratio - 1)} [{pct(low - 1)}, {pct(high - 1)}], p {p:.2g}"
-    if not comparison.machine_speed_differed:
-        return f"machine speed the same ({figure})"
-    if comparison.paired:
-        return f"machine speed differed ({figure}); paired by round, so time is judged"
-    return f"machine speed differed ({figure}); time rows not judged (speedup and parallelism are)"
+    figure = (f"canary time, candidate / baseline {pct(ratio - 1)} [{pct(low - 1)}, {pct(high - 1)}], p {p:.2g}; "
+              f"its own spread {pct(comparison.machine_speed_spread, signed=False)}")
+    said = "differed" if comparison.machine_speed_differed else "the same"
+    return f"machine speed {said} ({figure}); shown only: the canary never withdraws a row from the gate"
 
 
 def rule(comparison: Comparison) -> str:
     m = comparison.family
-    return (f"rule: Holm at {ALPHA:g} over the {m} tested row{'s' if m != 1 else ''} (p is Holm-adjusted); a row "
-            "is a regression when Holm rejects it and its change is at least half its threshold in the worse "
-            "direction, or when its cell failed in the candidate; inconclusive: its MDE (the smallest change "
-            f"detectable at {ALPHA:g}/{max(m, 1)} with 80 % power) is above its threshold")
+    return (f"rule: the {m} row{'s' if m != 1 else ''} share alpha {ALPHA:g} (min and speedup rows weight 2, the "
+            "mean guard 1), split over the looks; a row is a regression when its lower bound is above 0 (above "
+            "the run-to-run floor for separate runs' time) and its upper bound reaches half its threshold, or when "
+            "its cell failed in the candidate; inconclusive: neither shown nor ruled out (rule: bench/compare.py)")
 
 
 LEGEND = ("n: processes a side (pairs: rounds); between: the share of the values' variance that lies between "
@@ -111,13 +113,14 @@ LEGEND = ("n: processes a side (pairs: rounds); between: the share of the values
 
 
 def _cells(row: Row) -> list[str]:
-    return [row.id, row.metric, value(row, row.base), value(row, row.cand), pct(row.change), interval(row),
-            "–" if math.isnan(row.p_holm) else f"{row.p_holm:.3g}", pct(row.mde, signed=False), _processes(row),
+    p = "–" if math.isnan(row.p_value) else f"{row.p_value:.2g} / {row.level:.2g}"
+    return [row.id, row.label, value(row, row.base), value(row, row.cand), pct(row.change), interval(row),
+            p, pct(row.mde, signed=False), _processes(row),
             _sides(row.between_base, row.between_cand, _share), _sides(row.n_eff_base, row.n_eff_cand, _count),
             row.verdict, row.note]
 
 
-HEADER = ["cell", "metric", "baseline", "candidate", "change", f"{100 * (1 - ALPHA):.0f}% CI", "p (Holm)", "MDE",
+HEADER = ["cell", "metric", "baseline", "candidate", "change", "bounds", "p / level", "MDE",
           "n", "between", "n_eff", "verdict", "note"]
 
 

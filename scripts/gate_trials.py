@@ -1,15 +1,17 @@
-"""The gate's own benchmark: how often `gilbench ab` cries wolf, and how often it catches a slowdown.
+"""The gate's own benchmark: how often `gilbench ab` cries wolf, and how often it catches a real slowdown.
 
-Each trial is one whole `gilbench ab BASE CAND` between git refs, as the CI recipe runs it: A/A
-trials compare HEAD with HEAD (any failure is a false alarm); A/B trials compare HEAD with a real
-commit, made here on a detached worktree, whose hello-cpu inner loop runs 10 % more iterations
-(a failure is a catch). A/A and A/B trials alternate.
+Each trial is one whole `gilbench ab BASE CAND --profile gate`, as the CI recipe runs it. A/A trials
+compare HEAD with HEAD (any failure is a false alarm); a slowdown trial compares HEAD with a real
+commit, made here on a detached worktree, whose hello-cpu inner loop runs PCT % more iterations (a
+failure is a catch). Kinds alternate, so that the machine's moods fall on all of them alike.
 
-    .venv/bin/python scripts/gate_trials.py [--trials 20] [--profile gate] [--fail-on time:10%] [--scale 1.10]
+    .venv/bin/python scripts/gate_trials.py [--trials 20] [--kinds aa,5,10] [--json trials.json]
+    .venv/bin/python scripts/gate_trials.py --record 3 --out tests/fixtures/gate-rounds
 
-`--scale X` makes the slow commit run X times the iterations (default 1.10); `--cand-scale`-style
-runs are gone: the candidate is real code. Prints false alarms, catches, each trial's duration, and
-per cell and metric the catches, false alarms and median MDE.
+``--dirs`` uses directory copies of the checkout instead of commits (a machine without the git
+history); ``--record N`` runs N A/A ab with every round (``--all-rounds``) and saves their rounds,
+compactly, for ``scripts/simulate_gate.py`` to replay. Prints false alarms, catches, each trial's
+duration, and per cell and kind the catches and the rounds used.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -25,87 +28,137 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+IGNORED = shutil.ignore_patterns(".git", ".venv", "results", "__pycache__", "*.egg-info", ".pytest_cache")
 
 
 def git(*args: str, cwd: Path = ROOT) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
 
 
-def slow_commit(scale: float, tmp: Path) -> str:
-    """A commit on top of HEAD whose hello-cpu inner loop runs ``scale`` times the iterations."""
-    tree = tmp / "slow"
+def _slow_down(tree: Path, percent: float) -> None:
+    hello = tree / "workloads" / "hello.py"
+    text = hello.read_text()
+    match = re.search(r"^UNIT_ITERATIONS = ([0-9_]+)", text, re.M)
+    if not match:
+        raise SystemExit("workloads/hello.py has no UNIT_ITERATIONS to change")
+    slower = round(int(match.group(1).replace("_", "")) * (1 + percent / 100))
+    hello.write_text(text.replace(match.group(0), f"UNIT_ITERATIONS = {slower}"))
+
+
+def slow_side(percent: float, tmp: Path, dirs: bool) -> str:
+    """A side whose hello-cpu inner loop runs ``percent`` % more iterations: a commit on top of HEAD,
+    or (``dirs``) a directory copy of this checkout."""
+    tree = tmp / f"slow{percent:g}"
+    if dirs:
+        shutil.copytree(ROOT, tree, ignore=IGNORED)
+        _slow_down(tree, percent)
+        return str(tree)
     git("worktree", "add", "--detach", str(tree), "HEAD")
     try:
-        hello = tree / "workloads" / "hello.py"
-        text = hello.read_text()
-        match = re.search(r"^UNIT_ITERATIONS = ([0-9_]+)", text, re.M)
-        if not match:
-            raise SystemExit("workloads/hello.py has no UNIT_ITERATIONS to change")
-        slower = round(int(match.group(1).replace("_", "")) * scale)
-        hello.write_text(text.replace(match.group(0), f"UNIT_ITERATIONS = {slower}"))
+        _slow_down(tree, percent)
         git("-c", "user.name=gate trials", "-c", "user.email=trials@localhost", "commit", "-qam",
-            f"hello-cpu: {scale:g}x the inner loop's iterations", cwd=tree)
+            f"hello-cpu: {percent:g} % more inner-loop iterations", cwd=tree)
         return git("rev-parse", "HEAD", cwd=tree)
     finally:
         git("worktree", "remove", "--force", str(tree))
 
 
-def trial(kind: str, args: argparse.Namespace, out: Path) -> dict:
-    report = out / "compare.json"
+def same_side(tmp: Path, dirs: bool) -> str:
+    if not dirs:
+        return "HEAD"
+    tree = tmp / "same"
+    if not tree.exists():
+        shutil.copytree(ROOT, tree, ignore=IGNORED)
+    return str(tree)
+
+
+def ab(base: str, cand: str, out: Path, extra: list[str]) -> tuple[int, float, dict]:
     out.mkdir(parents=True)
-    cand = args.slow if kind == "A/B" else "HEAD"
-    cmd = [sys.executable, "-m", "gilbench", "ab", "HEAD", cand, "--profile", args.profile, "--output", str(out),
-           "--json", str(report)] + [f"--fail-on={t}" for t in args.fail_on]
+    report = out / "compare.json"
+    cmd = [sys.executable, "-m", "gilbench", "ab", base, cand, "--profile", "gate", "--output", str(out),
+           "--json", str(report), *extra]
     t0 = time.monotonic()
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     seconds = time.monotonic() - t0
     if done.returncode not in (0, 1):
-        raise SystemExit(f"trial failed to run (exit {done.returncode}):\n{done.stderr[-2000:]}")
-    rows = json.loads(report.read_text())["rows"]
-    return {"kind": kind, "failed": done.returncode == 1, "seconds": seconds, "rows": rows}
+        raise SystemExit(f"trial failed to run (exit {done.returncode}):\n{done.stderr[-3000:]}")
+    return done.returncode, seconds, json.loads(report.read_text())
+
+
+def record(args: argparse.Namespace, tmp: Path) -> int:
+    """N A/A ab with every round, each saved as a compact recording for the replay simulation."""
+    args.out.mkdir(parents=True, exist_ok=True)
+    side = same_side(tmp, args.dirs)
+    for i in range(args.record):
+        out = tmp / f"rec{i}"
+        _, seconds, _ = ab(side, side, out, ["--all-rounds"])
+        root = next(p for p in out.iterdir() if (p / "ab.json").is_file())
+        sides = {}
+        for name in ("base", "cand"):
+            manifest = json.loads((root / name / "manifest.json").read_text())
+            sides[name] = [{**{k: c[k] for k in ("id", "kind", "baseline", "workload", "backend", "workers",
+                                                  "cores", "python", "tasks")},
+                            "processes": [{k: p[k] for k in ("index", "values", "cpu", "canary", "canary_cpu",
+                                                             "order", "noise_share")} for p in c["processes"]]}
+                           for c in manifest["cells"]]
+        machine = json.loads((root / "base" / "machine.json").read_text())
+        name = args.out / f"{time.strftime('%Y%m%d-%H%M%S')}-{i}.json"
+        name.write_text(json.dumps({"machine": {k: machine.get(k) for k in ("cpu_model", "logical_cpus",
+                                                                            "python_version")},
+                                    "timing": manifest["timing"], "sides": sides}, separators=(",", ":")))
+        print(f"recorded {name} ({seconds:.0f} s)", flush=True)
+    return 0
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=20, help="trials of each kind (default: %(default)s)")
-    parser.add_argument("--profile", default="gate")
+    parser.add_argument("--kinds", default="aa,5,10",
+                        help="comma-separated: aa (A/A) and slowdowns in percent (default: %(default)s)")
     parser.add_argument("--fail-on", action="append", default=None)
-    parser.add_argument("--scale", type=float, default=1.10,
-                        help="the slow commit's factor on hello-cpu's inner-loop iterations (default: %(default)s)")
+    parser.add_argument("--json", type=Path, help="write every trial's outcome and rows here")
+    parser.add_argument("--dirs", action="store_true", help="directory copies instead of git commits")
+    parser.add_argument("--record", type=int, default=0, help="record N A/A ab runs with every round instead")
+    parser.add_argument("--out", type=Path, default=ROOT / "tests" / "fixtures" / "gate-rounds")
     args = parser.parse_args()
-    args.fail_on = args.fail_on or ["time:10%"]
-    results = []
-    with tempfile.TemporaryDirectory(prefix="gilbench-trials-") as tmp:
-        args.slow = slow_commit(args.scale, Path(tmp))
-        print(f"A/B candidate: commit {args.slow[:12]} (hello-cpu inner loop x{args.scale:g})", flush=True)
+    extra = [f"--fail-on={t}" for t in (args.fail_on or [])]
+    with tempfile.TemporaryDirectory(prefix="gilbench-trials-") as tmp_name:
+        tmp = Path(tmp_name)
+        if args.record:
+            return record(args, tmp)
+        kinds = [k.strip() for k in args.kinds.split(",")]
+        sides = {k: same_side(tmp, args.dirs) if k == "aa" else slow_side(float(k), tmp, args.dirs) for k in kinds}
+        base = same_side(tmp, args.dirs)
+        for k in kinds:
+            print(f"{k}: candidate {sides[k][:60]}", flush=True)
+        results = []
         for i in range(args.trials):
-            for kind in ("A/A", "A/B"):
-                result = trial(kind, args, Path(tmp) / f"{i}-{kind.replace('/', '')}")
-                results.append(result)
-                verdicts = ", ".join(f"{r['id'].split('/', 1)[0][6:]}/{r['id'].split('/')[1]}:{r['verdict']}"
-                                     for r in result["rows"])
-                print(f"trial {i + 1:>2} {kind}: {'FAIL' if result['failed'] else 'pass'} in {result['seconds']:.0f} s"
-                      f"  [{verdicts}]", flush=True)
-    aa = [r for r in results if r["kind"] == "A/A"]
-    ab = [r for r in results if r["kind"] == "A/B"]
-    durations = [r["seconds"] for r in results]
+            for k in kinds:
+                code, seconds, report = ab(base, sides[k], tmp / f"{i}-{k}", extra)
+                rows = report["rows"]
+                results.append({"kind": k, "failed": code == 1, "seconds": seconds, "rows": rows})
+                caught = sorted({r["id"] for r in rows if r["regression"]})
+                rounds = max((r["pairs"] for r in rows), default=0)
+                print(f"trial {i + 1:>2} {k:>3}: {'FAIL' if code == 1 else 'pass'} in {seconds:.0f} s, "
+                      f"{rounds} rounds; regressions: {', '.join(caught) or '-'}", flush=True)
+                if args.json:
+                    args.json.write_text(json.dumps(results))
     print()
-    print(f"false alarms: {sum(r['failed'] for r in aa)} of {len(aa)} A/A trials")
-    print(f"catches:      {sum(r['failed'] for r in ab)} of {len(ab)} A/B trials (hello-cpu loop x{args.scale:g})")
-    print(f"trial duration: median {statistics.median(durations):.0f} s, max {max(durations):.0f} s")
-    print("per cell and metric: A/B regressions found, A/A false alarms, median MDE in A/A:")
-    for cid, metric in [(r["id"], r["metric"]) for r in aa[0]["rows"]]:
-        def rows(trials: list[dict]) -> list[dict]:
-            return [row for r in trials for row in r["rows"] if (row["id"], row["metric"]) == (cid, metric)]
-
-        caught = sum(row["regression"] for row in rows(ab))
-        false = sum(row["regression"] for row in rows(aa))
-        mdes = [row["mde"] for row in rows(aa) if row["mde"] is not None]
-        mde = statistics.median(mdes) if mdes else float("nan")
-        changes = [row["ratio"] - 1 for row in rows(ab) if row["ratio"] is not None]
-        change = statistics.median(changes) if changes else float("nan")
-        print(f"  {cid:<32} {metric:<8} found {caught:>2}/{len(ab)}  false alarms {false:>2}/{len(aa)}  "
-              f"MDE {mde * 100:.1f} %  A/B change {change * 100:+.1f} %")
+    durations = [r["seconds"] for r in results]
+    print(f"trial duration: median {statistics.median(durations):.0f} s, max {max(durations):.0f} s "
+          f"({len(results)} trials)")
+    for k in kinds:
+        mine = [r for r in results if r["kind"] == k]
+        what = "false alarms" if k == "aa" else f"caught ({k} % slower)"
+        print(f"{k:>3}: {what}: {sum(r['failed'] for r in mine)} of {len(mine)}; median "
+              f"{statistics.median(r['seconds'] for r in mine):.0f} s")
+        cells = sorted({row["id"] for r in mine for row in r["rows"]})
+        for cid in cells:
+            hit = sum(any(row["regression"] for row in r["rows"] if row["id"] == cid) for r in mine)
+            changes = [row["ratio"] - 1 for r in mine for row in r["rows"]
+                       if row["id"] == cid and row["summary"] == "min" and row["ratio"] is not None]
+            print(f"      {cid:<32} regression in {hit:>2}/{len(mine)}; median change (min) "
+                  f"{statistics.median(changes) * 100 if changes else float('nan'):+.1f} %")
     return 0
 
 

@@ -1,36 +1,30 @@
-"""How often the gate cries wolf, and how often it catches a slowdown, on synthetic runs.
+"""How often the gate cries wolf, and how often it catches a slowdown, with noise replayed from real rounds.
 
-Thousands of synthetic comparisons go through the real ``bench.compare.compare`` (nothing is
-measured, no process is started): each gate compares a baseline and a candidate with the gate
-profile's shape (hello-cpu and hello-sleep x sequential w1, threads w2, processes w2, on 2 cores;
-the profile's processes, or rounds, and values per process) and the thresholds time:10% and
-speedup:10%.
+The noise is not a model: it is what real A/A ``gilbench ab --profile gate --all-rounds`` runs recorded
+(``scripts/gate_trials.py --record N`` writes them to tests/fixtures/gate-rounds/): every process's
+batch times as measured, in their rounds and with their order, so that run offsets, one-sided delays
+(preemption only adds time), drift and the order effect stay as they were. Nothing is measured here
+and no process is started; every gate goes through the real ``bench.compare.compare`` with the gate's
+design (``bench.sequential``), threshold time:10 %, the min and mean summaries.
 
-Noise model, clustered as real pyperf processes are: each value of process k of a cell is
+A gate draws a recording, and for each cell and round swaps the two processes' sides with
+probability 1/2: both sides ran the same code, so under no change the labels are exchangeable (the
+very symmetry the signed-rank test rests on). An A/A gate compares the result as it is (any failed
+gate is a false alarm); a slowdown gate multiplies every batch time of the candidate's hello-cpu
+cells by 1 + PCT/100 (a failed gate is a catch).
 
-    value = mu x (1 + process effect) x (1 + value noise)
+    .venv/bin/python scripts/simulate_gate.py [--gates 2000] [--seed 1] [--slowdowns 5,10]
 
-with the process effect ~ N(0, between CV) drawn once per process, and the value noise ~ N(0,
-within CV) per value. ``--round-share`` puts that share of the process effect's variance on the
-round (base and cand of one ab round share a layout; 0 by default: every process is independent,
-the least that pairing can gain). Each process also reads a canary: 50 ms x (1 + N(0, between CV)).
-
-A/A gates compare two draws of the same run (any failed gate is a false alarm); A/B gates make every
-hello-cpu cell's time x1.10 in the candidate (a failed gate is a catch; speedups are unchanged).
-Both paired (``gilbench ab``: same rounds, ``interleaved_with``) and unpaired (separate runs).
-
-    .venv/bin/python scripts/simulate_gate.py [--gates 2000] [--seed 1] [--round-share 0]
-
-Prints, per noise level and pairing, the share of A/A gates that failed, the share of A/B gates that
-failed, the share of hello-cpu time rows caught, their median MDE, and the share of rows inconclusive.
+Prints, per kind, the share of gates that failed, each hello-cpu cell's catch rate, and the rounds the
+gates used (median).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import json
+import statistics
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,134 +33,101 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gilbench.bench.compare import RunSide, Threshold, compare  # noqa: E402
-from gilbench.bench.matrix import PROFILES, Cell  # noqa: E402
+from gilbench.bench.matrix import Cell  # noqa: E402
 from gilbench.bench.model import CellRecord, ProcessRecord  # noqa: E402
+from gilbench.bench.sequential import design_for  # noqa: E402
 
-#: cell -> (backend, workers, kind, seconds a batch): the gate profile's cells on 2 cores
-CELLS = {
-    ("hello-cpu", "sequential", 1): ("cpu-bound", 0.200),
-    ("hello-cpu", "threads", 2): ("cpu-bound", 0.205),
-    ("hello-cpu", "processes", 2): ("cpu-bound", 0.110),
-    ("hello-sleep", "sequential", 1): ("io-bound", 0.200),
-    ("hello-sleep", "threads", 2): ("io-bound", 0.101),
-    ("hello-sleep", "processes", 2): ("io-bound", 0.104),
-}
-CORES = 2
-THRESHOLDS = [Threshold("time", 10.0), Threshold("speedup", 10.0)]
-NOISE = [(0.03, 0.01), (0.10, 0.02)]  # (between-process CV, within-process CV)
-SLOWDOWN = 1.10
-MACHINE = {"cpu_model": "synthetic", "logical_cpus": CORES, "python_version": "3.11"}
+RECORDINGS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "gate-rounds"
+THRESHOLDS = [Threshold("time", 10.0)]
 
 
-@dataclass(frozen=True)
-class Setup:
-    rounds: int
-    values: int
-    between: float
-    within: float
-    paired: bool
-    round_share: float = 0.0
+@dataclass
+class Recording:
+    """One recorded A/A ab: per side, per cell, its processes (one per round)."""
+
+    name: str
+    machine: dict
+    sides: dict[str, list[dict]]
+
+    @property
+    def rounds(self) -> int:
+        return min(len(c["processes"]) for cells in self.sides.values() for c in cells)
 
 
-def _cell(workload: str, backend: str, workers: int) -> Cell:
-    return Cell(workload, backend, workers, CORES, tuple(range(CORES)), tasks=4)
+def load_recordings(folder: Path = RECORDINGS) -> list[Recording]:
+    found = []
+    for path in sorted(folder.glob("*.json")):
+        data = json.loads(path.read_text())
+        found.append(Recording(path.name, data["machine"], data["sides"]))
+    if not found:
+        raise SystemExit(f"no recordings in {folder}: scripts/gate_trials.py --record 3 makes them")
+    return found
 
 
-def draw_side(setup: Setup, rng: np.random.Generator, round_effects: np.ndarray, slow: float = 1.0,
-              name: str = "run") -> RunSide:
-    """One synthetic run: every cell's processes under the clustered noise model.
-
-    ``round_effects`` (cells x rounds) is the share of each process's effect its round shares with
-    the other side; ``slow`` multiplies every hello-cpu cell's time.
-    """
-    own_sd = setup.between * math.sqrt(1 - setup.round_share)
-    cells = {}
-    for i, ((workload, backend, workers), (kind, mu)) in enumerate(CELLS.items()):
-        scale = slow if workload == "hello-cpu" else 1.0
-        effects = round_effects[i] + rng.normal(0.0, own_sd, setup.rounds)
-        noise = rng.normal(0.0, setup.within, (setup.rounds, setup.values))
-        canaries = 0.05 * (1 + rng.normal(0.0, setup.between, setup.rounds))
-        values = mu * scale * (1 + effects)[:, None] * (1 + noise)
-        processes = [ProcessRecord(index=k, pad=64 * k, values=values[k].tolist(), canary=float(canaries[k]))
-                     for k in range(setup.rounds)]
-        record = CellRecord(_cell(workload, backend, workers), kind, baseline=backend == "sequential",
-                            status="ok", processes=processes)
-        cells[record.id] = record
-    return RunSide(name, MACHINE, cells, "sim-ab" if setup.paired else "")
+def _record(cell: dict, processes: list[ProcessRecord]) -> CellRecord:
+    c = Cell(cell["workload"], cell["backend"], cell["workers"], cell["cores"], tuple(range(cell["cores"])),
+             tasks=cell["tasks"], python=cell.get("python", ""))
+    return CellRecord(c, cell["kind"], baseline=cell["baseline"], status="ok", processes=processes)
 
 
-def one_gate(setup: Setup, rng: np.random.Generator, slow: float):
-    """(gate failed, hello-cpu time rows caught, rows, inconclusive rows, the hello-cpu time rows' MDEs)
-    of one synthetic comparison."""
-    shared = rng.normal(0.0, setup.between * math.sqrt(setup.round_share), (len(CELLS), setup.rounds))
-    base = draw_side(setup, rng, shared, name="base")
-    # a separate run shares nothing with the baseline; an ab round shares its layout
-    cand_shared = shared if setup.paired else rng.normal(0.0, setup.between * math.sqrt(setup.round_share),
-                                                         shared.shape)
-    cand = draw_side(setup, rng, cand_shared, slow=slow, name="cand")
-    result = compare(base, cand, THRESHOLDS)
-    cpu_time = [r for r in result.rows if r.metric == "time" and r.id.startswith("hello-cpu/")]
-    caught = sum(r.regression for r in cpu_time)
-    return bool(result.regressions), caught, len(result.rows), len(result.inconclusive), [r.mde for r in cpu_time]
+def draw(recording: Recording, rng: np.random.Generator, slowdown: float) -> tuple[RunSide, RunSide]:
+    """Both sides of one replayed gate: per cell and round the sides swapped with probability 1/2, the
+    candidate's hello-cpu batch times multiplied by ``1 + slowdown``."""
+    rounds = recording.rounds
+    base_cells, cand_cells = {}, {}
+    for b_cell, c_cell in zip(recording.sides["base"], recording.sides["cand"]):
+        swap = rng.random(rounds) < 0.5
+        factor = 1 + slowdown if b_cell["workload"] == "hello-cpu" else 1.0
+        b_procs, c_procs = [], []
+        for k in range(rounds):
+            pb, pc = b_cell["processes"][k], c_cell["processes"][k]
+            if swap[k]:
+                pb, pc = pc, pb
+            b_procs.append(ProcessRecord(index=k, values=list(pb["values"]), canary=pb["canary"], order=pb["order"]))
+            c_procs.append(ProcessRecord(index=k, values=[v * factor for v in pc["values"]], canary=pc["canary"],
+                                         order=pc["order"]))
+        base_cells[b_cell["id"]] = _record(b_cell, b_procs)
+        cand_cells[c_cell["id"]] = _record(c_cell, c_procs)
+    design = design_for(rounds)
+    machine = dict(recording.machine)
+    return (RunSide("base", machine, base_cells, "replay", design=design),
+            RunSide("cand", machine, cand_cells, "replay", design=design))
 
 
-def simulate(setup: Setup, gates: int, seed: int, kinds: tuple[str, ...] = ("aa", "ab")) -> dict[str, float]:
-    """A/A and A/B rates of ``gates`` gates each (seeded): ``{kind}_failed`` (the share of gates that
-    failed), ``{kind}_cpu_rows_caught`` (of hello-cpu time rows), ``{kind}_inconclusive`` (of rows),
-    ``{kind}_cpu_mde`` (the median MDE of hello-cpu time rows)."""
+def simulate(recordings: list[Recording], gates: int, seed: int, slowdown: float) -> dict:
+    """``gates`` replayed gates at ``slowdown`` (0: A/A): the share that failed, each hello-cpu cell's
+    catch rate, the median of the most rounds a gate used."""
     rng = np.random.default_rng(seed)
-    out = {}
-    for kind, slow in (("aa", 1.0), ("ab", SLOWDOWN)):
-        if kind not in kinds:
-            continue
-        failed = caught = rows = inconclusive = 0
-        mdes: list[float] = []
-        for _ in range(gates):
-            f, c, n, i, m = one_gate(setup, rng, slow)
-            failed += f
-            caught += c
-            rows += n
-            inconclusive += i
-            mdes += m
-        out[f"{kind}_failed"] = failed / gates
-        out[f"{kind}_cpu_rows_caught"] = caught / (gates * 3)
-        out[f"{kind}_inconclusive"] = inconclusive / rows
-        out[f"{kind}_cpu_mde"] = float(np.median(mdes))
-    return out
+    failed, rounds = 0, []
+    caught: dict[str, int] = {}
+    for _ in range(gates):
+        recording = recordings[int(rng.integers(len(recordings)))]
+        base, cand = draw(recording, rng, slowdown)
+        result = compare(base, cand, THRESHOLDS, with_mde=False)
+        failed += bool(result.regressions)
+        rounds.append(result.rounds)
+        for cid in base.cells:
+            if cid.startswith("hello-cpu/"):
+                caught[cid] = caught.get(cid, 0) + any(r.regression for r in result.rows if r.id == cid)
+    return {"failed": failed / gates, "cells": {cid: n / gates for cid, n in sorted(caught.items())},
+            "rounds": statistics.median(rounds)}
 
 
 def main(argv: list[str] | None = None) -> int:
-    gate = PROFILES["gate"].timing
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--gates", type=int, default=2000, help="A/A and A/B gates per noise level and pairing "
-                        "(default: %(default)s)")
+    parser.add_argument("--gates", type=int, default=2000, help="gates per kind (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default: %(default)s)")
-    parser.add_argument("--rounds", type=int, default=gate.processes,
-                        help="processes (rounds) per cell (default: the gate profile's, %(default)s)")
-    parser.add_argument("--values", type=int, default=gate.values,
-                        help="values per process (default: the gate profile's, %(default)s)")
-    parser.add_argument("--round-share", type=float, default=0.0,
-                        help="share of the process effect's variance both sides of an ab round share "
-                        "(default: %(default)s)")
+    parser.add_argument("--slowdowns", default="5,10", help="slowdowns in percent (default: %(default)s)")
+    parser.add_argument("--recordings", type=Path, default=RECORDINGS)
     args = parser.parse_args(argv)
-    print(f"{args.gates} A/A and {args.gates} A/B gates per line; {args.rounds} processes x {args.values} values a "
-          f"cell, {len(CELLS)} cells, thresholds {', '.join(f'{t.metric}:{t.percent:g}%' for t in THRESHOLDS)}; "
-          f"A/B: hello-cpu time x{SLOWDOWN:.2f}; seed {args.seed}")
-    header = f"{'between':>8} {'within':>7} {'pairing':>9} {'A/A failed':>11} {'A/B failed':>11} " \
-             f"{'cpu rows caught':>16} {'cpu MDE':>8} {'inconclusive A/A':>17} {'s':>5}"
-    print(header)
-    print("-" * len(header))
-    for n, (between, within) in enumerate(NOISE):
-        for paired in (True, False):
-            started = time.perf_counter()
-            setup = Setup(args.rounds, args.values, between, within, paired, args.round_share)
-            r = simulate(setup, args.gates, args.seed * 1000 + n * 10 + paired)
-            print(f"{between:>8.0%} {within:>7.0%} {'paired' if paired else 'unpaired':>9} "
-                  f"{r['aa_failed']:>11.2%} {r['ab_failed']:>11.1%} {r['ab_cpu_rows_caught']:>16.1%} "
-                  f"{r['aa_cpu_mde']:>8.1%} {r['aa_inconclusive']:>17.1%} {time.perf_counter() - started:>5.0f}")
-    print("A/A failed: equal runs that failed the gate (target: at most 1 %); A/B failed: the gate caught the\n"
-          "slowdown; cpu rows caught: hello-cpu time rows that were regressions in A/B; cpu MDE: their median\n"
-          "minimum detectable effect in A/A (above 10 %: inconclusive, the noise hides a 10 % change)")
+    recordings = load_recordings(args.recordings)
+    print(f"{len(recordings)} recordings ({', '.join(r.name for r in recordings)}), "
+          f"{recordings[0].rounds} rounds; {args.gates} gates per kind; time:10%; seed {args.seed}")
+    for pct in [0.0] + [float(x) for x in args.slowdowns.split(",") if x.strip()]:
+        r = simulate(recordings, args.gates, args.seed, pct / 100)
+        what = "A/A: gates failed (false alarms)" if pct == 0 else f"{pct:g} % slower: gates failed (caught)"
+        cells = ", ".join(f"{cid.split('/')[1]} {share:.1%}" for cid, share in r["cells"].items())
+        print(f"{what}: {r['failed']:.2%}; hello-cpu cells caught: {cells}; median rounds {r['rounds']:.0f}")
     return 0
 
 

@@ -14,9 +14,10 @@ import yaml
 from tests.conftest import gilbench
 
 ROOT = Path(__file__).resolve().parent.parent
-SMALL = ["--profile", "gate", "--workload", "hello-sleep", "--backend", "sequential,threads", "--rounds", "4"]
-#: enough rounds for the signed-rank test to reach 0.01 / 2 rows (2 / 2**10 < 0.005)
-DETECTING = SMALL[:-1] + ["10"]
+#: 2 cells x (min, mean) = 4 rows; the mean rows' share of alpha is 0.01 / 6, which the exact one-sided
+#: signed-rank test reaches with 10 rounds (2**-10 < 0.00167), not with 9
+SMALL = ["--profile", "gate", "--workload", "hello-sleep", "--backend", "sequential,threads", "--rounds", "10"]
+DETECTING = SMALL
 
 
 def in_git() -> bool:
@@ -160,7 +161,7 @@ def test_ab_stopped_by_sigterm_cleans_up_and_resumes_keeping_finished_rounds(tmp
     assert done.returncode in (0, 1), done.stderr  # 1 only if HEAD and the tree really differ
     again = json.loads((run / "base" / "manifest.json").read_text())
     assert again["status"] == "complete" and all(c["status"] == "ok" for c in again["cells"])
-    assert all(len(c["processes"]) == 4 for c in again["cells"])
+    assert all(len(c["processes"]) == 10 for c in again["cells"])
     for c in again["cells"]:  # the rounds that had finished were kept, not run again
         assert [p["pid"] for p in c["processes"]][: len(kept.get(c["id"], []))] == kept.get(c["id"], [])
     assert (run / "compare.json").exists()
@@ -181,9 +182,19 @@ def test_a_candidate_whose_workload_raises_fails_the_gate_with_its_error(tmp_pat
     hello = broken / "workloads" / "hello.py"
     hello.write_text(hello.read_text().replace('    x = n\n', '    raise RuntimeError("broken by the candidate")\n', 1))
     done = gilbench("ab", ".", str(broken), "--profile", "gate", "--workload", "hello-cpu", "--backend",
-                    "sequential", "--rounds", "2", "--output", str(tmp_path / "r"), "--json", str(tmp_path / "c.json"),
+                    "sequential", "--rounds", "9", "--output", str(tmp_path / "r"), "--json", str(tmp_path / "c.json"),
                     cwd=ROOT)
     assert done.returncode == 1, done.stdout + done.stderr
-    (row,) = json.loads((tmp_path / "c.json").read_text(), parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))["rows"]
-    assert row["verdict"] == "failed" and row["regression"] is True
-    assert "broken by the candidate" in row["note"]
+    rows = json.loads((tmp_path / "c.json").read_text(), parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))["rows"]
+    assert [r["summary"] for r in rows] == ["min", "mean"]
+    for row in rows:
+        assert row["verdict"] == "failed" and row["regression"] is True
+        assert "broken by the candidate" in row["note"]
+
+
+def test_an_ab_whose_rounds_cannot_reach_the_gates_level_is_refused_with_the_rounds_it_needs(tmp_path):
+    """With too few rounds no row can ever be significant: the gate would pass every change forever."""
+    done = gilbench("ab", ".", ".", *SMALL[:-1], "4", "--output", str(tmp_path / "r"), cwd=ROOT)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "needs at least 10 rounds" in done.stderr and "--rounds 10" in done.stderr
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())  # refused before anything ran

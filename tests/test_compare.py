@@ -1,5 +1,6 @@
-"""The gate: statistics on processes with known answers, Holm over the rows, machine speed, the
-threshold syntax, exit codes, strict JSON and its outputs."""
+"""The gate: statistics on processes with known answers, the family's error budget, the verdict rule,
+the sequential looks, the run-to-run floor, the canary, refusals, the threshold syntax, exit codes,
+strict JSON and its outputs. Pure: no child processes, no benchmarks."""
 
 from __future__ import annotations
 
@@ -12,19 +13,25 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from gilbench.bench import stats
-from gilbench.bench.compare import (ALPHA, Comparison, Row, RunSide, Threshold, compare, decide, paired_differences,
-                           parse_threshold, row_seed)
+from gilbench.bench import cli, stats
+from gilbench.bench.compare import Test as GateTest
+import gilbench.bench.compare as compare_mod
+from gilbench.bench.compare import (ALPHA, DEFAULT_FLOOR, FLOOR_SDS, WITHIN_FLOOR, Comparison, Floor, Refused, Row,
+                                    RunSide, Threshold, Thresholds, check_reachable, compare, open_cells,
+                                    paired_differences, parse_threshold, run_to_run_floor, verdict)
 from gilbench.bench.matrix import Cell
 from gilbench.bench.model import CellRecord, ProcessRecord
 from gilbench.bench.results import FORMAT
+from gilbench.bench.sequential import design_for
 from gilbench.reports import comparison as show
-from tests.conftest import gilbench
 
 TIME10 = Threshold("time", 10.0)
 SPEEDUP10 = Threshold("speedup", 10.0)
 CID = "w/threads/w2/c2"
+SEQ = "w/sequential/w1/c2"
 MACHINE = {"cpu_model": "x", "logical_cpus": 2, "python_version": "3.11"}
+#: separate runs judged with no run-to-run floor (the statistics alone), and with the default one
+NO_FLOOR = 0.0
 
 
 def procs(center: float, n: int, cv: float, seed: int, values: int = 3, within: float = 0.001,
@@ -45,30 +52,55 @@ def exact(levels: list[float], values: int = 3, canary: float = 0.05) -> list[Pr
 
 
 def record(cid: str, processes: list[ProcessRecord] | None, baseline: bool | None = None, status: str | None = None,
-           error: dict | None = None, tasks: int = 4) -> CellRecord:
-    workload, backend, w, c = cid.split("/")
-    cell = Cell(workload, backend, int(w[1:]), int(c[1:]), (0, 1), tasks, {"units": 100})
-    return CellRecord(cell, "cpu-bound", baseline=(backend == "sequential") if baseline is None else baseline,
+           error: dict | None = None, tasks: int = 4, kind: str = "cpu-bound", params: dict | None = None,
+           scale: float = 1.0) -> CellRecord:
+    """A cell record from an id ``workload/backend/wW/cC[@python]``."""
+    name, _, python = cid.partition("@")
+    workload, backend, w, c = name.split("/")
+    cell = Cell(workload, backend, int(w[1:]), int(c[1:]), (0, 1), tasks, params or {"units": 100}, scale=scale,
+                python=python)
+    assert cell.id == cid
+    return CellRecord(cell, kind, baseline=(backend == "sequential") if baseline is None else baseline,
                       status=status or ("ok" if processes else "failed"), processes=processes or [], error=error)
 
 
-def side(cells: dict[str, list[ProcessRecord] | CellRecord], machine: dict | None = None, paired: str = "") -> RunSide:
+def side(cells: dict[str, list[ProcessRecord] | CellRecord], machine: dict | None = None, paired: str = "",
+         timing: dict | None = None, version: str = "", design=None) -> RunSide:
     records = {cid: c if isinstance(c, CellRecord) else record(cid, c) for cid, c in cells.items()}
-    return RunSide("run", machine or MACHINE, records, paired)
+    return RunSide("run", machine or MACHINE, records, paired, timing or {}, version, design)
+
+
+def floor_of(fraction: float, *cids: str) -> Floor:
+    """The same run-to-run floor for both time rows of each cell (never read from sibling folders)."""
+    return Floor(by_row={(cid, s): fraction for cid in cids for s in ("min", "mean")}, runs=4, source="test")
+
+
+def rows_of(result: Comparison) -> dict[tuple[str, str], Row]:
+    """The rows by (cell, label)."""
+    return {(r.id, r.label): r for r in result.rows}
 
 
 def one_row(base: list[ProcessRecord], cand: list[ProcessRecord], threshold: Threshold = TIME10,
-            paired: str = "") -> Row:
-    (row,) = compare(side({CID: base}, paired=paired), side({CID: cand}, paired=paired), [threshold]).rows
+            paired: str = "", floor: float = NO_FLOOR, summary: str = "") -> Row:
+    """The cell's row for the threshold's primary summary (time: min), or ``summary``'s."""
+    result = compare(side({CID: base}, paired=paired), side({CID: cand}, paired=paired), [threshold],
+                     floor=None if paired else floor_of(floor, CID))
+    want = summary or {"time": "min", "speedup": "min", "parallelism": "median"}[threshold.metric]
+    (row,) = [r for r in result.rows if r.summary == want]
     return row
+
+
+def level_of(result: Comparison, row: Row) -> float:
+    """A row's share of ALPHA: weight over the family's total weight (Bonferroni)."""
+    return ALPHA * row.weight / sum(r.weight for r in result.rows)
 
 
 # --- unpaired: separate runs, Welch t on the processes' logs ---------------------------------------
 
 def test_a_clear_slowdown_is_slower_and_a_regression():
     row = one_row(procs(1.0, 10, 0.01, 1), procs(1.15, 10, 0.01, 2))
-    assert row.verdict == "slower" and row.regression
-    assert row.ratio == pytest.approx(1.15, abs=0.02) and row.ci_low > 1 and row.p_holm < ALPHA
+    assert row.verdict == "slower" and row.regression and row.label == "time (min)"
+    assert row.ratio == pytest.approx(1.15, abs=0.02) and row.ci_low > 1 and row.p_value < row.level
     assert (row.n_base, row.n_cand, row.pairs) == (10, 10, 0)  # processes, not values; unpaired
 
 
@@ -77,10 +109,10 @@ def test_a_clear_speedup_is_faster_not_a_regression():
     assert row.verdict == "faster" and not row.regression
 
 
-def test_significant_but_tiny_changes_do_not_fail():
+def test_significant_but_tiny_changes_do_not_fail_but_are_not_no_change():
     row = one_row(procs(1.0, 30, 0.001, 5), procs(1.003, 30, 0.001, 6))
-    assert row.p_value < 0.01 and row.ci_low > 1  # detectable...
-    assert row.verdict == "no change" and not row.regression  # ...but 0.3 % is below half of 10 %
+    assert row.p_value < row.level and row.ci_low > 1  # detectable...
+    assert row.verdict == "slower, under 5 %" and not row.regression  # ...but shown below half of 10 %
 
 
 def test_noise_larger_than_the_threshold_is_inconclusive_not_no_change():
@@ -92,12 +124,22 @@ def test_unpaired_row_is_welchs_t_on_the_logs_of_process_minima():
     base, cand = procs(1.0, 6, 0.03, 9), procs(1.1, 15, 0.03, 10)
     row = one_row(base, cand)
     lb, lc = np.log([p.best for p in base]), np.log([p.best for p in cand])
-    welch = sps.ttest_ind(lc, lb, equal_var=False)
+    welch = sps.ttest_ind(lc, lb, equal_var=False, alternative="greater")
     assert (row.n_base, row.n_cand) == (6, 15)
+    assert row.level == pytest.approx(ALPHA * 2 / 3)  # min weight 2 of 3 (the mean guard 1)
     assert row.p_value == pytest.approx(welch.pvalue, rel=1e-9)
     assert row.ratio == pytest.approx(math.exp(lc.mean() - lb.mean()), rel=1e-12)
-    low, high = welch.confidence_interval(1 - ALPHA)
+    two_sided = sps.ttest_ind(lc, lb, equal_var=False)
+    low, high = two_sided.confidence_interval(1 - 2 * row.level)  # each bound one-sided at the row's level
     assert (row.ci_low, row.ci_high) == (pytest.approx(math.exp(low)), pytest.approx(math.exp(high)))
+
+
+def test_the_mean_row_is_welchs_t_on_the_logs_of_process_means():
+    base, cand = procs(1.0, 6, 0.03, 9, within=0.02), procs(1.1, 8, 0.03, 10, within=0.02)
+    row = one_row(base, cand, summary="mean")
+    lb, lc = np.log([np.mean(p.values) for p in base]), np.log([np.mean(p.values) for p in cand])
+    assert row.label == "time (mean)" and row.level == pytest.approx(ALPHA / 3)
+    assert row.ratio == pytest.approx(math.exp(lc.mean() - lb.mean()), rel=1e-12)
 
 
 def test_many_values_in_few_processes_are_few_samples():
@@ -118,18 +160,19 @@ def test_zero_variance_samples():
 
 def test_one_process_a_side_cannot_be_tested():
     row = one_row(exact([1.0]), exact([1.5]))
-    assert row.verdict == "inconclusive" and math.isinf(row.mde) and math.isnan(row.p_value)
+    assert row.verdict == "inconclusive" and math.isnan(row.mde) and math.isnan(row.p_value)
     assert "too few processes (1 and 1)" in row.note and not row.regression
 
 
 # --- paired: one ab, rounds -------------------------------------------------------------------------
 
-def _rounds(n: int, ratio: float, layout_cv: float, seed: int) -> tuple[list[ProcessRecord], list[ProcessRecord]]:
+def _rounds(n: int, ratio: float, layout_cv: float, seed: int, noise: float = 0.005
+            ) -> tuple[list[ProcessRecord], list[ProcessRecord]]:
     """Rounds whose layout effect is shared by both sides (large) and whose ratio is ``ratio`` x noise."""
     rng = np.random.default_rng(seed)
     layout = 1 + rng.normal(0, layout_cv, n)
-    base = exact(list(layout * (1 + rng.normal(0, 0.005, n))))
-    cand = exact(list(ratio * layout * (1 + rng.normal(0, 0.005, n))))
+    base = exact(list(layout * (1 + rng.normal(0, noise, n))))
+    cand = exact(list(ratio * layout * (1 + rng.normal(0, noise, n))))
     return base, cand
 
 
@@ -137,22 +180,26 @@ def test_pairing_by_round_sees_through_a_layout_spread_that_drowns_separate_runs
     base, cand = _rounds(14, 1.12, 0.20, 13)
     paired = one_row(base, cand, paired="ab-root")
     assert paired.verdict == "slower" and paired.regression and paired.pairs == 14
-    unpaired = one_row(base, cand)
+    unpaired = one_row(base, cand, floor=DEFAULT_FLOOR)
     assert unpaired.verdict == "inconclusive" and not unpaired.regression
 
 
-def test_paired_row_is_the_median_log_ratio_with_the_signed_rank_test():
-    base, cand = _rounds(12, 1.08, 0.1, 14)
+def test_paired_row_is_the_hodges_lehmann_change_with_the_exact_signed_rank_test():
+    base, cand = _rounds(12, 1.08, 0.1, 14, noise=0.02)
     row = one_row(base, cand, paired="ab-root")
     d = np.log([c.best for c in cand]) - np.log([b.best for b in base])
-    assert row.ratio == pytest.approx(math.exp(np.median(d)), rel=1e-12)
-    assert row.p_value == pytest.approx(sps.wilcoxon(d).pvalue, rel=1e-12)
-    assert row.ci_low < row.ratio < row.ci_high
+    walsh = [(d[i] + d[j]) / 2 for i in range(len(d)) for j in range(i, len(d))]
+    assert row.ratio == pytest.approx(math.exp(np.median(walsh)), rel=1e-12)
+    assert row.p_value == pytest.approx(sps.wilcoxon(d, alternative="greater").pvalue, rel=1e-12)
+    assert (row.ci_low, row.ci_high) == tuple(pytest.approx(math.exp(b)) for b in
+                                              stats.hodges_lehmann_bounds(list(d), row.level))
+    assert row.ci_low < row.ratio < row.ci_high and row.look == 1 and row.pairs == 12
 
 
 def test_paired_needs_the_same_interleaved_with_on_both_sides():
     base, cand = _rounds(10, 1.0, 0.05, 15)
-    result = compare(side({CID: base}, paired="ab-1"), side({CID: cand}, paired="ab-2"), [TIME10])
+    result = compare(side({CID: base}, paired="ab-1"), side({CID: cand}, paired="ab-2"), [TIME10],
+                     floor=floor_of(0.2, CID))
     assert not result.paired and result.rows[0].pairs == 0
     assert compare(side({CID: base}, paired="ab-1"), side({CID: cand}, paired="ab-1"), [TIME10]).paired
 
@@ -163,112 +210,119 @@ def test_paired_uses_only_rounds_present_on_both_sides():
     assert row.pairs == 11 and (row.n_base, row.n_cand) == (12, 11)
 
 
-def test_too_few_rounds_for_the_signed_rank_test_is_an_infinite_mde():
-    base, cand = _rounds(6, 1.3, 0.01, 17)  # smallest p 2/2^6 = 0.031, never below 0.01
-    row = one_row(base, cand, paired="ab")
-    assert row.p_value == pytest.approx(2 / 2 ** 6)
-    assert math.isinf(row.mde) and row.verdict == "inconclusive" and "too few rounds (6)" in row.note
-
-
 def test_paired_speedup_differences_follow_the_formula():
     rng = np.random.default_rng(18)
     seq_b, cell_b, seq_c, cell_c = (list(1 + rng.normal(0, 0.05, 10)) for _ in range(4))
-    b = side({"w/sequential/w1/c2": exact(seq_b), CID: exact(cell_b)}, paired="ab")
-    c = side({"w/sequential/w1/c2": exact(seq_c), CID: exact(cell_c)}, paired="ab")
-    (row,) = [r for r in compare(b, c, [SPEEDUP10]).rows]
+    b = side({SEQ: exact(seq_b), CID: exact(cell_b)}, paired="ab")
+    c = side({SEQ: exact(seq_c), CID: exact(cell_c)}, paired="ab")
+    (row,) = compare(b, c, [SPEEDUP10]).rows
     d = (np.log(seq_c) - np.log(cell_c)) - (np.log(seq_b) - np.log(cell_b))
-    assert row.id == CID and row.ratio == pytest.approx(math.exp(np.median(d)))
-    assert row.p_value == pytest.approx(sps.wilcoxon(d).pvalue)
+    assert row.id == CID and row.ratio == pytest.approx(math.exp(stats.hodges_lehmann(list(d))))
+    assert row.p_value == pytest.approx(sps.wilcoxon(d, alternative="less").pvalue)  # lower speedup is worse
 
 
-def test_a_rows_interval_depends_on_its_identity_only():
-    base, cand = _rounds(12, 1.05, 0.05, 19)
-    alone = one_row(base, cand, paired="ab")
-    other = procs(1.0, 12, 0.05, 20)
-    rows = compare(side({CID: base, "w/threads/w4/c2": other}, paired="ab"),
-                   side({CID: cand, "w/threads/w4/c2": other}, paired="ab"), [TIME10]).rows
-    same = next(r for r in rows if r.id == CID)
-    assert (same.ci_low, same.ci_high) == (alone.ci_low, alone.ci_high)
-    assert row_seed(CID, "time") != row_seed(CID, "speedup")
+# --- the family: one error budget over every row, by weight -------------------------------------------
 
-
-# --- the gate: Holm over the family, the verdict rule ---------------------------------------------
-
-def test_holm_runs_over_every_tested_row():
+def test_the_budget_is_split_over_every_row_by_weight():
     cells = {f"w/threads/w{w}/c2": procs(1.0, 8, 0.02, w) for w in range(1, 6)}
-    slower = {cid: procs(1.0 if cid != CID else 1.06, 8, 0.02, 100 + i) for i, cid in enumerate(cells)}
-    result = compare(side(cells), side(slower), [TIME10])
-    assert result.family == 5
-    tested = sorted(result.rows, key=lambda r: r.id)
-    assert [r.p_holm for r in tested] == pytest.approx(stats.holm([r.p_value for r in tested]))
-    hit = next(r for r in result.rows if r.id == CID)
-    assert hit.p_holm >= hit.p_value and hit.verdict == "slower"
+    slower = {cid: procs(1.0 if cid != CID else 1.3, 8, 0.02, 100 + i) for i, cid in enumerate(cells)}
+    result = compare(side(cells), side(slower), [TIME10], floor=floor_of(NO_FLOOR, *cells))
+    assert result.family == 10 and len(result.rows) == 10  # time (min) and time (mean) per cell
+    for row in result.rows:
+        assert row.weight == (2.0 if row.summary == "min" else 1.0)
+        assert row.level == pytest.approx(ALPHA * row.weight / 15)
+    hit = rows_of(result)[(CID, "time (min)")]
+    assert hit.verdict == "slower" and hit.regression and hit.p_value < hit.level
+    assert {r.id for r in result.regressions} == {CID}
 
 
-def test_decide_uses_half_the_threshold_as_the_effect_floor():
-    assert decide(TIME10, 1.06, True, 0.02) == ("slower", True)
-    assert decide(TIME10, 1.04, True, 0.02) == ("no change", False)
-    assert decide(TIME10, 1.20, False, 0.02) == ("no change", False)  # not rejected by Holm
-    assert decide(TIME10, 1.20, False, 0.30) == ("inconclusive", False)
-    assert decide(SPEEDUP10, 0.9, True, 0.05) == ("worse", True)
-    assert decide(SPEEDUP10, 1.1, True, 0.05) == ("better", False)
+def test_the_verdict_rule():
+    log = math.log
+
+    def v(metric, ratio_low, ratio_high, threshold=0.10, floor=0.0):
+        low, high = log(ratio_low), log(ratio_high)  # the bounds oriented so that above 1 is worse
+        return verdict(metric, GateTest(estimate=(low + high) / 2, low=low, high=high), threshold, floor)
+
+    assert v("time", 1.06, 1.20) == ("slower", True)
+    assert v("time", 1.01, 1.04) == ("slower, under 5 %", False)
+    assert v("time", 0.80, 0.90) == ("faster", False)
+    assert v("time", 0.98, 1.03) == ("no change", False)
+    assert v("time", 0.90, 1.03) == ("no regression", False)
+    assert v("time", 0.98, 1.20) == ("inconclusive", False)
+    assert v("time", 1.02, 1.06, floor=0.08) == (WITHIN_FLOOR, False)
+    assert v("time", 1.10, 1.30, floor=0.08) == ("slower", True)
+    assert v("time", 0.70, 0.80, floor=0.08) == ("faster", False)
+    assert v("speedup", 1.06, 1.20) == ("worse", True)  # the speedup 1/1.06 .. 1/1.20 of the baseline's
+    assert v("speedup", 0.80, 0.90) == ("better", False)
 
 
-def test_mde_is_at_the_family_level():
+def test_mde_is_at_the_rows_share_of_the_family():
     row = one_row(procs(1.0, 10, 0.02, 21), procs(1.0, 10, 0.02, 22))
     _, se, df = stats.welch([(+1, np.log([p.best for p in procs(1.0, 10, 0.02, 22)])),
-                               (-1, np.log([p.best for p in procs(1.0, 10, 0.02, 21)]))])
-    assert row.mde == pytest.approx(stats.mde_fraction(se, ALPHA, df))  # one row: m = 1
-    five = compare(side({f"w/threads/w{w}/c2": procs(1.0, 10, 0.02, 21) for w in range(1, 6)}),
-                   side({f"w/threads/w{w}/c2": procs(1.0, 10, 0.02, 22) for w in range(1, 6)}), [TIME10])
-    assert five.rows[0].mde == pytest.approx(stats.mde_fraction(se, ALPHA / 5, df))
-    assert five.rows[0].mde > row.mde
+                             (-1, np.log([p.best for p in procs(1.0, 10, 0.02, 21)]))])
+    assert row.mde == pytest.approx(stats.mde_fraction(se, 2 * ALPHA * 2 / 3, df))  # one-sided at 2/3 ALPHA
+    ids = [f"w/threads/w{w}/c2" for w in range(1, 6)]
+    five = compare(side({cid: procs(1.0, 10, 0.02, 21) for cid in ids}),
+                   side({cid: procs(1.0, 10, 0.02, 22) for cid in ids}), [TIME10], floor=floor_of(NO_FLOOR, *ids))
+    same = rows_of(five)[(ids[0], "time (min)")]
+    assert same.mde == pytest.approx(stats.mde_fraction(se, 2 * ALPHA * 2 / 15, df)) and same.mde > row.mde
 
 
-# --- machine speed (the canary) -------------------------------------------------------------------
+# --- machine speed (the canary): shown, never excusing -------------------------------------------
 
-def _uniformly_slower(factor: float, canary_factor: float, paired: str = "") -> Comparison:
+def _uniformly_slower(factor: float, canary_factor: float, paired: str = "", rounds: int = 10,
+                      io_cell: bool = False) -> Comparison:
     """The candidate ran every cell ``factor`` x slower, its canary ``canary_factor`` x slower."""
-    ids = {"w/sequential/w1/c2": 1.0, CID: 1.0, "w/processes/w2/c2": 0.5}
-    base = side({cid: procs(mu, 10, 0.01, i, canary=None) for i, (cid, mu) in enumerate(ids.items())}, paired=paired)
-    cand = side({cid: procs(mu * factor, 10, 0.01, 50 + i, canary=None) for i, (cid, mu) in enumerate(ids.items())},
-                paired=paired)
+    ids = {SEQ: 1.0, CID: 1.0, "w/processes/w2/c2": 0.5}
+
+    def cells(f: float, seed: int) -> dict:
+        out = {cid: procs(mu * f, rounds, 0.01, seed + i, canary=None) for i, (cid, mu) in enumerate(ids.items())}
+        if io_cell:
+            out["s/threads/w2/c2"] = record("s/threads/w2/c2", procs(0.2 * f, rounds, 0.01, seed + 9, canary=None),
+                                            kind="io-bound", baseline=False)
+        return out
+
+    base, cand = side(cells(1.0, 0), paired=paired), side(cells(factor, 50), paired=paired)
     rng = np.random.default_rng(23)
     for run, f in ((base, 1.0), (cand, canary_factor)):
         for rec in run.cells.values():
             for p in rec.processes:
                 p.canary = 0.05 * f * (1 + rng.normal(0, 0.01))
-    return compare(base, cand, [TIME10, SPEEDUP10])
+    floor = None if paired else Floor()  # the default floor, never one read beside the runs
+    return compare(base, cand, [TIME10, SPEEDUP10], floor=floor)
 
 
-def test_a_slower_machine_is_not_a_regression_but_scaling_metrics_are_still_judged():
-    result = _uniformly_slower(1.3, 1.3)
-    assert result.machine_speed_differed and not result.time_judged
-    assert result.machine_speed_ratio == pytest.approx(1.3, rel=0.02)
+def test_the_canary_never_excuses_a_slower_candidate():
+    # issue 14: the old gate called this "machine speed differed" and judged no time row
+    result = _uniformly_slower(1.5, 1.5, io_cell=True)
+    assert result.machine_speed_differed and result.machine_speed_ratio == pytest.approx(1.5, rel=0.02)
     times = [r for r in result.rows if r.metric == "time"]
-    assert {r.verdict for r in times} == {"machine speed differed"} and not result.regressions
-    assert all(re.match(r"machine speed differed by \+(29|30)\.\d % \(canary\); time not judged", r.note) for r in times)
-    assert {r.verdict for r in result.rows if r.metric == "speedup"} == {"no change"}
-    assert "time rows not judged" in show.text(result)
-    assert "machine speed differed (canary time" in show.html(result)
+    assert len(times) == 8 and all(r.verdict == "slower" and r.regression for r in times)
+    for row in times:
+        if row.kind == "cpu-bound":
+            assert "canary" in row.note and "never excuses" in row.note
+        else:
+            assert row.kind == "io-bound" and "canary" not in row.note  # sleep-bound work: no canary note
+    assert {r.verdict for r in result.rows if r.metric == "speedup" and r.id.startswith("w/")} == {"no change"}
+    assert "never withdraws a row" in show.text(result)
 
 
-def test_the_same_machine_speed_leaves_time_judged():
+def test_the_same_machine_speed_leaves_time_judged_without_a_canary_note():
     result = _uniformly_slower(1.3, 1.0)
     assert not result.machine_speed_differed and "same within the noise" in result.machine_speed_note
-    assert {r.verdict for r in result.rows if r.metric == "time"} == {"slower"}
+    times = [r for r in result.rows if r.metric == "time"]
+    assert {r.verdict for r in times} == {"slower"} and not any("canary" in r.note for r in times)
 
 
-def test_paired_comparisons_report_the_canary_but_judge_time():
-    result = _uniformly_slower(1.3, 1.3, paired="ab")
-    assert result.paired and result.machine_speed_differed and result.time_judged
-    assert "paired by round, so time is judged" in result.machine_speed_note
+def test_paired_comparisons_report_the_canary_and_judge_time():
+    result = _uniformly_slower(1.3, 1.3, paired="ab", rounds=16)
+    assert result.paired and result.machine_speed_differed
     assert {r.verdict for r in result.rows if r.metric == "time"} == {"slower"}
 
 
 def test_without_canaries_speed_is_not_checked():
     result = compare(side({CID: procs(1.0, 5, 0.01, 24, canary=None)}),
-                     side({CID: procs(1.0, 5, 0.01, 25, canary=None)}), [TIME10])
+                     side({CID: procs(1.0, 5, 0.01, 25, canary=None)}), [TIME10], floor=Floor())
     assert math.isnan(result.machine_speed_ratio) and "not checked" in result.machine_speed_note
     assert "not checked" in show.text(result)
 
@@ -279,25 +333,24 @@ def test_a_cell_that_fails_or_times_out_in_the_candidate_is_a_regression():
     base = side({CID: procs(1.0, 4, 0.01, 26), "w/threads/w4/c2": procs(1.0, 4, 0.01, 27)})
     cand = side({CID: record(CID, [], status="failed", error={"how": "exit 1", "message": "ZeroDivisionError"}),
                  "w/threads/w4/c2": record("w/threads/w4/c2", [], status="timeout", error={"message": "after 60 s"})})
-    rows = {r.id: r for r in compare(base, cand, [TIME10]).rows}
+    rows = {r.id: r for r in compare(base, cand, [TIME10], floor=Floor()).rows}
     assert rows[CID].verdict == "failed" and rows[CID].regression
     assert "failed in the candidate: ZeroDivisionError" in rows[CID].note
     assert rows["w/threads/w4/c2"].regression and "timed out in the candidate: after 60 s" in rows["w/threads/w4/c2"].note
 
 
 def test_a_speedup_row_fails_when_its_baseline_cell_fails_in_the_candidate():
-    seq = "w/sequential/w1/c2"
-    base = side({seq: procs(1.0, 4, 0.01, 45), CID: procs(0.6, 4, 0.01, 46)})
-    cand = side({seq: record(seq, [], status="failed", error={"message": "boom"}), CID: procs(0.6, 4, 0.01, 47)})
-    (row,) = compare(base, cand, [SPEEDUP10]).rows
+    base = side({SEQ: procs(1.0, 4, 0.01, 45), CID: procs(0.6, 4, 0.01, 46)})
+    cand = side({SEQ: record(SEQ, [], status="failed", error={"message": "boom"}), CID: procs(0.6, 4, 0.01, 47)})
+    (row,) = compare(base, cand, [SPEEDUP10], floor=Floor()).rows
     assert row.id == CID and row.verdict == "failed" and row.regression
-    assert row.note == f"its baseline cell {seq} failed in the candidate: boom"
+    assert row.note == f"its baseline cell {SEQ} failed in the candidate: boom"
 
 
 def test_cells_in_one_run_only_and_failed_baselines_are_not_comparable():
     base = side({CID: [], "w/threads/w4/c2": procs(1.0, 3, 0.01, 28)})
     cand = side({CID: procs(1.0, 3, 0.01, 29), "w/processes/w2/c2": procs(1.0, 3, 0.01, 30)})
-    rows = {r.id: r for r in compare(base, cand, [TIME10]).rows}
+    rows = {r.id: r for r in compare(base, cand, [TIME10], floor=Floor()).rows}
     assert rows["w/threads/w4/c2"].verdict == "not comparable" and "only in the baseline" in rows["w/threads/w4/c2"].note
     assert "only in the candidate" in rows["w/processes/w2/c2"].note
     assert rows[CID].verdict == "not comparable" and "no result in the baseline (failed)" in rows[CID].note
@@ -307,32 +360,32 @@ def test_other_machines_and_interpreters_are_not_comparable_unless_allowed():
     cells = {CID: exact([1.0, 1.01, 1.0])}
     base = side(cells)
     other = side(cells, machine={"cpu_model": "y", "logical_cpus": 16, "python_version": "3.13"})
-    result = compare(base, other, [TIME10])
+    result = compare(base, other, [TIME10], floor=Floor())
     assert "different machines" in result.not_comparable and "different interpreters" in result.not_comparable
     assert all(r.verdict == "not comparable" for r in result.rows)
-    allowed = compare(base, other, [TIME10], allow_other_machine=True, allow_other_python=True)
-    assert not allowed.not_comparable and allowed.rows[0].verdict == "no change"
+    allowed = compare(base, other, [TIME10], allow_other_machine=True, allow_other_python=True, floor=Floor())
+    assert not allowed.not_comparable and {r.verdict for r in allowed.rows} == {"no change"}
     assert any(differs for *_, differs in allowed.environment)
 
 
 def test_the_speedup_baseline_is_found_by_its_flag_not_its_name():
     cells = {"w/serial/w1/c2": record("w/serial/w1/c2", exact([1.0] * 6), baseline=True),
              CID: record(CID, exact([0.5] * 6), baseline=False)}
-    rows = compare(side(cells), side(cells), [SPEEDUP10]).rows
+    rows = compare(side(cells), side(cells), [SPEEDUP10], floor=Floor()).rows
     assert [(r.id, r.base, r.verdict) for r in rows] == [(CID, pytest.approx(2.0), "no change")]
 
 
 def test_unpaired_speedup_adds_the_four_variances():
     rng = np.random.default_rng(31)
     logs = [rng.normal(0, 0.03, 8) for _ in range(4)]
-    b = side({"w/sequential/w1/c2": exact(list(np.exp(logs[0]))), CID: exact(list(np.exp(logs[1])))})
-    c = side({"w/sequential/w1/c2": exact(list(np.exp(logs[2]))), CID: exact(list(np.exp(logs[3])))})
-    (row,) = compare(b, c, [SPEEDUP10]).rows
+    b = side({SEQ: exact(list(np.exp(logs[0]))), CID: exact(list(np.exp(logs[1])))})
+    c = side({SEQ: exact(list(np.exp(logs[2]))), CID: exact(list(np.exp(logs[3])))})
+    (row,) = compare(b, c, [SPEEDUP10], floor=Floor()).rows
     estimate = (logs[2].mean() - logs[3].mean()) - (logs[0].mean() - logs[1].mean())
-    assert row.ratio == pytest.approx(math.exp(estimate))
+    assert row.ratio == pytest.approx(math.exp(estimate)) and row.floor == 0  # a ratio inside a run: no floor
     se = math.sqrt(sum(x.var(ddof=1) / 8 for x in logs))
-    assert row.p_value == pytest.approx(stats.t_p_two_sided(estimate / se, stats.welch(
-        [(1, logs[2]), (-1, logs[3]), (-1, logs[0]), (1, logs[1])])[2]))
+    df = stats.welch([(1, logs[2]), (-1, logs[3]), (-1, logs[0]), (1, logs[1])])[2]
+    assert row.p_value == pytest.approx(sps.t.sf(-estimate / se, df))  # one-sided: lower speedup is worse
 
 
 def test_paired_differences_by_hand():
@@ -347,8 +400,10 @@ def test_parallelism_rows_use_each_processes_cpu_over_wall():
         for p in out:
             p.cpu = [v * level for v in p.values]
         return out
-    (row,) = compare(side({CID: par(2.0, 32)}), side({CID: par(1.2, 33)}), [Threshold("parallelism", 10)]).rows
+    (row,) = compare(side({CID: par(2.0, 32)}), side({CID: par(1.2, 33)}), [Threshold("parallelism", 10)],
+                     floor=Floor()).rows
     assert row.base == pytest.approx(2.0) and row.cand == pytest.approx(1.2) and row.verdict == "worse"
+    assert row.label == "parallelism"
 
 
 @pytest.mark.parametrize("text, expected", [("time:10%", ("time", 10.0)), (" speedup : 2.5 % ", ("speedup", 2.5)),
@@ -375,9 +430,10 @@ def test_dropped_metrics_say_why_and_what_instead(dropped, why):
 
 def _hostile_comparison() -> Comparison:
     name = '<script>alert("x")</script>|*_`'
-    row = Row(f"{name}/threads/w2/c2", "time", "slower", 1.0, 1.2, 1.2, 1.1, 1.3, 0.001, 0.02, 0.1, 9, 9, True,
-              note="<b>note</b>", p_holm=0.001)
-    return Comparison("base<i>", "cand", [TIME10], [row], [("hostname", "<h2 id=evil>", "x", True)])
+    row = Row(f"{name}/threads/w2/c2", "time", "slower", summary="min", base=1.0, cand=1.2, ratio=1.2, ci_low=1.1,
+              ci_high=1.3, p_value=0.001, level=0.005, mde=0.1, threshold=0.1, n_base=9, n_cand=9, regression=True,
+              note="<b>note</b>")
+    return Comparison("base<i>", "cand", [TIME10], [row], [("hostname", "<h2 id=evil>", "x", True)], family=1)
 
 
 def test_markdown_and_html_escape_hostile_names():
@@ -390,29 +446,31 @@ def test_markdown_and_html_escape_hostile_names():
 
 
 def _mixed() -> Comparison:
-    """10 rows, 3 of them too noisy to detect 10 %."""
+    """10 cells (20 rows), 3 cells too noisy to detect 10 %."""
     base = {f"w/threads/w{w}/c2": procs(1.0, 8, 0.25 if w <= 3 else 0.005, w) for w in range(1, 11)}
     cand = {cid: procs(1.0, 8, 0.25 if i < 3 else 0.005, 40 + i) for i, cid in enumerate(base)}
-    return compare(side(base), side(cand), [TIME10])
+    return compare(side(base), side(cand), [TIME10], floor=Floor())
 
 
 def test_the_headline_counts_inconclusive_rows():
     result = _mixed()
-    assert len(result.inconclusive) == 3
-    assert show.summary(result).startswith("no regression beyond the thresholds; 3 of 10 rows could not detect 10 %")
+    assert len(result.inconclusive) == 6 and {r.id for r in result.inconclusive} == {
+        f"w/threads/w{w}/c2" for w in (1, 2, 3)}
+    assert show.summary(result).startswith("no regression beyond the thresholds; 6 of 20 rows could not detect 10 %")
 
 
-def test_the_outputs_show_pairing_processes_spread_and_the_rule():
+def test_the_outputs_show_pairing_labels_processes_spread_and_the_rule():
     base, cand = _rounds(14, 1.0, 0.05, 34)
     paired = compare(side({CID: base}, paired="ab"), side({CID: cand}, paired="ab"), [TIME10])
     text = show.text(paired)
-    assert "paired by round: 14 rounds" in text and "14 pairs" in text
-    assert "Holm at 0.01 over the 1 tested row" in text and "half its threshold" in text
+    assert "paired by round: up to 14 rounds" in text and "14 pairs" in text
+    assert "time (min)" in text and "time (mean)" in text
+    assert "share alpha 0.01" in text and "half its threshold" in text
     assert "between" in text and "n_eff" in text and "canary time, candidate / baseline" in text
     unpaired = show.markdown(_mixed())
-    assert "unpaired: separate runs" in unpaired and "8\\|8" in unpaired
+    assert "unpaired: separate runs" in unpaired and "8\\|8" in unpaired and "run-to-run floor: test" not in unpaired
     html = show.html(paired)
-    assert "paired by round: 14 rounds" in html and "Machine speed" in html
+    assert "paired by round: up to 14 rounds" in html and "Machine speed" in html
 
 
 def _reject_constant(name: str):
@@ -420,16 +478,18 @@ def _reject_constant(name: str):
 
 
 def test_json_is_strict():
-    # one process a side: an infinite MDE, no p-value, no machine speed; all of them null in JSON
-    result = compare(side({CID: exact([1.0])}), side({CID: exact([1.0]), "w/threads/w4/c2": exact([1.0])}), [TIME10])
-    assert math.isinf(result.rows[0].mde) and math.isnan(result.machine_speed_ratio)
+    # one process a side: no MDE, no p-value, no machine speed; all of them null in JSON
+    result = compare(side({CID: exact([1.0])}), side({CID: exact([1.0]), "w/threads/w4/c2": exact([1.0])}), [TIME10],
+                     floor=Floor())
+    assert math.isnan(result.rows[0].mde) and math.isnan(result.machine_speed_ratio)
     data = json.loads(json.dumps(result.to_dict(), allow_nan=False), parse_constant=_reject_constant)
     row = next(r for r in data["rows"] if r["id"] == CID)
     assert row["mde"] is None and row["p_value"] is None and data["machine_speed"]["ratio"] is None
-    assert {"paired", "family", "rounds"} <= set(data)
+    assert {"paired", "family", "rounds", "floor", "scaled"} <= set(data)
+    assert {r["label"] for r in data["rows"]} == {"time (min)", "time (mean)"}
 
 
-# --- the command, on run folders --------------------------------------------------------------------
+# --- the command, on run folders (in this process) --------------------------------------------------
 
 def write_run(path: Path, cells: dict[str, list[ProcessRecord] | CellRecord], interleaved_with: str = "",
               machine: dict | None = None, suite_metadata: bool = True) -> Path:
@@ -455,76 +515,276 @@ def write_run(path: Path, cells: dict[str, list[ProcessRecord] | CellRecord], in
     return path
 
 
-def test_compare_command_exit_codes_outputs_and_strict_json(tmp_path):
-    cells = {"w/sequential/w1/c2": procs(1.0, 8, 0.01, 35), CID: procs(0.9, 8, 0.01, 36)}
-    base = write_run(tmp_path / "base", cells)
-    slow = write_run(tmp_path / "slow", {cid: procs(1.2 * p[0].median, 8, 0.01, 60 + i)
-                                         for i, (cid, p) in enumerate(cells.items())})
-    same = gilbench("compare", str(base), str(base), "--fail-on", "time:10%", "--fail-on", "speedup:10%",
-                    "--json", str(tmp_path / "c.json"), "--html", str(tmp_path / "c.html"),
-                    "--markdown", str(tmp_path / "c.md"))
-    assert same.returncode == 0, same.stderr
-    assert "no regression beyond the thresholds" in same.stdout and "unpaired" in same.stdout
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    """``gilbench ARGS`` in this process: (exit status, stdout, stderr)."""
+    try:
+        code = cli.main(list(args))
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 2
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_compare_command_exit_codes_outputs_and_strict_json(tmp_path, capsys):
+    cells = {SEQ: procs(1.0, 8, 0.01, 35), CID: procs(0.9, 8, 0.01, 36)}
+    # each run alone in its folder: the floor is the default (no sibling runs to measure it on)
+    base = write_run(tmp_path / "b" / "base", cells)
+    slow = write_run(tmp_path / "s" / "slow", {cid: procs(1.5 * p[0].median, 8, 0.01, 60 + i)
+                                               for i, (cid, p) in enumerate(cells.items())})
+    code, out, err = run_cli(capsys, "compare", str(base), str(base), "--fail-on", "time:10%", "--fail-on",
+                             "speedup:10%", "--json", str(tmp_path / "c.json"), "--html", str(tmp_path / "c.html"),
+                             "--markdown", str(tmp_path / "c.md"))
+    assert code == 0, err
+    assert "no regression beyond the thresholds" in out and "unpaired" in out and "default 20 %" in out
     data = json.loads((tmp_path / "c.json").read_text(), parse_constant=_reject_constant)
-    assert len(data["rows"]) == 3 and data["family"] == 3
+    assert len(data["rows"]) == 5 and data["family"] == 5  # time (min), time (mean) per cell; one speedup row
     assert "Change per cell" in (tmp_path / "c.html").read_text()
     assert "## gilbench comparison" in (tmp_path / "c.md").read_text()
-    worse = gilbench("compare", str(base), str(slow), "--fail-on", "time:10%")
-    assert worse.returncode == 1 and "slower" in worse.stdout and "+2" in worse.stdout
+    code, out, _ = run_cli(capsys, "compare", str(base), str(slow), "--fail-on", "time:10%")
+    assert code == 1 and "slower" in out and "+5" in out
 
 
-def test_fail_on_inconclusive(tmp_path):
-    base = write_run(tmp_path / "base", {CID: procs(1.0, 4, 0.3, 37)})
-    cand = write_run(tmp_path / "cand", {CID: procs(1.0, 4, 0.3, 38)})
-    plain = gilbench("compare", str(base), str(cand))
-    assert plain.returncode == 0 and "could not detect 10 %" in plain.stdout
-    strict = gilbench("compare", str(base), str(cand), "--fail-on-inconclusive")
-    assert strict.returncode == 1
+def test_fail_on_inconclusive(tmp_path, capsys):
+    base = write_run(tmp_path / "b" / "base", {CID: procs(1.0, 4, 0.3, 37)})
+    cand = write_run(tmp_path / "c" / "cand", {CID: procs(1.0, 4, 0.3, 38)})
+    code, out, _ = run_cli(capsys, "compare", str(base), str(cand))
+    assert code == 0 and "could not detect 10 %" in out
+    assert run_cli(capsys, "compare", str(base), str(cand), "--fail-on-inconclusive")[0] == 1
 
 
-def test_a_candidate_that_fails_fails_the_gate(tmp_path):
-    base = write_run(tmp_path / "base", {CID: procs(1.0, 4, 0.01, 39)})
-    cand = write_run(tmp_path / "cand", {CID: record(CID, [], status="timeout", error={"message": "hung"})})
-    done = gilbench("compare", str(base), str(cand))
-    assert done.returncode == 1 and "timed out in the candidate: hung" in done.stdout
+def test_a_candidate_that_fails_fails_the_gate(tmp_path, capsys):
+    base = write_run(tmp_path / "b" / "base", {CID: procs(1.0, 4, 0.01, 39)})
+    cand = write_run(tmp_path / "c" / "cand", {CID: record(CID, [], status="timeout", error={"message": "hung"})})
+    code, out, _ = run_cli(capsys, "compare", str(base), str(cand))
+    assert code == 1 and "timed out in the candidate: hung" in out
 
 
 @pytest.mark.parametrize("args, message", [
     (["--fail-on", "time:ten"], "expected METRIC:PCT%"),
     (["--fail-on", "efficiency:10%"], "ideal cancels"),
 ])
-def test_compare_usage_errors_exit_2(tmp_path, args, message):
-    run = write_run(tmp_path / "run", {CID: procs(1.0, 3, 0.01, 40)})
-    done = gilbench("compare", str(run), str(run), *args)
-    assert done.returncode == 2 and message in done.stderr
+def test_compare_usage_errors_exit_2(tmp_path, capsys, args, message):
+    run = write_run(tmp_path / "r" / "run", {CID: procs(1.0, 3, 0.01, 40)})
+    code, _, err = run_cli(capsys, "compare", str(run), str(run), *args)
+    assert code == 2 and message in err
 
 
-def test_compare_unreadable_inputs_exit_2(tmp_path):
-    run = write_run(tmp_path / "run", {CID: procs(1.0, 3, 0.01, 41)})
-    missing = gilbench("compare", str(tmp_path / "nope"), str(run))
-    assert missing.returncode == 2 and "no such run folder" in missing.stderr
-    foreign = write_run(tmp_path / "foreign", {CID: procs(1.0, 3, 0.01, 42)}, suite_metadata=False)
-    done = gilbench("compare", str(run), str(foreign))
-    assert done.returncode == 2 and "without gilbench metadata" in done.stderr and "Traceback" not in done.stderr
-    broken = tmp_path / "broken"
+def test_compare_unreadable_inputs_exit_2(tmp_path, capsys):
+    run = write_run(tmp_path / "r" / "run", {CID: procs(1.0, 3, 0.01, 41)})
+    code, _, err = run_cli(capsys, "compare", str(tmp_path / "nope"), str(run))
+    assert code == 2 and "no such run folder" in err
+    foreign = write_run(tmp_path / "f" / "foreign", {CID: procs(1.0, 3, 0.01, 42)}, suite_metadata=False)
+    code, _, err = run_cli(capsys, "compare", str(run), str(foreign))
+    assert code == 2 and "without gilbench metadata" in err and "Traceback" not in err
+    broken = tmp_path / "x" / "broken"
     write_run(broken, {CID: procs(1.0, 3, 0.01, 43)})
     (broken / "manifest.json").write_text('{"format": %d, "cells": [{"workload": "w"}]}' % FORMAT)
-    done = gilbench("compare", str(run), str(broken))
-    assert done.returncode == 2 and "not readable" in done.stderr and "Traceback" not in done.stderr
+    code, _, err = run_cli(capsys, "compare", str(run), str(broken))
+    assert code == 2 and "not readable" in err and "Traceback" not in err
 
 
-def test_compare_reads_pairing_from_the_manifests(tmp_path):
+def test_compare_reads_pairing_from_the_manifests(tmp_path, capsys):
     base_p, cand_p = _rounds(14, 1.12, 0.2, 44)
     base = write_run(tmp_path / "ab" / "base", {CID: base_p}, interleaved_with=str(tmp_path / "ab"))
     cand = write_run(tmp_path / "ab" / "cand", {CID: cand_p}, interleaved_with=str(tmp_path / "ab"))
-    done = gilbench("compare", str(base), str(cand))
-    assert done.returncode == 1 and "paired by round: 14 rounds" in done.stdout and "slower" in done.stdout
+    code, out, _ = run_cli(capsys, "compare", str(base), str(cand))
+    assert code == 1 and "paired by round: up to 14 rounds" in out and "slower" in out
 
 
-def test_compare_of_a_real_run_with_itself(smoke_run, tmp_path):
-    done = gilbench("compare", str(smoke_run), str(smoke_run), "--json", str(tmp_path / "c.json"))
-    assert done.returncode == 0, done.stderr
-    data = json.loads((tmp_path / "c.json").read_text(), parse_constant=_reject_constant)
-    manifest = json.loads((smoke_run / "manifest.json").read_text())
-    assert len(data["rows"]) == len(manifest["cells"])  # time only: one row per cell
-    assert {r["verdict"] for r in data["rows"]} <= {"no change", "inconclusive"}
+def test_compare_refuses_with_exit_2(tmp_path, capsys):
+    base_p, cand_p = _rounds(4, 1.5, 0.01, 48)
+    base = write_run(tmp_path / "ab" / "base", {CID: base_p}, interleaved_with=str(tmp_path / "ab"))
+    cand = write_run(tmp_path / "ab" / "cand", {CID: cand_p}, interleaved_with=str(tmp_path / "ab"))
+    code, _, err = run_cli(capsys, "compare", str(base), str(cand))
+    assert code == 2 and "cannot reach the gate's level" in err and "Traceback" not in err
+
+
+# --- issue 14: the old gate's bugs, one test each ---------------------------------------------------
+
+def test_a_paired_interval_that_excludes_zero_is_never_no_change():
+    # +11 % with bounds [+7.6 %, +15.6 %], whatever the p-value: slower, a regression at time:10 %
+    test = GateTest(math.log(1.11), math.log(1.076), math.log(1.156), p=0.02, level=0.005, n=14, look=1)
+    assert verdict("time", test, 0.10) == ("slower", True)
+    for low, high in [(0.001, 0.02), (0.01, 0.04), (-0.03, -0.001), (0.02, 0.3), (-0.3, -0.02)]:
+        for threshold in (0.05, 0.10, 0.20):
+            assert verdict("time", GateTest((low + high) / 2, low, high), threshold)[0] != "no change"
+    # and through the comparison: 14 rounds of +11 %, a 2 % round-to-round noise
+    base, cand = _rounds(14, 1.11, 0.2, 49, noise=0.01)
+    row = one_row(base, cand, paired="ab")
+    assert row.ci_low > 1 and row.verdict == "slower" and row.regression
+
+
+def test_too_few_rounds_for_the_family_are_refused_with_the_rounds_needed():
+    base, cand = _rounds(4, 1.3, 0.01, 17)
+    with pytest.raises(Refused, match=r"needs at least \d+ rounds") as err:
+        compare(side({CID: base}, paired="ab"), side({CID: cand}, paired="ab"), [TIME10])
+    needed = int(re.search(r"needs at least (\d+) rounds", str(err.value)).group(1))
+    assert needed > 4 and f"--rounds {needed}" in str(err.value)
+    base, cand = _rounds(needed, 1.3, 0.01, 17)
+    assert compare(side({CID: base}, paired="ab"), side({CID: cand}, paired="ab"), [TIME10]).paired
+
+
+def test_check_reachable_for_a_plan_of_the_gates_shape():
+    # 30 cells, time and speedup: the first look of a 30-round design (15 rounds at a quarter of each share)
+    # cannot reach the strictest row's level
+    cells = {f"w{k}/threads/w2/c2": record(f"w{k}/threads/w2/c2", exact([1.0])) for k in range(30)}
+    cells.update({f"w{k}/sequential/w1/c2": record(f"w{k}/sequential/w1/c2", exact([1.0])) for k in range(30)})
+    thresholds = Thresholds((TIME10, SPEEDUP10))
+    with pytest.raises(Refused, match=r"needs at least (\d+) rounds") as err:
+        check_reachable(cells, thresholds, design_for(30))
+    needed = int(re.search(r"needs at least (\d+) rounds", str(err.value)).group(1))
+    check_reachable(cells, thresholds, design_for(needed))  # what it names is enough
+    check_reachable(cells, thresholds, design_for(400))
+
+
+def test_the_process_minimum_hides_a_regression_hitting_one_batch_in_three():
+    rng = np.random.default_rng(50)
+    base, cand = [], []
+    for k in range(16):
+        layout = 1 + rng.normal(0, 0.05)
+        base.append(ProcessRecord(index=k, values=list(layout * (1 + rng.normal(0, 0.002, 3))), canary=0.05))
+        values = layout * (1 + rng.normal(0, 0.002, 3))
+        values[k % 3] *= 1.3  # one batch in three 30 % slower: the mean +10 %, the minimum unchanged
+        cand.append(ProcessRecord(index=k, values=list(values), canary=0.05))
+    rows = rows_of(compare(side({CID: base}, paired="ab"), side({CID: cand}, paired="ab"), [TIME10]))
+    mean, least = rows[(CID, "time (mean)")], rows[(CID, "time (min)")]
+    assert mean.verdict == "slower" and mean.regression and mean.ratio == pytest.approx(1.10, abs=0.02)
+    assert not least.regression and least.ratio == pytest.approx(1.0, abs=0.01)
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"timing": {"values": 5}}, "values per process differ (3 and 5)"),
+    ({"version": "0.2.0"}, "different gilbench versions (0.1.0 and 0.2.0)"),
+    ({"params": {"units": 200}}, "workload parameters differ"),
+])
+def test_runs_that_differ_in_values_version_or_params_are_refused(change, words):
+    def make(timing: dict, version: str, params: dict) -> RunSide:
+        return side({CID: record(CID, procs(1.0, 6, 0.01, 51), params=params)}, timing=timing, version=version)
+
+    base = make({"values": 3, "warmups": 1}, "0.1.0", {"units": 100})
+    cand = make({"values": 3, "warmups": 1, **change.get("timing", {})}, change.get("version", "0.1.0"),
+                change.get("params", {"units": 100}))
+    with pytest.raises(Refused) as err:
+        compare(base, cand, [TIME10], floor=Floor())
+    assert words in str(err.value)
+
+
+def test_a_different_scale_is_compared_and_said():
+    base = side({CID: record(CID, procs(1.0, 6, 0.01, 52))})
+    cand = side({CID: record(CID, procs(2.0, 6, 0.01, 53), scale=2.0)})
+    result = compare(base, cand, [TIME10], floor=Floor())
+    assert result.scaled == "work scaled x2 in the candidate"
+    assert all("work scaled x2" in r.note for r in result.rows)
+
+
+def test_each_interpreters_speedup_uses_its_own_baseline_cell():
+    # "" listed first: a lookup by workload and cores alone would take its sequential cell for 3.12's too,
+    # and the "" baseline got 30 % faster in the candidate (the "" speedup is worse), 3.12's did not move
+    def run(seq_default: float, seed: int) -> RunSide:
+        return side({SEQ: procs(seq_default, 8, 0.005, seed), CID: procs(0.5, 8, 0.005, seed + 1),
+                     SEQ + "@3.12": procs(2.0, 8, 0.005, seed + 2), CID + "@3.12": procs(1.0, 8, 0.005, seed + 3)})
+
+    rows = {r.id: r for r in compare(run(1.0, 54), run(0.7, 64), [SPEEDUP10], floor=Floor()).rows}
+    assert set(rows) == {CID, CID + "@3.12"}
+    assert rows[CID].verdict == "worse" and rows[CID].regression
+    other = rows[CID + "@3.12"]
+    assert other.base == pytest.approx(2.0, rel=0.02) and other.cand == pytest.approx(2.0, rel=0.02)
+    assert other.verdict == "no change" and not other.regression
+
+
+def test_a_run_level_offset_within_the_floor_is_neither_a_regression_nor_no_change():
+    ids = {CID: 1.0, "w/threads/w4/c2": 0.6}
+    base = side({cid: procs(mu, 10, 0.002, i) for i, (cid, mu) in enumerate(ids.items())})
+
+    def cand(factor: float) -> RunSide:
+        return side({cid: procs(mu * factor, 10, 0.002, 20 + i) for i, (cid, mu) in enumerate(ids.items())})
+
+    offset = compare(base, cand(1.04), [TIME10], floor=floor_of(0.08, *ids))
+    assert len(offset.rows) == 4 and not offset.regressions
+    for row in offset.rows:
+        assert row.ci_low > 1 and row.verdict == WITHIN_FLOOR and row.floor == 0.08
+        assert "run-to-run floor of 8.0 %" in row.note
+    slow = compare(base, cand(1.5), [TIME10], floor=floor_of(0.08, *ids))
+    assert {r.verdict for r in slow.rows} == {"slower"} and len(slow.regressions) == 4
+
+
+def _history_run(offset: float, seed: int, params: dict | None = None, machine: dict | None = None) -> RunSide:
+    cells = {SEQ: record(SEQ, procs(1.0 * offset, 6, 0.002, seed), params=params),
+             CID: record(CID, procs(0.6 * offset, 6, 0.002, seed + 1), params=params)}
+    return side(cells, machine=machine)
+
+
+def test_the_run_to_run_floor_is_measured_over_earlier_runs_of_the_plan():
+    offsets = [1.0, 1.03, 0.98, 1.01, 0.99]
+    history = [_history_run(f, 70 + 2 * i) for i, f in enumerate(offsets)]
+    others = [_history_run(1.0, 90, params={"units": 7}),  # another plan
+              _history_run(1.0, 92, machine={**MACHINE, "cpu_model": "y"})]  # another machine
+    base, cand = _history_run(1.0, 100), _history_run(1.0, 102)
+    floor = run_to_run_floor(base, cand, history=history + others)
+    assert floor.runs == 5 and "measured over 5 earlier runs" in floor.source
+    assert set(floor.by_row) == {(cid, s) for cid in (SEQ, CID) for s in ("min", "mean")}
+    for (cid, summary), value in floor.by_row.items():
+        pick = min if summary == "min" else np.mean
+        figures = [float(np.median([math.log(pick(p.values)) for p in h.cells[cid].processes])) for h in history]
+        assert value == pytest.approx(math.expm1(FLOOR_SDS * math.sqrt(2) * stats.robust_sd(figures)))
+        assert 0.02 < value < 0.5 and floor.of(cid, summary) == value
+
+
+def test_with_fewer_earlier_runs_the_floor_is_the_default_and_says_so():
+    history = [_history_run(f, 70 + 2 * i) for i, f in enumerate([1.0, 1.03, 0.98])]
+    floor = run_to_run_floor(_history_run(1.0, 100), _history_run(1.0, 102), history=history)
+    assert floor.runs == 3 and not floor.by_row and floor.of(CID, "min") == DEFAULT_FLOOR
+    assert floor.source.startswith("default 20 %") and "3 earlier run(s)" in floor.source
+
+
+def _sequential_sides(rounds: int) -> tuple[RunSide, RunSide]:
+    """A: 30 % slower (decided at the first look), B: unchanged and quiet (decided), C: unchanged and noisy."""
+    design = design_for(40)
+    cells_b, cells_c = {}, {}
+    for name, ratio, noise, seed in (("a", 1.3, 0.003, 80), ("b", 1.0, 0.003, 81), ("c", 1.0, 0.4, 82)):
+        cid = f"{name}/threads/w2/c2"
+        b, c = _rounds(rounds, ratio, 0.05, seed, noise=noise)
+        cells_b[cid], cells_c[cid] = b, c
+    return side(cells_b, paired="ab", design=design), side(cells_c, paired="ab", design=design)
+
+
+def test_a_paired_row_decided_at_the_first_look_stops_there():
+    base, cand = _sequential_sides(40)
+    assert base.design.looks == (16, 28, 40)
+    rows = rows_of(compare(base, cand, [TIME10]))
+    for label in ("time (min)", "time (mean)"):
+        hit = rows[("a/threads/w2/c2", label)]
+        assert hit.verdict == "slower" and hit.regression and (hit.look, hit.pairs) == (1, 16)
+        assert hit.level == pytest.approx(ALPHA * hit.weight / 9 * base.design.weights[0])  # its share at look 1
+        quiet = rows[("b/threads/w2/c2", label)]
+        assert quiet.decided and (quiet.look, quiet.pairs) == (1, 16) and not quiet.regression
+
+
+def test_open_cells_are_exactly_the_cells_with_undecided_rows():
+    base, cand = _sequential_sides(16)
+    result = compare(base, cand, [TIME10], final=False)
+    undecided = {r.id for r in result.rows if not r.decided}
+    assert undecided == {"c/threads/w2/c2"}
+    assert {r.verdict for r in result.rows if not r.decided} == {"open"}
+    assert open_cells(result, base.cells) == {"c/threads/w2/c2"}
+    final = compare(base, cand, [TIME10])  # the rounds are all there will be: open reads inconclusive
+    assert {r.verdict for r in final.rows if r.id == "c/threads/w2/c2"} == {"inconclusive"}
+
+
+def test_the_rule_reads_the_change_not_its_log():
+    # bounds are on the log scale; thresholds and floors are fractions of the value: +5.05 % reaches T/2 = 5 %
+    t = GateTest(math.log(1.03), math.log(1.01), math.log(1.0505), p=1e-6, level=1e-3)
+    assert verdict("time", t, 0.10) == ("slower", True)
+    t = GateTest(math.log(1.21), math.log(1.205), math.log(1.215), p=1e-6, level=1e-3)
+    assert verdict("time", t, 0.10, 0.20) == ("slower", True)  # 20.5 % is beyond a 20 % floor
+    # speedup 6 % lower (worse: -log(0.94) = 0.0619) against T/2 = 5 %
+    t = GateTest(-math.log(0.96), -math.log(0.98), -math.log(0.94), p=1e-6, level=1e-3)
+    assert verdict("speedup", t, 0.10) == ("worse", True)
+
+
+def test_with_ties_the_exact_p_decides_even_where_the_untied_bound_sits_on_zero():
+    d = [-1.0, 0.5, 0.5, 0.5, 0.5, 1.5, 1.5, 2.0, 2.0, 2.5]
+    p = stats.signed_rank_p(d)
+    test = compare_mod.paired_test(d, level=p)  # at a level the exact test just reaches
+    assert test.p <= test.level
+    assert verdict("time", test, 0.10)[1]  # a regression: the ties do not hide it

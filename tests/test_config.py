@@ -109,7 +109,7 @@ def test_without_a_list_the_declared_tables_are_the_workloads(tmp_path: Path) ->
     ('name = "../up"', "name must be letters, digits"),
     ('[workload."m:f"]\nkind = "fast"', 'workload."m:f": kind must be one of io-bound, cpu-bound'),
     ('[workload."m:f"]\nsizes = "n"', "workload.\"m:f\": unknown key 'sizes' (accepted: kind, size, params, name, "
-                                      "description)"),
+                                      "description, fail_on)"),
     ('[workload."m:f"]\nparams = { n = [1] }', "params must be a table of numbers, strings or booleans"),
     ('[workload.hello-cpu]\nkind = "cpu-bound"', "a workload table declares a module:function workload"),
     ("profile = ", "not valid TOML"),
@@ -217,3 +217,33 @@ def test_a_name_in_use_needs_force_which_replaces_only_a_run_folder(tmp_path: Pa
     done = cli("run", *SMOKE, "--force", cwd=tmp_path)
     assert done.returncode == 0 and not (tmp_path / "results" / "main" / "keep.txt").exists(), done.stderr
     assert manifest(tmp_path / "results" / "main")["config"] == str((tmp_path / "gilbench.toml").resolve())
+
+
+def test_a_workloads_own_fail_on_is_read_and_checked(tmp_path):
+    from gilbench.bench.config import ConfigError, read_config
+
+    path = tmp_path / "gilbench.toml"
+    path.write_text('fail_on = ["time:10%"]\n[workload.hello-cpu]\nfail_on = ["time:5%"]\n'
+                    '[workload."m.w:f"]\nkind = "cpu-bound"\nfail_on = ["speedup:20%"]\n')
+    config = read_config(path)
+    assert config.workload_fail_on == {"hello-cpu": ("time:5%",), "m.w:f": ("speedup:20%",)}
+    assert list(config.workload) == ["m.w:f"]  # a table holding only fail_on declares no workload
+    path.write_text('[workload.hello-cpu]\nfail_on = ["time:5%"]\nkind = "cpu-bound"\n')
+    with pytest.raises(ConfigError, match="holds only fail_on"):
+        read_config(path)
+    path.write_text('[workload.hello-cpu]\nfail_on = ["speed:5%"]\n')
+    with pytest.raises(ConfigError, match="fail_on must be"):
+        read_config(path)
+
+
+def test_a_workloads_own_fail_on_replaces_the_default_for_its_cells():
+    import argparse
+
+    from gilbench.bench.cli import _thresholds
+    from gilbench.bench.compare import Threshold
+
+    args = argparse.Namespace(fail_on=["time:10%"], workload_fail_on={"hello-cpu": ("time:5%", "speedup:20%")},
+                              declared={})
+    thresholds = _thresholds(args)
+    assert thresholds.of("hello-cpu") == (Threshold("time", 5.0), Threshold("speedup", 20.0))
+    assert thresholds.of("hello-sleep") == (Threshold("time", 10.0),)
