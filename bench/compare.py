@@ -359,26 +359,23 @@ def check_reachable(cells: Mapping[str, CellRecord], thresholds: Thresholds, des
     """Refused when the design's first look cannot reach its level with the exact signed-rank test:
     the gate would pass every change forever. The message gives the rounds it needs."""
     specs = row_specs(cells, thresholds)
-    total = sum(s.weight for s in specs)
-    if not specs:
+    if not specs or _first_level(design, specs) >= stats.min_signed_rank_p(design.looks[0]):
         return
-    level = min(design.level(0, row_alpha(s, total)) for s in specs)
-    if stats.min_signed_rank_p(design.looks[0]) > level:
-        last = min(design.level(len(design.looks) - 1, row_alpha(s, total)) for s in specs)
-        needed = stats.rounds_needed(min(level, last) if len(design.looks) == 1 else level)
-        from gilbench.bench.sequential import design_for
+    from gilbench.bench.sequential import design_for
 
-        fixed = next(r for r in range(needed, 10 * needed + 64) if _reaches(design_for(r), specs, total))
-        raise Refused(
-            f"{design.looks[0]} rounds cannot reach the gate's level: {len(specs)} rows share alpha {ALPHA:g}, so "
-            f"the strictest row tests at {level:.2g} at the first look, and the exact signed-rank test's smallest p "
-            f"with {design.looks[0]} rounds is {stats.min_signed_rank_p(design.looks[0]):.2g}. It needs at least "
-            f"{fixed} rounds: give --rounds {fixed} (or the gate profile), or fewer cells or thresholds")
+    needed = next(r for r in range(design.looks[0] + 1, 1000)
+                  if _first_level(design_for(r), specs) >= stats.min_signed_rank_p(design_for(r).looks[0]))
+    raise Refused(
+        f"{design.looks[0]} rounds cannot reach the gate's level: {len(specs)} rows share alpha {ALPHA:g}, so the "
+        f"strictest row tests at {_first_level(design, specs):.2g} at the first look, and the exact signed-rank "
+        f"test's smallest p with {design.looks[0]} rounds is {stats.min_signed_rank_p(design.looks[0]):.2g}. It "
+        f"needs at least {needed} rounds: give --rounds {needed} (or the gate profile), or fewer cells or thresholds")
 
 
-def _reaches(design: Design, specs: list[RowSpec], total: float) -> bool:
-    level = min(design.level(0, row_alpha(s, total)) for s in specs)
-    return stats.min_signed_rank_p(design.looks[0]) <= level
+def _first_level(design: Design, specs: list[RowSpec]) -> float:
+    """The strictest level any row tests at, at the design's first look."""
+    total = sum(s.weight for s in specs)
+    return min(design.level(0, row_alpha(s, total)) for s in specs)
 
 
 # --- per-process summaries --------------------------------------------------------------------
@@ -557,7 +554,7 @@ def _error(record: CellRecord) -> str:
     return f"{what} in the candidate" + (f": {message}" if message else "")
 
 
-def check_alike(base: RunSide, cand: RunSide, paired: bool) -> str:
+def check_alike(base: RunSide, cand: RunSide) -> str:
     """Refused (exit 2) for differences the gate cannot judge across; the sides' scales when they differ."""
     if base.version and cand.version and base.version != cand.version:
         raise Refused(f"the runs were made by different gilbench versions ({base.version} and {cand.version}): "
@@ -662,7 +659,7 @@ def compare(
     if not allow_other_python and any(base.machine.get(k) != cand.machine.get(k) for k in PYTHON_KEYS):
         reasons.append("the runs are from different interpreters (version, build or GIL)")
     result.not_comparable = "; ".join(reasons)
-    result.scaled = check_alike(base, cand, result.paired)
+    result.scaled = check_alike(base, cand)
     _check_machine_speed(result, base, cand)
 
     cells = dict(base.cells)

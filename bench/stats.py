@@ -305,11 +305,6 @@ def min_signed_rank_p(n: int) -> float:
     return 2.0 ** -n if n > 0 else 1.0
 
 
-def rounds_needed(level: float) -> int:
-    """The fewest paired rounds with which the one-sided exact signed-rank test can reach ``level``."""
-    return max(1, math.floor(-math.log2(level)) + 1) if level > 0 else math.inf  # type: ignore[return-value]
-
-
 def signed_rank_mde(differences: Sequence[float], level: float, power: float = 0.8, draws: int = 400,
                     seed: int = 0) -> float:
     """The smallest upward shift of the differences that the one-sided exact signed-rank test at

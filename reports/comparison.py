@@ -64,7 +64,7 @@ def _threshold_words(rows: list[Row]) -> str:
 
 
 def summary(comparison: Comparison) -> str:
-    """The headline: regressions, rows that could not have detected their threshold, and counts."""
+    """The headline: regressions, rows the rounds could not decide, and counts."""
     n = len(comparison.regressions)
     counts: dict[str, int] = {}
     for row in comparison.rows:
@@ -74,7 +74,7 @@ def summary(comparison: Comparison) -> str:
     unsure = comparison.inconclusive
     if unsure:
         head += (f"; {len(unsure)} of {len(comparison.rows)} row{'s' if len(comparison.rows) != 1 else ''} "
-                 f"could not detect {_threshold_words(unsure)}")
+                 f"undecided: neither shown nor ruled out at half of {_threshold_words(unsure)}")
     return f"{head} ({detail})"
 
 

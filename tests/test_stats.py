@@ -158,11 +158,9 @@ def test_the_hodges_lehmann_bounds_agree_with_the_one_sided_test():
     assert stats.hodges_lehmann_bounds([0.1, 0.2, 0.3], 0.01) == (-math.inf, math.inf)  # 2^-3 > 0.01
 
 
-def test_rounds_needed_and_the_smallest_p():
-    assert stats.min_signed_rank_p(10) == 2.0 ** -10
-    for level in (0.01, 0.0033, 1e-4, 0.2):
-        n = stats.rounds_needed(level)
-        assert stats.min_signed_rank_p(n) <= level < stats.min_signed_rank_p(n - 1)
+def test_the_smallest_p_is_that_of_all_differences_on_one_side():
+    for n in (1, 10, 14):
+        assert stats.min_signed_rank_p(n) == 2.0 ** -n == stats.signed_rank_p([0.5] * n)
 
 
 def test_signed_rank_mde_has_the_power_it_claims():
