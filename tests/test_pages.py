@@ -21,7 +21,7 @@ import pytest
 from matplotlib import image as mpimg
 from matplotlib.collections import PolyCollection
 
-from gilbench.reports import figures, frame
+from gilbench.reports import figures, frame, noise
 from gilbench.reports.outputs.html import speedup_bands
 from gilbench.reports.verdicts import headline, verdicts
 from tests.browser import find_chromium, open_page, pixel_std
@@ -315,3 +315,43 @@ def test_compare_and_merged_pages_put_their_headline_and_rows_that_matter_first(
     assert_clean(seen)
     assert seen.text.index("Key numbers") < seen.text.index("Machines")
     assert seen.measured["first_figure_top"] < seen.measured["first_table_top"]
+
+
+def test_the_headline_in_words_names_the_same_winners_without_their_figures():
+    cells = cells_frame({
+        ("", "cpu", "base", 1): 1.0, ("", "cpu", "shared", 1): 0.98, ("", "cpu", "shared", 2): 0.99,
+        ("", "cpu", "forked", 1): 1.02, ("", "cpu", "forked", 2): 0.52,
+        ("", "wait", "base", 1): 1.0, ("", "wait", "shared", 1): 1.0, ("", "wait", "shared", 2): 0.51,
+        ("", "wait", "forked", 1): 1.05, ("", "wait", "forked", 2): 0.6,
+    })
+    cpu, wait = headline(verdicts(cells), figures=False)
+    assert cpu == "cpu: forked won at 2 workers on 2 cores, while the GIL serialized shared."
+    assert wait == "wait: no clear winner at 2 workers on 2 cores between shared and forked."
+
+
+def test_the_overview_draws_each_model_at_the_most_workers_on_the_most_cores():
+    one_core = cells_frame({("", "cpu", "base", 1): 2.0, ("", "cpu", "forked", 4): 1.9}, cores=1)
+    cells = pd.concat([one_core, cells_frame({("", "cpu", "base", 1): 1.0, ("", "cpu", "shared", 1): 1.0,
+                                              ("", "cpu", "shared", 2): 0.99, ("", "cpu", "forked", 2): 0.52,
+                                              ("", "noop", "base", 1): 1e-5, ("", "noop", "forked", 1): 1e-4})],
+                      ignore_index=True)
+    points = figures.overview_points(cells)
+    assert sorted(points["id"]) == ["cpu/forked/w2@", "cpu/shared/w2@"]  # 2 cores beat 1; no-op: one worker only
+    assert figures.overview_figure(cells) is not None
+
+
+def test_noise_reasons_are_read_from_what_the_runner_recorded():
+    """Each of the runner's three reasons, as ``flag_noise`` words it, is named by its kind."""
+    from gilbench.bench.matrix import Cell
+    from gilbench.bench.model import CellRecord, ProcessRecord
+    from gilbench.bench.runner import flag_noise
+
+    record = CellRecord(Cell("hello-cpu", "threads", 2, 2, (0, 1), 4), "cpu-bound", status="ok", processes=[
+        ProcessRecord(index=0, canary=0.010, canary_cpu=0.010, noise_share=0.5),  # others took its CPUs
+        ProcessRecord(index=1, canary=0.020, canary_cpu=0.020),  # slow canary
+        ProcessRecord(index=2, canary=0.010, canary_cpu=0.004),  # kept off the CPU
+    ])
+    flag_noise(record, [0.010] * 9)
+    kinds = [[noise.kind_of(r) for r in noise.reasons(p.flag)] for p in record.processes]
+    assert kinds == [["others' CPU share"], ["slow canary"], ["starved canary"]]
+    assert noise.reasons("") == []
