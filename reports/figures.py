@@ -132,7 +132,9 @@ def overview_figure(cells: pd.DataFrame, names: Mapping[str, str] | None = None,
     workloads = sorted(points["workload"].unique())
     models = list(dict.fromkeys(model_order(points.drop_duplicates("backend"))["backend"]))
     step = 0.8 / max(len(models), 1)
-    fig, axes = plt.subplots(1, len(pythons), figsize=(6.8 * len(pythons) + 1.8, 0.9 + 0.42 * len(workloads) * max(1, len(models) / 3)),
+    column = min(6.8, 11.0 / len(pythons))
+    width = column * len(pythons) + 1.8
+    fig, axes = plt.subplots(1, len(pythons), figsize=(width, 1.3 + len(workloads) * max(0.45, 0.16 * len(models))),
                              squeeze=False, sharey=True)
     shown: dict[str, Any] = {}
     for ax, python in zip(axes[0], pythons):
@@ -167,7 +169,6 @@ def overview_figure(cells: pd.DataFrame, names: Mapping[str, str] | None = None,
             ax.set_title(_label(python, names), fontsize=9)
         ax.grid(alpha=0.3, axis="x")
     fig.legend(list(shown.values()), list(shown.keys()), fontsize=8, loc="upper right")
-    width = 6.8 * len(pythons) + 1.8
     fig.tight_layout(rect=(0, 0, 1 - 1.5 / width, 1))
     return fig
 
