@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display; figures are rendered to files or memory only
 
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -101,6 +102,84 @@ def speedup_figure(cells: pd.DataFrame, names: Mapping[str, str] | None = None,
     fig.legend(list(shown.values()), list(shown.keys()), fontsize=8, loc="upper right")
     fig.tight_layout(rect=(0, 0, 1 - 1.4 / (3.6 * len(columns) + 1.6), 1))
     return fig
+
+
+def overview_points(cells: pd.DataFrame) -> pd.DataFrame:
+    """Per interpreter and workload at its most cores and most workers: every model's cell there (the
+    baseline excepted), the points the overview figure draws."""
+    ok = cells[(cells["status"] == "ok") & ~flag(cells, "baseline") & cells["speedup"].notna()].copy()
+    if ok.empty:
+        return ok
+    ok["python"] = python_of(ok)
+    ok = ok[ok["workload"].isin(scaled_workloads(ok))]
+    chosen = []
+    for _, group in ok.groupby(["python", "workload"], sort=False):
+        top = group[group["cores"] == group["cores"].max()]
+        chosen.append(top[top["workers"] == top["workers"].max()])
+    return pd.concat(chosen) if chosen else ok
+
+
+def overview_figure(cells: pd.DataFrame, names: Mapping[str, str] | None = None,
+                    bands: Mapping[str, tuple[float, float]] | None = None) -> Figure | None:
+    """The report's first picture: per workload (one row each), every model's speedup at the most workers
+    on the most cores, as a dot with its band (lowest to highest over the cell's processes) and the ideal
+    as a grey bar; one column per interpreter. Which model is ahead, and by more than its spread, at a glance."""
+    points = overview_points(cells)
+    if points.empty:
+        return None
+    colors = backend_colors(cells["backend"])
+    pythons = interpreter_order(points)
+    workloads = sorted(points["workload"].unique())
+    models = list(dict.fromkeys(model_order(points.drop_duplicates("backend"))["backend"]))
+    step = 0.8 / max(len(models), 1)
+    column = min(6.8, 11.0 / len(pythons))
+    width = column * len(pythons) + 1.8
+    fig, axes = plt.subplots(1, len(pythons), figsize=(width, 1.3 + len(workloads) * max(0.45, 0.16 * len(models))),
+                             squeeze=False, sharey=True)
+    shown: dict[str, Any] = {}
+    for ax, python in zip(axes[0], pythons):
+        mine = points[points["python"] == python]
+        for row, workload in enumerate(workloads):
+            here = mine[mine["workload"] == workload]
+            if here.empty:
+                continue
+            y0 = len(workloads) - 1 - row
+            ideal = float(here["ideal"].iloc[0])
+            (handle,) = ax.plot([ideal, ideal], [y0 - 0.45, y0 + 0.45], "-", color=IDEAL_COLOR, lw=3, alpha=0.6)
+            shown.setdefault("ideal", handle)
+            for k, backend in enumerate(models):
+                cell = here[here["backend"] == backend]
+                if cell.empty:
+                    continue
+                r = cell.iloc[0]
+                y = y0 + 0.4 - step / 2 - k * step
+                low, high = (bands or {}).get(r["id"], (r["speedup"], r["speedup"]))
+                if not (np.isfinite(low) and np.isfinite(high)):
+                    low = high = r["speedup"]
+                ax.plot([low, high], [y, y], "-", color=colors[backend], lw=2, alpha=0.5)
+                (handle,) = ax.plot([r["speedup"]], [y], STYLES[bool(r["in_process"])][0], color=colors[backend], ms=5)
+                shown.setdefault(backend, handle)
+        ax.axvline(1.0, color="0.75", lw=0.8)
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}x"))
+        ax.set_yticks(range(len(workloads)), labels=[_overview_label(mine, w) for w in reversed(workloads)], fontsize=8)
+        ax.set_ylim(-0.6, len(workloads) - 0.4)
+        ax.set_xlabel("speedup vs baseline at the most workers")
+        if python or len(pythons) > 1:
+            ax.set_title(_label(python, names), fontsize=9)
+        ax.grid(alpha=0.3, axis="x")
+    fig.legend(list(shown.values()), list(shown.keys()), fontsize=8, loc="upper right")
+    fig.tight_layout(rect=(0, 0, 1 - 1.5 / width, 1))
+    return fig
+
+
+def _overview_label(points: pd.DataFrame, workload: str) -> str:
+    """"sha256\n16 workers, 16 cores" for one row of the overview."""
+    here = points[points["workload"] == workload]
+    if here.empty:
+        return workload
+    w, c = int(here["workers"].iloc[0]), int(here["cores"].iloc[0])
+    return f"{workload}\n{w} worker{'s' if w != 1 else ''}, {c} core{'s' if c != 1 else ''}"
 
 
 def _band(ax: Any, line: pd.DataFrame, bands: Mapping[str, tuple[float, float]], color: Any) -> None:

@@ -297,13 +297,16 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
 
 
-def _headline_clause(v: Verdict) -> str:
+def _headline_clause(v: Verdict, figures: bool = True) -> str:
     """Which model won at this verdict's workers and cores and by how much, and which the GIL serialized:
-    by the same thresholds as ``explain``, so it says what the verdict table says."""
+    by the same thresholds as ``explain``, so it says what the verdict table says. Without ``figures``
+    only the words: a page that shows the figures elsewhere says each once."""
     at = f"at {_plural(v.workers, 'worker')} on {_plural(v.cores, 'core')}"
     if v.ideal <= 1:
         return f"nothing can run in parallel {at} (ideal 1x)"
     best = v.best
+    if not figures:
+        return _headline_words(v, at)
     if len(v.models) == 1:
         lead = f"{best.backend} reached {best.speedup:.2f}x {at}"
     elif best.speedup >= WINS_BY * v.models[1].speedup:
@@ -324,6 +327,23 @@ def _headline_clause(v: Verdict) -> str:
     return f"{lead}, while {tail}"
 
 
+def _headline_words(v: Verdict, at: str) -> str:
+    """``_headline_clause`` in words only."""
+    best = v.best
+    if len(v.models) == 1:
+        lead = f"{best.backend} is the only model {at}"
+    elif best.speedup >= WINS_BY * v.models[1].speedup:
+        lead = f"{best.backend} won {at}"
+    else:
+        close = [m.backend for m in v.models if best.speedup < WINS_BY * m.speedup]
+        lead = f"no clear winner {at} between {_few(close)}"
+    serial = [m.backend for m in v.models if m.serial]
+    if not serial:
+        return lead
+    tail = f"the GIL serialized {_few(serial)}" if v.gil else f"{_few(serial)} did not scale although the GIL was off"
+    return f"{lead}, while {tail}"
+
+
 def _few(items: list[str], limit: int = 3) -> str:
     """At most ``limit`` items named, the rest counted: a headline stays one readable sentence."""
     if len(items) <= limit:
@@ -338,18 +358,19 @@ def _most_informative(found: list[Verdict]) -> Verdict:
     return next((v for v in at if v.workers == cores), max(at, key=lambda v: v.workers))
 
 
-def headline(found: list[Verdict]) -> list[str]:
+def headline(found: list[Verdict], figures: bool = True) -> list[str]:
     """One sentence per workload that answers "which model wins here, by how much": from the verdicts
     themselves (at the most cores, workers = cores where measured), per interpreter where there are
-    several, so the top of the report can never disagree with its verdict table."""
+    several, so the top of the report can never disagree with its verdict table. ``figures=False``: which
+    model, without how much (for a page whose overview figure and verdict table give the figures)."""
     lines = []
     for workload in dict.fromkeys(v.workload for v in found):
         mine = [v for v in found if v.workload == workload]
         labels = list(dict.fromkeys(v.python for v in mine))
         chosen = [_most_informative([v for v in mine if v.python == label]) for label in labels]
         if len(chosen) == 1 and not chosen[0].interpreter:
-            lines.append(f"{workload}: {_headline_clause(chosen[0])}.")
+            lines.append(f"{workload}: {_headline_clause(chosen[0], figures)}.")
             continue
-        parts = [f"on {v.interpreter or v.python}{'' if v.gil else ' (GIL off)'}, {_headline_clause(v)}" for v in chosen]
+        parts = [f"on {v.interpreter or v.python}{'' if v.gil else ' (GIL off)'}, {_headline_clause(v, figures)}" for v in chosen]
         lines.append(f"{workload}: {'; '.join(parts)}.")
     return lines

@@ -77,6 +77,8 @@ class PageReport:
     page_std: float = 0.0
     title: str = ""
     text: str = ""
+    #: the values of the expressions ``open_page`` was asked to evaluate on the loaded page, by name
+    measured: dict[str, Any] = field(default_factory=dict)
 
     @property
     def remote_requests(self) -> list[str]:
@@ -264,9 +266,11 @@ def _message(event: dict[str, Any]) -> str | None:
     return None
 
 
-def open_page(path: Path | str, executable: str | None = None, timeout: float = 30.0) -> PageReport:
+def open_page(path: Path | str, executable: str | None = None, timeout: float = 30.0,
+              evaluate: dict[str, str] | None = None) -> PageReport:
     """Load ``path`` (a file) in a fresh headless Chromium and report its console errors, its requests,
-    its figures (each one's load state and on-screen pixel spread) and a full-page screenshot."""
+    its figures (each one's load state and on-screen pixel spread), a full-page screenshot and the value
+    of each JavaScript expression in ``evaluate`` (name -> expression, run by the test, not the page)."""
     url = Path(path).resolve().as_uri()
     with Chromium(executable, timeout) as browser:
         for domain in ("Page", "Runtime", "Log", "Network"):
@@ -280,6 +284,7 @@ def open_page(path: Path | str, executable: str | None = None, timeout: float = 
         report = PageReport(url=url)
         report.title = browser.evaluate("document.title")
         report.text = browser.evaluate("document.body ? document.body.innerText : ''")
+        report.measured = {name: browser.evaluate(expression) for name, expression in (evaluate or {}).items()}
         for info in browser.evaluate(FIGURES_JS):
             figure = Figure(info["src"], info["alt"], bool(info["complete"]), int(info["naturalWidth"]))
             if info["width"] >= 1 and info["height"] >= 1:

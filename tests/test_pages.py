@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import pytest
 from matplotlib import image as mpimg
 from matplotlib.collections import PolyCollection
 
-from gilbench.reports import figures, frame
+from gilbench.reports import figures, frame, noise
 from gilbench.reports.outputs.html import speedup_bands
 from gilbench.reports.verdicts import headline, verdicts
 from tests.browser import find_chromium, open_page, pixel_std
@@ -221,3 +222,136 @@ def test_the_bands_are_the_range_of_the_per_layout_speedups(smoke_run):
         assert len(ratios) >= 2
         assert low == pytest.approx(min(min(ratios), r.speedup)) and high == pytest.approx(max(max(ratios), r.speedup))
         assert low <= r.speedup <= high
+
+
+# -- what a reader takes in at a glance ---------------------------------------------------------------------
+
+FIXTURES = Path(__file__).parent / "fixtures"
+#: the page's text without its tables (visible text, whitespace collapsed) of run-16cpu-device's default
+#: report at a051355, before the report led with its figure: 25,456 characters (tests/test_pages.py's
+#: GLANCE expression on that commit's report.html of the same fixture)
+TEXT_BEFORE = 25_456
+GLANCE = {
+    "first_figure_top": "document.images.length ? document.images[0].getBoundingClientRect().top + scrollY : null",
+    "first_table_top": """(() => { const shown = Array.from(document.querySelectorAll('table'))
+        .filter(t => t.checkVisibility());  // a table in a closed <details> is not seen
+        return shown.length ? shown[0].getBoundingClientRect().top + scrollY : null; })()""",
+    "text_without_tables": """(() => { const tables = Array.from(document.querySelectorAll('table'));
+        tables.forEach(t => t.style.display = 'none');
+        const text = document.body.innerText.replace(/\\s+/g, ' ').trim();
+        tables.forEach(t => t.style.display = ''); return text; })()""",
+    "noisy_rows": """Array.from(document.querySelectorAll('table.noisy tr')).slice(1)
+        .map(r => Array.from(r.cells).map(c => c.textContent))""",
+    "noise_banner": "(document.getElementById('noise') || {}).innerText || ''",
+    "collapsed": "Array.from(document.querySelectorAll('details')).filter(d => !d.open).length",
+    "headline": "(document.getElementById('headline') || {}).innerText || ''",
+}
+
+
+@pytest.fixture(scope="module")
+def noisy_report(tmp_path_factory) -> tuple[Path, frame.RunData]:
+    """The default report of the 16-core fixture run (49 of its 67 cells flagged by a slow canary)."""
+    run = tmp_path_factory.mktemp("noisy") / "run"
+    shutil.copytree(FIXTURES / "run-16cpu-device", run)
+    done = gilbench("report", str(run))
+    assert done.returncode == 0, done.stderr
+    return run / "report.html", frame.load(run)
+
+
+def test_the_report_leads_with_its_figure_says_each_verdict_figure_once_and_noise_per_cell(noisy_report, chromium):
+    page, run = noisy_report
+    seen = open_page(page, chromium, evaluate=GLANCE)
+    assert_clean(seen)
+    m = seen.measured
+    # the picture first: the overview figure sits above the first table the reader sees
+    assert seen.figures[0].alt.startswith("speedup of each model at the most workers")
+    assert m["first_figure_top"] is not None and m["first_table_top"] is not None
+    assert m["first_figure_top"] < m["first_table_top"]
+    # each verdict figure once: the headline names the winners in words, the table gives the figures
+    assert "Which model wins" in m["headline"] and not re.search(r"\d\.\d\dx", m["headline"])
+    text = seen.text
+    found = verdicts(run.cells, True, run.gaps)
+    assert found
+    for v in found:
+        assert v.sentence not in text
+        for model in v.models:
+            assert text.count(f"{model.backend} {model.speedup:.2f}x") == 1, (v.workload, model.backend)
+            if model.in_process and model.layouts > 1:
+                gap = f"{model.backend} {model.gap:.2f}x ({model.gap_low:.2f}\u2013{model.gap_high:.2f})"
+                assert text.count(gap) == 1, gap
+    # noise said plainly: a count, every flagged cell with the runner's reason and the figure it rests on
+    noisy = run.cells[run.cells["noisy"].astype(bool)]
+    rows = {cells[0]: cells for cells in m["noisy_rows"]}
+    assert set(rows) == set(noisy["id"])
+    for r in noisy.itertuples():
+        _, kind, recorded = rows[r.id]
+        assert kind and kind in {"others' CPU share", "slow canary", "starved canary"} | set(kind.split(", "))
+        for flagged in run.processes[(run.processes["id"] == r.id) & run.processes["flagged"]].itertuples():
+            assert f"process {flagged.process}: {flagged.flag}" in recorded
+    banner = m["noise_banner"]
+    assert f"{len(noisy)} of {int((run.cells['status'] == 'ok').sum())} finished cells flagged" in banner
+    assert "slow canary" in banner and "The machine was noisy" in banner and banner.count("noisy") == 1
+    assert "more than 10 %" not in banner  # no rule that the listed figures contradict
+    # long lists collapsed, a table of contents, no script, and under half the text of before
+    assert m["collapsed"] >= 5 and "Contents:" in text and "<script" not in page.read_text()
+    assert len(m["text_without_tables"]) < TEXT_BEFORE / 2, len(m["text_without_tables"])
+
+
+def test_compare_and_merged_pages_put_their_headline_and_rows_that_matter_first(tmp_path, chromium):
+    base, cand = tmp_path / "base", tmp_path / "cand"
+    for folder in (base, cand):
+        shutil.copytree(FIXTURES / "run-1cpu", folder)
+    out = tmp_path / "compare.html"
+    done = gilbench("compare", str(base), str(cand), "--html", str(out))
+    assert done.returncode == 0, done.stderr
+    seen = open_page(out, chromium, evaluate=GLANCE)
+    assert_clean(seen)
+    assert seen.text.index("regression") < seen.text.index("Change per cell")
+    assert "rows with no change" in seen.text  # the quiet rows collapsed below the ones that matter
+    merged = tmp_path / "merged"
+    done = gilbench("merge", str(FIXTURES / "run-1cpu"), str(FIXTURES / "run-16cpu-device"), "--output", str(merged))
+    assert done.returncode == 0, done.stdout + done.stderr
+    seen = open_page(merged / "report.html", chromium, evaluate=GLANCE)
+    assert_clean(seen)
+    assert seen.text.index("Key numbers") < seen.text.index("Machines")
+    assert seen.measured["first_figure_top"] < seen.measured["first_table_top"]
+
+
+def test_the_headline_in_words_names_the_same_winners_without_their_figures():
+    cells = cells_frame({
+        ("", "cpu", "base", 1): 1.0, ("", "cpu", "shared", 1): 0.98, ("", "cpu", "shared", 2): 0.99,
+        ("", "cpu", "forked", 1): 1.02, ("", "cpu", "forked", 2): 0.52,
+        ("", "wait", "base", 1): 1.0, ("", "wait", "shared", 1): 1.0, ("", "wait", "shared", 2): 0.51,
+        ("", "wait", "forked", 1): 1.05, ("", "wait", "forked", 2): 0.6,
+    })
+    cpu, wait = headline(verdicts(cells), figures=False)
+    assert cpu == "cpu: forked won at 2 workers on 2 cores, while the GIL serialized shared."
+    assert wait == "wait: no clear winner at 2 workers on 2 cores between shared and forked."
+
+
+def test_the_overview_draws_each_model_at_the_most_workers_on_the_most_cores():
+    one_core = cells_frame({("", "cpu", "base", 1): 2.0, ("", "cpu", "forked", 4): 1.9}, cores=1)
+    cells = pd.concat([one_core, cells_frame({("", "cpu", "base", 1): 1.0, ("", "cpu", "shared", 1): 1.0,
+                                              ("", "cpu", "shared", 2): 0.99, ("", "cpu", "forked", 2): 0.52,
+                                              ("", "noop", "base", 1): 1e-5, ("", "noop", "forked", 1): 1e-4})],
+                      ignore_index=True)
+    points = figures.overview_points(cells)
+    assert sorted(points["id"]) == ["cpu/forked/w2@", "cpu/shared/w2@"]  # 2 cores beat 1; no-op: one worker only
+    assert figures.overview_figure(cells) is not None
+
+
+def test_noise_reasons_are_read_from_what_the_runner_recorded():
+    """Each of the runner's three reasons, as ``flag_noise`` words it, is named by its kind."""
+    from gilbench.bench.matrix import Cell
+    from gilbench.bench.model import CellRecord, ProcessRecord
+    from gilbench.bench.runner import flag_noise
+
+    record = CellRecord(Cell("hello-cpu", "threads", 2, 2, (0, 1), 4), "cpu-bound", status="ok", processes=[
+        ProcessRecord(index=0, canary=0.010, canary_cpu=0.010, noise_share=0.5),  # others took its CPUs
+        ProcessRecord(index=1, canary=0.020, canary_cpu=0.020),  # slow canary
+        ProcessRecord(index=2, canary=0.010, canary_cpu=0.004),  # kept off the CPU
+    ])
+    flag_noise(record, [0.010] * 9)
+    kinds = [[noise.kind_of(r) for r in noise.reasons(p.flag)] for p in record.processes]
+    assert kinds == [["others' CPU share"], ["slow canary"], ["starved canary"]]
+    assert noise.reasons("") == []

@@ -159,7 +159,8 @@ def test_cells_run_beside_a_cpu_hog_are_flagged_noisy(tmp_path):
     (cell,) = manifest((root / "latest").resolve())["cells"]
     assert cell["noisy"] and cell["noise_share"] > 0.3, cell
     assert "noisy" in done.stderr
-    assert "noisy cell" in ((root / "latest") / "report.html").read_text()
+    page = ((root / "latest") / "report.html").read_text()
+    assert "1 of 1 finished cells flagged" in page and "others&#39; CPU share: 1" in page
 
 
 def test_a_full_disk_mid_run_stops_with_a_clear_message_and_keeps_what_finished(tmp_path):

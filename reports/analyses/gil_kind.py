@@ -121,17 +121,17 @@ class GilKind:
 
     @property
     def sentence(self) -> str:
+        """The answer in words; its figures (the scalings with their intervals) are in the section's table,
+        once, next to the verdict table's own."""
         where = f" on {self.interpreter}" if self.interpreter else ""
         n = self.workers
         head = f"{self.workload}{where}, {n} workers on {n} cores"
-        figures = (f"{self.model} x{n} ran {self.in_process.text(suffix='x')} as fast as {self.model} x1, {self.other} "
-                   f"x{n} {self.processes.text(suffix='x')} as fast as the baseline: a ratio of {self.share.text()}")
         if self.verdict == NO_ANSWER:
-            return f"{head}: {NO_ANSWER}, worker processes do not scale either — {figures}."
+            return f"{head}: {NO_ANSWER}, worker processes do not scale either."
         said = self.remark or self.verdict
         if not self.clear:
             said += " (an interval straddles a threshold)"
-        return f"{head}: {said} — {figures}."
+        return f"{head}: {said}."
 
 
 def _judge(group: list[Curve], medians: dict[str, list[float]], interpreter: str) -> GilKind | None:

@@ -22,9 +22,10 @@ from gilbench.reports import figures
 from gilbench.reports.builds import free_threaded_pairs, gil_effect_pairs, settings_text
 from gilbench.reports.frame import SKIPPED, RunData, flag, start_cost_workloads
 from gilbench.reports.intervals import cell_figures
+from gilbench.reports.noise import noise
 from gilbench.reports.outputs.base import Output
 from gilbench.reports.sections import collect
-from gilbench.reports.verdicts import THRESHOLDS, describe_gap, headline, verdicts
+from gilbench.reports.verdicts import THRESHOLDS, Verdict, describe_gap, headline, verdicts
 
 
 def figure_data_uri(fig: Figure | None) -> str:
@@ -222,6 +223,18 @@ def section_views(run: RunData) -> list[SimpleNamespace]:
     return views
 
 
+def verdict_rows(found: list[Verdict]) -> list[dict[str, Any]]:
+    """The verdicts as table rows; a group's main-thread gaps (one per in-process model, the same at every
+    worker count) sit in its first row only (``gap_rows``: how many rows they span, 0 for the rest)."""
+    rows = []
+    for i, v in enumerate(found):
+        key = (v.python, v.workload, v.cores)
+        first = i == 0 or (found[i - 1].python, found[i - 1].workload, found[i - 1].cores) != key
+        span = sum(1 for w in found[i:] if (w.python, w.workload, w.cores) == key) if first else 0
+        rows.append({"v": v, "gap_rows": span})
+    return rows
+
+
 def speedup_bands(run: RunData) -> dict[str, tuple[float, float]]:
     """Cell id -> the lowest and highest speedup over its processes (process k against the baseline's
     process k, the same layout pad), for the bands around the speedup curves."""
@@ -244,13 +257,19 @@ class HtmlOutput(Output):
         reps = figures.representative_cells(cells) if not cells.empty else cells
         labels = names(run)
         ran = cells[cells["status"] != SKIPPED] if not cells.empty else cells
+        bands = speedup_bands(run) if not cells.empty else {}
+        flagged = noise(cells, run.processes)
         found = verdicts(cells, gil, run.gaps, labels if several_interpreters(run) else None) if not cells.empty else []
         return env.get_template("report.html.j2").render(
             run=run,
             title=f"gilbench report: {run.machine.get('hostname', '?')}, {run.manifest.get('created', '')}",
             complete=run.complete,
             verdicts=found,
-            headline=headline(found),
+            verdict_rows=verdict_rows(found),
+            overview_png=figure_data_uri(figures.overview_figure(cells, labels, bands)) if not cells.empty else "",
+            noise=flagged,
+            noise_kinds={c.id: ", ".join(c.kinds) for c in flagged.cells},
+            headline=headline(found, figures=False),
             baselines=baseline_names(run),
             interpreters=interpreter_rows(run),
             several=several_interpreters(run),
@@ -272,7 +291,7 @@ class HtmlOutput(Output):
             failed=ran[~ran["status"].isin(["ok"])].to_dict("records") if not cells.empty else [],
             noisy=cells[cells["noisy"]].to_dict("records") if not cells.empty else [],
             noisy_share=run.manifest.get("noise_threshold", math.nan),
-            speedup_png=figure_data_uri(figures.speedup_figure(cells, labels, speedup_bands(run))) if not cells.empty else "",
+            speedup_png=figure_data_uri(figures.speedup_figure(cells, labels, bands)) if not cells.empty else "",
             heatmap_png=figure_data_uri(figures.heatmap_figure(run.samples, reps)) if not reps.empty else "",
             distribution_png=figure_data_uri(figures.distribution_figure(cells, run.values, labels)) if not cells.empty else "",
             environment=environment(run),
