@@ -318,22 +318,24 @@ def canary_figure(processes: pd.DataFrame, colors: Mapping[str, Any] | None = No
 
 
 def change_figure(rows: list) -> Figure | None:
-    """Each compared cell's change (candidate / baseline - 1) with its interval and the threshold."""
+    """Each compared row's change (candidate / baseline - 1) with its bounds, and half of each threshold
+    (where the gate's rule draws the line: a regression's upper bound reaches it)."""
     rows = [r for r in rows if not np.isnan(r.ratio)]
     if not rows:
         return None
     fig, ax = plt.subplots(figsize=(9, 0.8 + 0.28 * len(rows)))
     y = np.arange(len(rows))[::-1]
     change = np.array([r.change for r in rows]) * 100
-    low = change - (np.array([r.ci_low for r in rows]) - 1) * 100
-    high = (np.array([r.ci_high for r in rows]) - 1) * 100 - change
+    # an unbounded side (too few rounds for the look's level) is drawn without its whisker
+    low = np.nan_to_num(change - (np.array([r.ci_low for r in rows]) - 1) * 100, posinf=0.0, neginf=0.0)
+    high = np.nan_to_num((np.array([r.ci_high for r in rows]) - 1) * 100 - change, posinf=0.0, neginf=0.0)
     colors = ["tab:red" if r.regression else "tab:green" if r.verdict in ("faster", "better") else "0.6" for r in rows]
     ax.barh(y, change, color=colors, xerr=[np.maximum(low, 0), np.maximum(high, 0)], ecolor="0.2", capsize=2)
     for t in {r.threshold for r in rows}:
-        ax.axvline(t * 100, color="tab:red", ls=":", lw=0.8)
-        ax.axvline(-t * 100, color="tab:red", ls=":", lw=0.8)
+        ax.axvline(t * 50, color="tab:red", ls=":", lw=0.8)
+        ax.axvline(-t * 50, color="tab:red", ls=":", lw=0.8)
     ax.axvline(0, color="0.3", lw=0.8)
-    ax.set_yticks(y, labels=[f"{r.id} ({r.metric})" for r in rows], fontsize=7)
+    ax.set_yticks(y, labels=[f"{r.id}: {r.label}" for r in rows], fontsize=7)
     ax.set_xlabel("change, candidate vs baseline (%)")
     fig.tight_layout()
     return fig
