@@ -325,6 +325,7 @@ def plan_of(manifest: dict[str, Any]) -> Plan:
         cells=tuple(Cell.from_dict(c) for c in manifest["cells"]),
         interpreters=manifest.get("interpreters") or {},
         skipped=manifest.get("skipped") or {},
+        placement=manifest.get("placement", "logical"),  # a run from before placements took the first CPUs
     )
 
 
