@@ -84,6 +84,7 @@ METRICS: dict[str, tuple[int, str, str]] = {
     "time": (+1, "slower", "faster"),
     "speedup": (-1, "worse", "better"),
     "parallelism": (-1, "worse", "better"),
+    "memory": (+1, "larger", "smaller"),  # a process tree's peak memory (ProcessRecord.memory: PSS, else RSS)
 }
 #: metrics that were dropped, and why: parse_threshold says so
 DROPPED_METRICS = {
@@ -272,7 +273,7 @@ def _logs(record: CellRecord, metric: str) -> dict[int, float]:
     for p in record.processes:
         if not p.values:
             continue
-        x = p.parallelism if metric == "parallelism" else p.best
+        x = p.parallelism if metric == "parallelism" else p.memory if metric == "memory" else p.best
         if x is not None and math.isfinite(x) and x > 0:
             out[p.index] = math.log(x)
     return out
@@ -291,7 +292,7 @@ def _terms(side: RunSide, cid: str, metric: str) -> tuple[Terms | None, str]:
     else:
         terms = [(+1, _logs(record, metric))]
     if any(not t for _, t in terms):
-        return None, "no " + ("CPU accounting" if metric == "parallelism" else "values")
+        return None, "no " + {"parallelism": "CPU accounting", "memory": "memory figures"}.get(metric, "values")
     return terms, ""
 
 

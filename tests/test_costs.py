@@ -134,3 +134,24 @@ def test_process_models_report_no_thread_clocks() -> None:
     with cls(None) as b:
         b.run_batch(task, 2, 2)
     assert b.thread_times == []
+
+
+def test_fail_on_memory_flags_a_larger_tree(tmp_path: Path) -> None:
+    """The minimal ``--fail-on memory:PCT%`` hook: a process's figure is ProcessRecord.memory."""
+    import json
+
+    from gilbench.bench.compare import RunSide, compare, parse_threshold
+
+    base = fx.write_run(tmp_path / "base")
+    cand = fx.write_run(tmp_path / "cand")
+    manifest = json.loads((cand / "manifest.json").read_text())
+    grown = fx.cell_id(fx.GIL, "processes", 2)
+    for cell in manifest["cells"]:
+        if cell["id"] == grown:
+            for p in cell["processes"]:
+                p["mem_pss"] = int(p["mem_pss"] * 1.5)
+    (cand / "manifest.json").write_text(json.dumps(manifest))
+    result = compare(RunSide.load(str(base)), RunSide.load(str(cand)), [parse_threshold("memory:10%")])
+    rows = {r.id: r for r in result.rows if r.metric == "memory"}
+    assert rows[grown].ratio == pytest.approx(1.5, rel=0.01) and rows[grown].verdict == "larger"
+    assert not any(r.regression for cid, r in rows.items() if cid != grown)
