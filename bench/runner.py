@@ -327,6 +327,7 @@ def new_manifest(plan: Plan, options: RunOptions) -> dict[str, Any]:
         "config": options.config,
         "python": options.python,
         "sample_interval": options.sample_interval if options.sampler else None,
+        "memory_interval": MEMORY_INTERVAL_S,  # how often each measured process tree's memory was polled
         "noise_threshold": NOISY_SHARE,
         "canary_slow": CANARY_SLOW,
         "canary_on_cpu": CANARY_ON_CPU,
