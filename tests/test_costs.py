@@ -155,3 +155,19 @@ def test_fail_on_memory_flags_a_larger_tree(tmp_path: Path) -> None:
     rows = {r.id: r for r in result.rows if r.metric == "memory"}
     assert rows[grown].ratio == pytest.approx(1.5, rel=0.01) and rows[grown].verdict == "larger"
     assert not any(r.regression for cid, r in rows.items() if cid != grown)
+
+
+def test_the_runner_polls_while_it_waits_and_still_times_out() -> None:
+    from gilbench.bench.runner import _wait_polling
+
+    tree = TreeMemory()
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.4)"])
+    assert _wait_polling(proc, 30, tree, 0.05) == 0
+    assert tree.polls >= 3 and tree.rss > 1 * MIB
+    slow = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            _wait_polling(slow, 0.3, TreeMemory(), 0.05)
+    finally:
+        slow.kill()
+        slow.wait()
