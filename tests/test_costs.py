@@ -84,7 +84,7 @@ def test_waiting_section_reports_the_gil_serializing_threads(run: frame.RunData)
 
 def test_placement_section_on_an_unknown_and_a_recorded_topology(run: frame.RunData) -> None:
     (section,) = PlacementAnalysis().sections(run)
-    assert "did not report" in section.verdicts[0]  # the synthetic machine.json has no topology
+    assert "records no CPU topology" in section.verdicts[0]  # the synthetic machine.json has none
     assert run.cells["shared_core"].isna().all()  # not known: neither yes nor no
     smt = dataclasses.replace(run, machine={**run.machine, "topology": {"known": True, "cores": {"0": [0, 0], "1": [0, 0]}}})
     (section,) = PlacementAnalysis().sections(smt)

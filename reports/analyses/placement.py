@@ -23,6 +23,8 @@ METHOD = ("Topology: each logical CPU's package and core id as the OS reports th
 
 def topology_sentence(topology: Topology, cpus: list[int]) -> str:
     """What the OS said about the CPUs the run could use."""
+    if not topology.cores:
+        return "This run's machine.json records no CPU topology (a run from before gilbench recorded it)."
     if not topology.known:
         return ("The OS did not report which logical CPUs share a physical core: every CPU was taken as a core of "
                 "its own, so whether workers shared a core is not known.")
