@@ -86,7 +86,8 @@ def test_placement_section_on_an_unknown_and_a_recorded_topology(run: frame.RunD
     (section,) = PlacementAnalysis().sections(run)
     assert "records no CPU topology" in section.verdicts[0]  # the synthetic machine.json has none
     assert run.cells["shared_core"].isna().all()  # not known: neither yes nor no
-    smt = dataclasses.replace(run, machine={**run.machine, "topology": {"known": True, "cores": {"0": [0, 0], "1": [0, 0]}}})
+    siblings = {"known": True, "cores": {"0": [0, 0], "1": [0, 0]}}
+    smt = dataclasses.replace(run, machine={**run.machine, "topology": siblings})
     (section,) = PlacementAnalysis().sections(smt)
     assert "SMT siblings 0+1" in section.verdicts[0]
 
@@ -94,9 +95,10 @@ def test_placement_section_on_an_unknown_and_a_recorded_topology(run: frame.RunD
 # --- real trees, small ----------------------------------------------------------------------------
 
 def test_tree_memory_sees_a_child_that_allocates() -> None:
-    code = "import sys, time; b = bytearray(60 * 1024 * 1024); sys.stdout.write('x\\n'); sys.stdout.flush(); time.sleep(30)"
-    parent = subprocess.Popen([sys.executable, "-c", f"import subprocess, sys; subprocess.run([sys.executable, '-c', {code!r}])"],
-                              stdout=subprocess.PIPE)
+    code = ("import sys, time; b = bytearray(60 * 1024 * 1024); sys.stdout.write('x\\n'); sys.stdout.flush(); "
+            "time.sleep(30)")
+    launcher = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {code!r}])"
+    parent = subprocess.Popen([sys.executable, "-c", launcher], stdout=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 20
         while not descendants(parent.pid) and time.monotonic() < deadline:
@@ -105,7 +107,7 @@ def test_tree_memory_sees_a_child_that_allocates() -> None:
         tree = TreeMemory()
         tree.poll(parent.pid)
         assert tree.processes == 2 and tree.polls == 1
-        assert tree.rss > 60 * MIB  # the child's bytearray is resident (zero pages written by bytearray)
+        assert tree.rss > 60 * MIB  # the child's bytearray is resident (bytearray(n) writes its n zero bytes)
         if tree.pss is not None:
             assert 60 * MIB < tree.pss <= tree.rss
     finally:

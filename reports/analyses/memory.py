@@ -36,7 +36,8 @@ RULE = (f"cheapest within {WITHIN:.0%} of the fastest: of the cells (any model, 
         "peak memory")
 METHOD = (
     "peak memory: the largest sum, over the measured pyperf process and every process it started (worker processes, a "
-    "forkserver, a pool, multiprocessing's resource tracker), that the runner read with psutil every 50 ms from outside "
+    "forkserver, a pool, multiprocessing's resource tracker), that the runner read with psutil every 50 ms from "
+    "outside "
     "while the process ran, median over the cell's processes. PSS (proportional set size: a page shared by k processes "
     "counts 1/k in each) where the OS gives it, so fork's copy-on-write pages count once; RSS (every resident page of "
     "every process) otherwise, which counts shared pages once per process. USS: pages private to each process. The "
@@ -157,6 +158,7 @@ class MemoryAnalysis(Analysis):
         if cells.empty:
             return []
         return [Section(
-            key="memory", title="Memory per model", verdicts=cheapest_sentences(run, cells) + per_worker_sentences(run, cells),
+            key="memory", title="Memory per model",
+            verdicts=cheapest_sentences(run, cells) + per_worker_sentences(run, cells),
             rule=RULE, method=METHOD, figure=figure(run, cells), table=table(run, cells), order=70,
         )]

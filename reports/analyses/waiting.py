@@ -35,7 +35,8 @@ def measured(run: RunData) -> pd.DataFrame:
     if cells.empty or "wait_share" not in cells:
         return cells.iloc[0:0] if not cells.empty else cells
     cells = cells.assign(python=python_of(cells))
-    ok = cells[(cells["status"] == "ok") & cells["workload"].isin(scaled_workloads(cells)) & cells["wait_share"].notna()]
+    ok = cells[(cells["status"] == "ok") & cells["workload"].isin(scaled_workloads(cells))
+               & cells["wait_share"].notna()]
     return ok.sort_values(["python", "workload", "cores", "backend", "workers"])
 
 
