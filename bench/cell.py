@@ -11,6 +11,10 @@ own CPU time (``getrusage``) and adds what the batch's child processes reported 
 seconds / wall seconds is the batch's effective parallelism, whatever the start method. Before it
 imports anything of the workload it times the canary (``bench.canary``). It appends all of that, one JSON line per
 process, to ``--accounting``; a worker whose batch failed appends the failure there and exits 1.
+With them: per batch, the worker threads' own CPU and wall seconds (``Backend.thread_times``, read by
+each thread at its start and end and handed back after the batch), and after the last batch the
+process's exact peak RSS and its largest waited-for child's (``getrusage``). Its tree's memory over
+time is polled by the runner, from outside (``bench.memory``).
 """
 
 from __future__ import annotations
@@ -79,6 +83,18 @@ def _check_gil() -> None:
                          "warning above)")
 
 
+def _peak_rss() -> tuple[int, int]:
+    """(this process's peak RSS, the largest peak RSS of a child it waited for), in bytes: exact, from the
+    kernel's accounting (``ru_maxrss``: KiB on Linux, bytes on macOS); (0, 0) where there is none."""
+    try:
+        import resource
+    except ImportError:
+        return 0, 0
+    unit = 1 if sys.platform == "darwin" else 1024
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_maxrss * unit, kids.ru_maxrss * unit
+
+
 def _append_line(path: str, record: dict[str, Any]) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as out:
@@ -116,6 +132,7 @@ def main() -> None:
     task = backend.task_for(workload, cell.params)
     runner.metadata.update(cell_metadata(cell, workload.kind))
     readings: list[list[float]] = []
+    thread_readings: list[list[float] | None] = []  # per batch: the worker threads' CPU and wall seconds, summed
 
     def time_batches(loops: int) -> float:
         total = 0.0
@@ -129,6 +146,8 @@ def main() -> None:
                 raise TaskFailed("exited", -1, message=f"{len(results)} results for {cell.tasks} tasks")
             total += t1 - t0
             readings.append([t1 - t0, cpu1 - cpu0 + getattr(backend, "children_cpu", 0.0)])
+            clocks = getattr(backend, "thread_times", None)
+            thread_readings.append([sum(c for c, _ in clocks), sum(w for _, w in clocks)] if clocks else None)
         return total
 
     measured: dict[str, Any] = {}
@@ -152,7 +171,10 @@ def main() -> None:
     finally:
         backend.close()
     if args.worker:
-        _append_line(args.accounting, {"pid": os.getpid(), "warmups": args.warmups, "readings": readings, **measured})
+        peak_self, peak_child = _peak_rss()  # after the batches and the pool's end: exact peaks, read once
+        _append_line(args.accounting, {"pid": os.getpid(), "warmups": args.warmups, "readings": readings,
+                                       "thread_readings": thread_readings, "peak_rss_self": peak_self,
+                                       "peak_rss_child": peak_child, **measured})
 
 
 if __name__ == "__main__":

@@ -78,7 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
                      "environment with pyperf and psutil (see `gilbench interpreters`; default: this one)")
     run.add_argument("--workers", metavar="N[,N]", help="worker counts, e.g. 1,2,4,8 (default: the profile's)")
     run.add_argument("--cores", metavar="N[,N]",
-                     help="core counts, imposed with CPU affinity on the first N CPUs (default: the profile's)")
+                     help="core counts, imposed with CPU affinity on N distinct physical cores before any SMT sibling "
+                     "(default: the profile's)")
+    run.add_argument("--logical-cpus", action="store_true",
+                     help="give a cell of N cores the first N logical CPUs as listed, SMT siblings included")
     run.add_argument("--tasks", type=_positive(int, "--tasks"),
                      help="tasks per batch (default: the config's, else the profile's, else the most workers)")
     run.add_argument("--scale", type=_positive(float, "--scale"),
@@ -453,6 +456,7 @@ def _plan(args: argparse.Namespace) -> Plan:
         scale=args.scale,
         start_method=args.start_method,
         timing=timing,
+        placement="logical" if getattr(args, "logical_cpus", False) else "physical",
     )
 
 

@@ -11,7 +11,8 @@ threshold T = PCT / 100; "worse" is slower time, lower speedup, lower parallelis
    batch (``min``: noise only adds time, so it is the least disturbed reading) and by its mean batch
    (``mean``: the guard that sees a regression hitting one batch in three, or only the first);
    ``speedup`` (the baseline cell of the same interpreter, workload and cores over the cell, both by
-   ``min``; ``bench.model.baseline_id``); ``parallelism`` (the median over batches of CPU / wall).
+   ``min``; ``bench.model.baseline_id``); ``parallelism`` (the median over batches of CPU / wall);
+   ``memory`` (the process tree's peak, PSS where the OS gives it, else RSS: ``ProcessRecord.memory``).
 2. Error budget. The family is every row of the comparison; a row's share of ``ALPHA`` is
    ``ALPHA x weight / total weight``, weight 2 for a primary row and 1 for the ``mean`` guard
    (Bonferroni: the chance that two equal runs fail any row is at most ``ALPHA``). Within a row the
@@ -93,12 +94,14 @@ METRICS: dict[str, tuple[int, str, str]] = {
     "time": (+1, "slower", "faster"),
     "speedup": (-1, "worse", "better"),
     "parallelism": (-1, "worse", "better"),
+    "memory": (+1, "larger", "smaller"),  # a process tree's peak memory (ProcessRecord.memory: PSS, else RSS)
 }
 #: metric -> its summaries of one process, each with its weight in the family (primary 2, guard 1)
 SUMMARIES: dict[str, tuple[tuple[str, float], ...]] = {
     "time": (("min", 2.0), ("mean", 1.0)),
     "speedup": (("min", 2.0),),
     "parallelism": (("median", 2.0),),
+    "memory": (("peak", 2.0),),
 }
 #: metrics that were dropped, and why: parse_threshold says so
 DROPPED_METRICS = {
@@ -387,6 +390,7 @@ _SUMMARY: dict[str, Callable[[Any], float]] = {
     "min": lambda p: p.best,
     "mean": lambda p: statistics.fmean(p.values),
     "median": lambda p: p.parallelism,
+    "peak": lambda p: p.memory,
 }
 
 
@@ -414,7 +418,7 @@ def _terms(side: RunSide, cid: str, metric: str, summary: str) -> tuple[Terms | 
     else:
         terms = [(+1, _logs(record, summary))]
     if any(not t for _, t in terms):
-        return None, "no " + ("CPU accounting" if metric == "parallelism" else "values")
+        return None, "no " + {"parallelism": "CPU accounting", "memory": "memory figures"}.get(metric, "values")
     return terms, ""
 
 

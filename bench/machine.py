@@ -14,6 +14,7 @@ from typing import Any
 import psutil
 
 from gilbench.bench.gil import gil_enabled  # noqa: F401  (part of the machine description's API)
+from gilbench.bench.topology import read_topology
 
 PACKAGES = ("pyperf", "psutil", "pandas", "matplotlib", "jinja2")
 
@@ -66,6 +67,7 @@ def describe() -> dict[str, Any]:
         "logical_cpus": psutil.cpu_count(logical=True),
         "physical_cores": psutil.cpu_count(logical=False),
         "affinity": affinity,
+        "topology": read_topology().to_dict(),  # which logical CPUs share a physical core
         "cpu_freq_mhz": round(freq.max or freq.current) if freq else None,
         "memory_total_bytes": psutil.virtual_memory().total,
         "os": platform.platform(),

@@ -3,7 +3,8 @@
 A *task* is one call of a workload function. A *batch* is a fixed number of tasks, split statically
 over the workers of a backend. A *cell* is one (workload, backend, workers, cores) combination: pyperf
 times whole batches of it, each value being one batch's wall time. Core counts are imposed with CPU
-affinity on the first ``cores`` CPUs this process may use.
+affinity on ``cores`` of the CPUs this process may use: distinct physical cores before any SMT sibling
+(``bench.topology``), or with the ``logical`` placement the first ``cores`` CPUs as listed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from gilbench import workloads
 from gilbench.bench.backends import all_backends, get_backend
+from gilbench.bench.topology import PHYSICAL, Topology, read_topology
 
 
 @dataclass(frozen=True)
@@ -229,10 +231,12 @@ class Plan:
     cells: tuple[Cell, ...]
     interpreters: dict[str, dict[str, Any]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    #: how the cells' CPUs were picked (bench.topology): physical cores first, or logical CPUs as listed
+    placement: str = PHYSICAL
 
     def to_dict(self) -> dict[str, Any]:
         return {"profile": self.profile, "timing": asdict(self.timing), "cells": [c.to_dict() for c in self.cells],
-                "interpreters": self.interpreters, "skipped": self.skipped}
+                "interpreters": self.interpreters, "skipped": self.skipped, "placement": self.placement}
 
 
 def expand(
@@ -248,17 +252,21 @@ def expand(
     timing: Timing | None = None,
     cpus: Sequence[int] | None = None,
     interpreters: Sequence[Any] | None = None,
+    placement: str = PHYSICAL,
+    topology: Topology | None = None,
 ) -> Plan:
     """Profile plus the user's overrides -> the cells to run, interpreters then cores outermost.
 
     ``interpreters`` are ``bench.interpreters.Interpreter`` objects (default: the one gilbench runs
-    on, label ""). A start-cost workload (``Workload.start_cost``) gets one cell per model: one task
-    on one worker at the most cores.
+    on, label ""). A cell of N cores runs on N of ``cpus`` picked by ``topology.pick`` with ``placement``
+    (default: the topology the OS reports, distinct physical cores first). A start-cost workload
+    (``Workload.start_cost``) gets one cell per model: one task on one worker at the most cores.
 
     Raises ValueError with the accepted values for an unknown workload or backend, a worker count
     below 1, or more cores than this process may use.
     """
     cpus = list(cpus if cpus is not None else available_cpus())
+    topology = topology if topology is not None else read_topology()
     names = list(workload_names or profile.workloads or workloads.all_workloads())
     chosen = [workloads.get(n) for n in names]
     backend_classes = [get_backend(b) for b in (backend_names or profile.backends or all_backends())]
@@ -330,7 +338,7 @@ def expand(
                             backend=backend.name,
                             workers=n_workers,
                             cores=n_cores,
-                            cpus=tuple(cpus[:n_cores]),
+                            cpus=topology.pick(cpus, n_cores, placement),
                             tasks=n,
                             params=params,
                             start_method=method,
@@ -343,7 +351,7 @@ def expand(
                             skipped[cell.id] = reason
                         cells.append(cell)
     return Plan(profile=profile.name, timing=timing or profile.timing, cells=tuple(cells),
-                interpreters={i.label: i.to_dict() for i in interpreters}, skipped=skipped)
+                interpreters={i.label: i.to_dict() for i in interpreters}, skipped=skipped, placement=placement)
 
 
 def cpu_list(cpus: Iterable[int]) -> str:

@@ -25,6 +25,16 @@ class ProcessRecord:
     seconds of gilbench's fixed reference loop timed in the same process outside the timed region
     (``canary_cpu`` its CPU seconds: below the wall time when the process was kept off the CPU).
     ``pad`` is the number of bytes added to the environment to move the process's memory layout.
+
+    Memory, in bytes: ``mem_rss``, ``mem_uss``, ``mem_pss`` are the peaks of the process tree's sums
+    (the measured process and all its workers) that the runner polled from outside (``bench.memory``;
+    USS and PSS None where the OS does not give them); ``peak_rss_self`` the measured process's own
+    peak RSS and ``peak_rss_child`` the largest peak RSS of a child it waited for, both exact, read
+    after its batches (``getrusage`` ``ru_maxrss``).
+
+    ``thread_cpu`` and ``thread_wall`` are, per timed batch, the CPU seconds and wall seconds of the
+    batch's worker threads summed (in-process models only; each thread read its own CPU clock at its
+    start and end, see ``Backend.thread_times``): their ratio says how long the threads ran.
     """
 
     index: int  # the process's position in its cell (the round, in ab)
@@ -41,6 +51,15 @@ class ProcessRecord:
     order: int = 0  # in ab: 0 if this side ran first in its round, 1 if second
     gil_enabled: bool | None = None  # sys._is_gil_enabled() in the process while it ran (None: unknown)
     flag: str = ""  # why the runner found this process disturbed ("" if it did not): bench.runner.flag_noise
+    mem_rss: int = 0
+    mem_uss: int | None = None
+    mem_pss: int | None = None
+    mem_processes: int = 0  # the most processes of its tree seen at once
+    mem_polls: int = 0
+    peak_rss_self: int = 0
+    peak_rss_child: int = 0
+    thread_cpu: list[float] = field(default_factory=list)
+    thread_wall: list[float] = field(default_factory=list)
 
     @property
     def median(self) -> float:
@@ -64,6 +83,27 @@ class ProcessRecord:
         """Median over its batches of CPU seconds / wall seconds."""
         ratios = [c / w for w, c in zip(self.values, self.cpu) if w > 0]
         return statistics.median(ratios) if ratios else float("nan")
+
+    @property
+    def memory(self) -> float:
+        """The tree's peak memory in bytes, the figure reports and ``--fail-on memory`` use: PSS where the
+        OS gives it (fork's shared pages counted once), else RSS; nan where it was not polled."""
+        if not self.mem_polls:
+            return float("nan")
+        return float(self.mem_pss if self.mem_pss is not None else self.mem_rss)
+
+    @property
+    def memory_measure(self) -> str:
+        """What ``memory`` is: "PSS", "RSS", or "" when there is none."""
+        return "" if not self.mem_polls else ("PSS" if self.mem_pss is not None else "RSS")
+
+    @property
+    def wait_share(self) -> float:
+        """Median over its batches of the share of the worker threads' wall time spent off the CPU
+        (1 - their CPU seconds / their wall seconds): waiting for the GIL, for I/O or for a core; nan
+        for a model without worker threads of its own."""
+        shares = [1 - c / w for c, w in zip(self.thread_cpu, self.thread_wall) if w > 0]
+        return min(1.0, max(0.0, statistics.median(shares))) if shares else float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

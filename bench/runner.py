@@ -36,6 +36,7 @@ from gilbench.bench.fixtures import cell_fixture
 from gilbench.bench.lifeline import on_parent_death
 from gilbench.bench.machine import describe, gil_enabled
 from gilbench.bench.matrix import Cell, Plan, Timing, cpu_list, layout_pad
+from gilbench.bench.memory import MEMORY_INTERVAL_S, TreeMemory
 from gilbench.bench.model import CellRecord, ProcessRecord
 from gilbench.bench.probe import probe
 from gilbench.bench.progress import Progress, estimate_cell_seconds, format_duration
@@ -179,6 +180,22 @@ def _read_accounting(path: Path) -> tuple[dict[str, Any] | None, dict[str, Any] 
     return measured, failure
 
 
+def _wait_polling(proc: subprocess.Popen[bytes], timeout: float, memory: TreeMemory,
+                  interval: float | None) -> int:
+    """``proc.wait(timeout)``, polling the process tree's memory every ``interval`` seconds meanwhile."""
+    if not interval:
+        return proc.wait(timeout=timeout)
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            return proc.wait(timeout=max(0.0, min(interval, left)))
+        except subprocess.TimeoutExpired:
+            if left <= interval:
+                raise
+        memory.poll(proc.pid)
+
+
 @dataclass
 class ProcessOutcome:
     status: str  # ok, failed or timeout
@@ -198,13 +215,16 @@ def run_process(
     env: Mapping[str, str] | None = None,
     extra_env: Mapping[str, str] | None = None,
     fixture_cpu: Callable[[], float] | None = None,
+    memory_interval: float | None = MEMORY_INTERVAL_S,
 ) -> ProcessOutcome:
     """Run pyperf process ``index`` of ``cell`` to its end or to ``timeout``.
 
     Besides the timing it measures how busy the cell's CPUs were with *other* processes: busy CPU
     seconds on those CPUs minus the CPU seconds of the process's own tree and of the cell's fixture
-    (``fixture_cpu``: its processes' CPU seconds so far, see bench.fixtures).
+    (``fixture_cpu``: its processes' CPU seconds so far, see bench.fixtures). While it waits, it polls
+    the process tree's memory every ``memory_interval`` seconds (None: not at all; bench.memory).
     """
+    memory = TreeMemory()
     pad = layout_pad(index)
     stem = f"{cell.slug}.p{index}"
     out = folder.cell_file(stem, ".json")
@@ -228,7 +248,7 @@ def run_process(
                                 cwd=cwd, env=worker_environment(env if env is not None else os.environ, pad, extra_env),
                                 preexec_fn=on_parent_death())  # dies with the runner, even on SIGKILL
         try:
-            returncode = proc.wait(timeout=timeout)
+            returncode = _wait_polling(proc, timeout, memory, memory_interval)
             status = "ok" if returncode == 0 and out.exists() else "failed"
         except subprocess.TimeoutExpired:
             returncode, status = None, "timeout"
@@ -251,6 +271,15 @@ def run_process(
         record.canary_cpu = measured.get("canary_cpu", float("nan"))
         record.pad = measured.get("pad", pad)  # what reached the process, not only what was meant
         record.gil_enabled = measured.get("gil_enabled")
+        record.peak_rss_self = int(measured.get("peak_rss_self") or 0)
+        record.peak_rss_child = int(measured.get("peak_rss_child") or 0)
+        threads = (measured.get("thread_readings") or [])[measured["warmups"]:]
+        if threads and all(t for t in threads):
+            record.thread_cpu = [c for c, _ in threads]
+            record.thread_wall = [w for _, w in threads]
+    if memory.polls:
+        record.mem_rss, record.mem_uss, record.mem_pss = memory.rss, memory.uss, memory.pss
+        record.mem_processes, record.mem_polls = memory.processes, memory.polls
     elif status == "ok":
         status = "failed"
         error = {"how": "exited", "message": "the worker wrote no measurements"}
@@ -298,6 +327,7 @@ def new_manifest(plan: Plan, options: RunOptions) -> dict[str, Any]:
         "config": options.config,
         "python": options.python,
         "sample_interval": options.sample_interval if options.sampler else None,
+        "memory_interval": MEMORY_INTERVAL_S,  # how often each measured process tree's memory was polled
         "noise_threshold": NOISY_SHARE,
         "canary_slow": CANARY_SLOW,
         "canary_on_cpu": CANARY_ON_CPU,
@@ -325,6 +355,7 @@ def plan_of(manifest: dict[str, Any]) -> Plan:
         cells=tuple(Cell.from_dict(c) for c in manifest["cells"]),
         interpreters=manifest.get("interpreters") or {},
         skipped=manifest.get("skipped") or {},
+        placement=manifest.get("placement", "logical"),  # a run from before placements took the first CPUs
     )
 
 

@@ -34,6 +34,7 @@ from gilbench.bench import stats
 from gilbench.bench.interpreters import short_name
 from gilbench.bench.model import CellRecord, ProcessRecord
 from gilbench.bench.results import RunFolder, RunFolderError
+from gilbench.bench.topology import Topology
 from gilbench.experiments.base import ExperimentResult
 
 IDENTITY = ["id", "python", "workload", "kind", "backend", "family", "in_process", "workers", "cores", "tasks",
@@ -50,11 +51,13 @@ PROCESS_COLUMNS = [
     "id", "python", "workload", "kind", "backend", "family", "workers", "cores", "baseline", "in_process", "status",
     "process", "pad",
     "pid", "started", "ended", "n", "median", "canary", "canary_cpu", "canary_cpu_share", "parallelism",
-    "noise_share", "order", "flag", "canary_ratio", "flagged",
+    "noise_share", "order", "flag", "memory", "memory_measure", "mem_rss", "mem_uss", "mem_pss", "mem_processes",
+    "peak_rss_self", "peak_rss_child", "wait_share", "canary_ratio", "flagged",
 ]
 START_COST_COLUMNS = [
     "python", "workload", "cores", "backend", "family", "in_process", "id", "baseline_id", "start_ms", "low_ms", "high_ms", "layouts",
 ]
+GIB = 1024 ** 3
 #: the status of a cell that cannot run on its interpreter or under its model (never run, never failed)
 SKIPPED = "skipped"
 
@@ -166,6 +169,15 @@ def process_summary(processes: list[ProcessRecord]) -> dict[str, Any]:
         "canary_ms": _median(canaries) * 1e3,
         "canary_spread": spread(canaries),
         "parallelism": _median(p.parallelism for p in procs),
+        # memory (bytes): medians over processes of each process tree's polled peak (bench.memory)
+        "memory": _median(p.memory for p in procs),
+        "memory_measure": next((p.memory_measure for p in procs if p.memory_measure), ""),
+        "memory_rss": _median(p.mem_rss for p in procs if p.mem_polls),
+        "memory_uss": _median(p.mem_uss for p in procs if p.mem_uss is not None),
+        "memory_pss": _median(p.mem_pss for p in procs if p.mem_pss is not None),
+        "memory_processes": max((p.mem_processes for p in procs), default=0),
+        "peak_rss_self": _median(p.peak_rss_self for p in procs if p.peak_rss_self),
+        "wait_share": _median(p.wait_share for p in procs),
     }
 
 
@@ -245,6 +257,7 @@ def load(path: Path | str) -> RunData:
     lesson = folder.read_optional(folder.lesson, "lesson.json", [])
     suite = folder.load_suite()
     samples = _read_samples(folder.samples)
+    topology = Topology.from_dict(machine.get("topology"))  # unknown (older runs): every CPU its own core
 
     by_name = {b.get_name(): b for b in suite.get_benchmarks()} if suite else {}
     entries = [(entry, CellRecord.from_dict(entry)) for entry in manifest["cells"]]
@@ -287,6 +300,10 @@ def load(path: Path | str) -> RunData:
             row["python_version"] = meta.get("python_version", "")
             row["gil"] = meta.get("gilbench_gil", "")
         row.update(_utilization(samples, record.started or 0, record.ended or 0))
+        shared = topology.shared_cores(cell.cpus)
+        row["cpus"] = ",".join(map(str, cell.cpus))
+        row["shared_core"] = bool(shared) if topology.known else None
+        row["shared_cpus"] = " ".join("+".join(map(str, g)) for g in shared)
         rows.append(row)
         records[cid] = record
         value_rows.extend({"id": cid, "process": p.index, "pad": p.pad, "value": v} for p in timed for v in p.values)
@@ -299,6 +316,9 @@ def load(path: Path | str) -> RunData:
                 "n": len(p.values), "median": p.median, "canary": p.canary, "canary_cpu": p.canary_cpu,
                 "canary_cpu_share": p.canary_cpu / p.canary if p.canary and p.canary > 0 else math.nan,
                 "parallelism": p.parallelism, "noise_share": p.noise_share, "order": p.order, "flag": p.flag,
+                "memory": p.memory, "memory_measure": p.memory_measure, "mem_rss": p.mem_rss, "mem_uss": p.mem_uss,
+                "mem_pss": p.mem_pss, "mem_processes": p.mem_processes, "peak_rss_self": p.peak_rss_self,
+                "peak_rss_child": p.peak_rss_child, "wait_share": p.wait_share,
             })
 
     cells = pd.DataFrame(rows)
@@ -306,6 +326,7 @@ def load(path: Path | str) -> RunData:
     costs = pd.DataFrame(columns=START_COST_COLUMNS)
     if not cells.empty:
         cells = add_scaling(cells)
+        cells = add_memory(cells)
         gaps = main_thread_gaps(cells, records)
         cells = add_gaps(cells, gaps)
         costs = start_costs(cells, records)
@@ -366,6 +387,27 @@ def add_scaling(cells: pd.DataFrame) -> pd.DataFrame:
     cells["efficiency"] = [stats.efficiency(r.speedup, r.ideal) for r in cells.itertuples()]
     cells["scaling"] = [stats.speedup(one.get((r.python, r.workload, r.cores, r.backend), math.nan), r.time)
                         for r in cells.itertuples()]
+    return cells
+
+
+def add_memory(cells: pd.DataFrame) -> pd.DataFrame:
+    """Each cell's memory next to its speed: ``memory_per_worker`` (the tree's peak above the baseline
+    cell's, same interpreter, workload and cores, per worker: what one more worker costs) and
+    ``speedup_per_gib`` (speedup / the tree's peak in GiB)."""
+    cells = cells.copy()
+    if "memory" not in cells:
+        cells["memory"] = math.nan
+    ok = cells["status"] == "ok"
+    base = {(r.python, r.workload, r.cores): r.memory for r in cells[ok & flag(cells, "baseline")].itertuples()}
+    per_worker, per_gib = [], []
+    for r in cells.itertuples():
+        b = base.get((r.python, r.workload, r.cores), math.nan)
+        mine = r.memory if isinstance(r.memory, (int, float)) else math.nan
+        per_worker.append((mine - b) / r.workers if r.workers and not r.baseline else math.nan)
+        speedup = getattr(r, "speedup", math.nan)
+        per_gib.append(speedup / (mine / GIB) if mine and mine == mine and speedup == speedup else math.nan)
+    cells["memory_per_worker"] = per_worker
+    cells["speedup_per_gib"] = per_gib
     return cells
 
 

@@ -6,8 +6,9 @@ before it returns: the batch pays the pool's start-up and shut-down. A *warm* po
 every batch, and ended by ``close()``: a batch pays only the work and the hand-offs.
 
 Every task is wrapped (``call_in_process``, or ``_calls.call_in_thread``) so that what comes back is data:
-(ok, result or failure, worker id, CPU seconds). A task that raised is reported with its type,
-message and traceback as formatted where it ran; the worker id (a pid, or a thread's ident) gives
+(ok, result or failure, worker id, CPU seconds, thread clocks); a thread worker reads its own CPU
+clock and the wall clock around each task (``Backend.thread_times``). A task that raised is reported
+with its type, message and traceback as formatted where it ran; the worker id (a pid, or a thread's ident) gives
 the failure a worker number. A process worker reads its own CPU time (``own_cpu_seconds``) after
 each task, so a batch's ``children_cpu`` is, per worker, its last reading in this batch minus its
 last reading before it (the whole reading for a worker new in this batch): what the workers used
@@ -41,8 +42,9 @@ POLL_S = 0.05
 WARMUP_HOLD_S = 0.02
 WARMUP_ROUNDS = 8
 
-#: (ok, result or TaskFailed.as_dict(), worker id: pid or thread ident, CPU seconds or None)
-Outcome = tuple[bool, Any, Any, "float | None"]
+#: (ok, result or TaskFailed.as_dict(), worker id: pid or thread ident, CPU seconds or None,
+#: (the task's thread CPU seconds, its wall seconds) or None)
+Outcome = tuple[bool, Any, Any, "float | None", "tuple[float, float] | None"]
 
 
 def call_in_process(task: Callable[[int], Any], index: int) -> Outcome:
@@ -50,8 +52,8 @@ def call_in_process(task: Callable[[int], Any], index: int) -> Outcome:
     try:
         value = task(index)
     except BaseException as exc:  # noqa: BLE001 - every failure must reach the parent
-        return False, TaskFailed.from_exception(-1, exc).as_dict(), os.getpid(), own_cpu_seconds()
-    return True, value, os.getpid(), own_cpu_seconds()
+        return False, TaskFailed.from_exception(-1, exc).as_dict(), os.getpid(), own_cpu_seconds(), None
+    return True, value, os.getpid(), own_cpu_seconds(), None
 
 
 def hello_in_process(task: Any, hold: float) -> tuple[int, float]:
@@ -62,7 +64,7 @@ def hello_in_process(task: Any, hold: float) -> tuple[int, float]:
 
 def failed_outcome(exc: BaseException) -> Outcome:
     """A task that the pool itself could not run (e.g. it could not be pickled)."""
-    return False, TaskFailed.from_exception(-1, exc).as_dict(), None, None
+    return False, TaskFailed.from_exception(-1, exc).as_dict(), None, None, None
 
 
 def has_ended(process: Any) -> bool:
@@ -135,6 +137,7 @@ class PoolBackend(Backend):
 
     def run_batch(self, task: Callable[[int], Any], tasks: int, workers: int) -> list[Any]:
         self.children_cpu = 0.0
+        self.thread_times = []
         if self.warm:
             if self._pool is None or self._pool_workers != workers:
                 self._start(workers, task)  # not prepared for this worker count: this batch pays
@@ -195,7 +198,10 @@ class PoolBackend(Backend):
         readings: dict[Any, float] = {}
         results: list[Any] = []
         failure: TaskFailed | None = None
-        for ok, payload, worker_id, cpu in outcomes:
+        clocks: list[tuple[float, float]] = []
+        for ok, payload, worker_id, cpu, clock in outcomes:
+            if clock is not None:
+                clocks.append((clock[0], clock[1]))
             if cpu is not None:
                 readings[worker_id] = max(cpu, readings.get(worker_id, 0.0))
             if not ok and failure is None:
@@ -204,6 +210,7 @@ class PoolBackend(Backend):
                 )
             results.append(payload if ok else None)
         self.children_cpu = sum(cpu - self._cpu.get(pid, 0.0) for pid, cpu in readings.items())
+        self.thread_times = clocks
         self._cpu.update(readings)
         if failure is not None:
             raise failure

@@ -13,7 +13,7 @@ import asyncio
 import inspect
 from typing import Any, Callable, Mapping
 
-from gilbench.bench.backends.base import Backend, TaskFailed
+from gilbench.bench.backends.base import Backend, TaskFailed, thread_clocks
 
 
 class AsyncioLoop(Backend):
@@ -44,7 +44,10 @@ class AsyncioLoop(Backend):
         """``task(i)`` should return an awaitable (an async variant); a plain function's result is
         taken as it is, the loop blocked while it ran (so such a task runs strictly in turn)."""
         self.children_cpu = 0.0  # no child processes: all CPU time is the caller's own
+        cpu0, wall0 = thread_clocks()
         outcomes = asyncio.run(_gather(task, tasks, workers))
+        cpu1, wall1 = thread_clocks()
+        self.thread_times = [(cpu1 - cpu0, wall1 - wall0)]  # the loop's one thread
         for outcome in outcomes:
             if isinstance(outcome, _Failed):
                 raise TaskFailed.from_exception(0, outcome.exc) from outcome.exc

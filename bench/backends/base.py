@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import traceback
 from abc import ABC, abstractmethod
 from typing import Any, Callable, ClassVar, Mapping
@@ -77,6 +78,13 @@ class Backend(ABC):
     it. A batch's CPU time is the caller's own CPU time (RUSAGE_SELF) over the batch plus this:
     RUSAGE_CHILDREN cannot be used, as it misses children that are not the caller's own
     (forkserver's are the server's) and those not yet waited for.
+
+    ``thread_times`` is, for a model whose work runs in threads of the calling process, one (CPU
+    seconds, wall seconds) pair per worker thread (or per task, for a pool) of the last batch: each
+    thread reads its own CPU clock (``time.thread_time``) and the wall clock when it starts its work
+    and when it ends it, and hands both back with its results, so nothing is read across threads while
+    the batch runs. Their CPU share of the wall time says how long the threads ran; the rest they
+    waited (for the GIL, for I/O, for a core). Empty for models whose work runs in other processes.
     """
 
     name: ClassVar[str]
@@ -97,6 +105,8 @@ class Backend(ABC):
         # a model tied to a start method keeps it whatever it is given
         self.start_method = self.fixed_start_method or start_method
         self.children_cpu: float = 0.0
+        #: (CPU seconds, wall seconds) of each worker thread of the last batch (see above)
+        self.thread_times: list[tuple[float, float]] = []
 
     @classmethod
     def unavailable(cls, interpreter: dict[str, Any]) -> str:
@@ -148,5 +158,11 @@ class Backend(ABC):
         """Run ``task(i)`` for i in range(tasks) on ``workers`` workers; results in index order.
 
         Raises TaskFailed if any task raised or any worker did not end cleanly: a batch that did
-        not complete must never yield a timing. Sets ``children_cpu`` for this batch (0.0 first).
+        not complete must never yield a timing. Sets ``children_cpu`` for this batch (0.0 first), and
+        ``thread_times`` where its work runs in threads of this process.
         """
+
+
+def thread_clocks() -> tuple[float, float]:
+    """(this thread's CPU seconds, the wall clock) now: read by a worker thread at its start and end."""
+    return time.thread_time(), time.perf_counter()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from gilbench.bench.backends.base import Backend, TaskFailed
+from gilbench.bench.backends.base import Backend, TaskFailed, thread_clocks
 
 
 class Sequential(Backend):
@@ -16,7 +16,11 @@ class Sequential(Backend):
 
     def run_batch(self, task: Callable[[int], Any], tasks: int, workers: int) -> list[Any]:
         self.children_cpu = 0.0  # no child processes: all CPU time is the caller's own
+        cpu0, wall0 = thread_clocks()
         try:
             return [task(i) for i in range(tasks)]
         except Exception as exc:
             raise TaskFailed.from_exception(0, exc) from exc
+        finally:
+            cpu1, wall1 = thread_clocks()
+            self.thread_times = [(cpu1 - cpu0, wall1 - wall0)]

@@ -78,7 +78,7 @@ class Subinterpreters(FuturesPool):
         return TaskFailed("exited", -1, message=f"(the interpreter pool broke: {exc})")
 
     def _failed_outcome(self, exc: BaseException) -> Any:
-        return False, failure_of(exc).as_dict(), None, None
+        return False, failure_of(exc).as_dict(), None, None, None
 
 
 def failure_of(exc: BaseException) -> TaskFailed:

@@ -1,0 +1,175 @@
+"""What models cost: memory per process tree (bench/memory.py, reports/analyses/memory.py), the worker threads'
+wait share (Backend.thread_times, reports/analyses/waiting.py), and the CPU placement section, on the
+synthetic run of tests/fixtures/make_runs.py (known figures) and on small real process trees."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gilbench import workloads
+from gilbench.bench.backends import get_backend
+from gilbench.bench.memory import TreeMemory, descendants
+from gilbench.bench.model import ProcessRecord
+from gilbench.reports import frame
+from gilbench.reports.analyses.memory import MemoryAnalysis
+from gilbench.reports.analyses.placement import PlacementAnalysis
+from gilbench.reports.analyses.waiting import WaitingAnalysis
+from gilbench.reports.frame import GIB
+from tests.fixtures import make_runs as fx
+
+MIB = 1024 ** 2
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> frame.RunData:
+    return frame.load(fx.write_run(tmp_path_factory.mktemp("costs")))
+
+
+# --- the records ------------------------------------------------------------------------------
+
+def test_process_record_memory_and_wait_share_round_trip() -> None:
+    p = ProcessRecord(index=0, values=[1.0, 1.0], mem_rss=300, mem_uss=100, mem_pss=150, mem_polls=3,
+                      thread_cpu=[1.0, 1.2], thread_wall=[2.0, 2.0])
+    again = ProcessRecord.from_dict(p.to_dict())
+    assert again.memory == 150 and again.memory_measure == "PSS"
+    assert again.wait_share == pytest.approx(0.45)
+    assert math.isnan(ProcessRecord(index=0).memory) and math.isnan(ProcessRecord(index=0).wait_share)
+    assert ProcessRecord(index=0, mem_rss=300, mem_polls=1).memory_measure == "RSS"
+
+
+# --- the frame and the sections ---------------------------------------------------------------------
+
+def test_frame_has_memory_per_worker_and_speedup_per_gib(run: frame.RunData) -> None:
+    cells = run.cells.set_index("id")
+    procs = cells.loc[fx.cell_id(fx.GIL, "processes", 2)]
+    assert procs["memory"] == pytest.approx((32 + 24) * MIB)  # median over processes: LAYOUT's middle is 1.00
+    assert procs["memory_per_worker"] == pytest.approx((56 - 30) / 2 * MIB)
+    assert procs["speedup_per_gib"] == pytest.approx(procs["speedup"] / (procs["memory"] / GIB))
+    assert math.isnan(cells.loc[fx.cell_id(fx.GIL, "sequential", 1), "memory_per_worker"])
+    assert cells.loc[fx.cell_id(fx.GIL, "threads", 2), "wait_share"] == pytest.approx(0.5)
+    assert cells.loc[fx.cell_id(fx.FT_OFF, "threads", 2), "wait_share"] == pytest.approx(0.0)
+    assert math.isnan(cells.loc[fx.cell_id(fx.GIL, "processes", 2), "wait_share"])
+    assert "memory" in frame.csv_frame(run).columns  # the export carries it
+
+
+def test_memory_section_names_the_cheapest_model_within_10_percent(run: frame.RunData) -> None:
+    (section,) = MemoryAnalysis().sections(run)
+    on_gil = next(v for v in section.verdicts if v.startswith("hello-cpu on 3.14,"))
+    # processes x2 is the fastest (0.53 s, 56 MiB); subinterpreters x2 (0.555 s, within 10 %) costs 42 MiB
+    assert "fastest was processes (forkserver) x2" in on_gil
+    assert "cheapest within 10% of its time was subinterpreters x2" in on_gil
+    per_worker = next(v for v in section.verdicts if "one worker cost" in v and "on 3.14," in v)
+    order = [per_worker.index(m) for m in ("threads 0.", "subinterpreters 6.", "processes (forkserver) 13.")]
+    assert order == sorted(order)  # cheapest first
+    assert {"peak memory (MiB)", "per worker (MiB)", "speedup per GiB"} <= set(section.table.columns)
+    assert section.figure is not None
+
+
+def test_waiting_section_reports_the_gil_serializing_threads(run: frame.RunData) -> None:
+    (section,) = WaitingAnalysis().sections(run)
+    gil = next(v for v in section.verdicts if v.startswith("hello-cpu on 3.14, 2 cores, threads"))
+    assert "0% at x1, 50% at x2" in gil
+    free = next(v for v in section.verdicts if v.startswith(f"hello-cpu on {run.interpreter(fx.FT_OFF)['display']}")
+                and ", threads:" in v)
+    assert "0% at x2" in free
+
+
+def test_placement_section_on_an_unknown_and_a_recorded_topology(run: frame.RunData) -> None:
+    (section,) = PlacementAnalysis().sections(run)
+    assert "records no CPU topology" in section.verdicts[0]  # the synthetic machine.json has none
+    assert run.cells["shared_core"].isna().all()  # not known: neither yes nor no
+    siblings = {"known": True, "cores": {"0": [0, 0], "1": [0, 0]}}
+    smt = dataclasses.replace(run, machine={**run.machine, "topology": siblings})
+    (section,) = PlacementAnalysis().sections(smt)
+    assert "SMT siblings 0+1" in section.verdicts[0]
+
+
+# --- real trees, small ----------------------------------------------------------------------------
+
+def test_tree_memory_sees_a_child_that_allocates() -> None:
+    code = ("import sys, time; b = bytearray(60 * 1024 * 1024); sys.stdout.write('x\\n'); sys.stdout.flush(); "
+            "time.sleep(30)")
+    launcher = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {code!r}])"
+    parent = subprocess.Popen([sys.executable, "-c", launcher], stdout=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while not descendants(parent.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert parent.stdout is not None and parent.stdout.readline() == b"x\n"
+        tree = TreeMemory()
+        tree.poll(parent.pid)
+        assert tree.processes == 2 and tree.polls == 1
+        assert tree.rss > 60 * MIB  # the child's bytearray is resident (bytearray(n) writes its n zero bytes)
+        if tree.pss is not None:
+            assert 60 * MIB < tree.pss <= tree.rss
+    finally:
+        for pid in descendants(parent.pid):
+            os.kill(pid, 9)
+        parent.kill()
+        parent.wait()
+
+
+@pytest.mark.parametrize("backend", ["threads", "thread-pool", "sequential"])
+def test_worker_threads_report_their_clocks(backend: str) -> None:
+    cls = get_backend(backend)
+    task = cls.task_for(workloads.get("hello-sleep"), {"seconds": 0.05})
+    with cls(None) as b:
+        b.prepare(2, task)
+        b.run_batch(task, 2, 2)
+    assert b.thread_times
+    cpu = sum(c for c, _ in b.thread_times)
+    wall = sum(w for _, w in b.thread_times)
+    assert wall >= 0.09 and 1 - cpu / wall > 0.8  # sleeping threads wait nearly all the time
+
+
+def test_process_models_report_no_thread_clocks() -> None:
+    cls = get_backend("processes")
+    task = cls.task_for(workloads.get("hello-sleep"), {"seconds": 0.01})
+    with cls(None) as b:
+        b.run_batch(task, 2, 2)
+    assert b.thread_times == []
+
+
+def test_fail_on_memory_flags_a_larger_tree(tmp_path: Path) -> None:
+    """The minimal ``--fail-on memory:PCT%`` hook: a process's figure is ProcessRecord.memory."""
+    import json
+
+    from gilbench.bench.compare import RunSide, compare, parse_threshold
+
+    base = fx.write_run(tmp_path / "base")
+    cand = fx.write_run(tmp_path / "cand")
+    manifest = json.loads((cand / "manifest.json").read_text())
+    grown = fx.cell_id(fx.GIL, "processes", 2)
+    for cell in manifest["cells"]:
+        if cell["id"] == grown:
+            for p in cell["processes"]:
+                p["mem_pss"] = int(p["mem_pss"] * 1.5)
+    (cand / "manifest.json").write_text(json.dumps(manifest))
+    result = compare(RunSide.load(str(base)), RunSide.load(str(cand)), [parse_threshold("memory:10%")])
+    rows = {r.id: r for r in result.rows if r.metric == "memory"}
+    assert rows[grown].ratio == pytest.approx(1.5, rel=0.01) and rows[grown].verdict == "larger"
+    assert not any(r.regression for cid, r in rows.items() if cid != grown)
+
+
+def test_the_runner_polls_while_it_waits_and_still_times_out() -> None:
+    from gilbench.bench.runner import _wait_polling
+
+    tree = TreeMemory()
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.4)"])
+    assert _wait_polling(proc, 30, tree, 0.05) == 0
+    assert tree.polls >= 3 and tree.rss > 1 * MIB
+    slow = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            _wait_polling(slow, 0.3, TreeMemory(), 0.05)
+    finally:
+        slow.kill()
+        slow.wait()
