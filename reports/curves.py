@@ -122,3 +122,8 @@ def curves(run: RunData) -> list[Curve]:
 def interpreter_name(run: RunData, label: str) -> str:
     """How the report names an interpreter."""
     return run.interpreter(label)["display"]
+
+
+def panel_title(run: RunData, cells: "pd.DataFrame", workload: str, python: str) -> str:
+    """A per-workload panel's title: the workload, and its interpreter when the cells span several."""
+    return workload if cells["python"].nunique() == 1 else f"{workload}, {interpreter_name(run, python)}"

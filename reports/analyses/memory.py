@@ -22,7 +22,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from gilbench.reports.analyses.base import Analysis
-from gilbench.reports.curves import interpreter_name
+from gilbench.reports.curves import interpreter_name, panel_title
 from gilbench.reports.figures import backend_colors
 from gilbench.reports.frame import RunData, python_of, scaled_workloads
 from gilbench.reports.sections import Section
@@ -141,8 +141,7 @@ def figure(run: RunData, cells: pd.DataFrame) -> Figure | None:
                         textcoords="offset points")
         ax.set_xlabel(f"peak memory of the process tree (MiB, {group.iloc[0].memory_measure or 'memory'})")
         ax.set_ylabel("speedup")
-        title = workload if cells["python"].nunique() == 1 else f"{workload}, {interpreter_name(run, python)}"
-        ax.set_title(title, fontsize=9)
+        ax.set_title(panel_title(run, cells, workload, python), fontsize=9)
         ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig

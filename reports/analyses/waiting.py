@@ -19,7 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from gilbench.reports.analyses.base import Analysis
-from gilbench.reports.curves import interpreter_name
+from gilbench.reports.curves import interpreter_name, panel_title
 from gilbench.reports.figures import STYLES, backend_colors
 from gilbench.reports.frame import RunData, python_of, scaled_workloads
 from gilbench.reports.sections import Section
@@ -80,8 +80,7 @@ def figure(run: RunData, cells: pd.DataFrame) -> Figure | None:
         ax.set_ylim(-5, 105)
         ax.set_xlabel("workers")
         ax.set_ylabel("threads off the CPU (%)")
-        title = workload if cells["python"].nunique() == 1 else f"{workload}, {interpreter_name(run, python)}"
-        ax.set_title(title, fontsize=9)
+        ax.set_title(panel_title(run, cells, workload, python), fontsize=9)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
