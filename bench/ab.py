@@ -188,7 +188,7 @@ AB_FILE = "ab.json"
 def _lane(side: Side, plan: Plan, folder: RunFolder, root: Path, design: Design) -> Lane:
     options = RunOptions(python=side.python, sampler=False, lesson=False)
     manifest = {**new_manifest(plan, options), "side": f"{side.name}: {side.spec}", "interleaved_with": str(root),
-                "sequential": design.to_dict()}
+                "gate_design": design.to_dict()}
     return Lane(side.name, folder, plan, manifest, new_records(plan), side.python, side.cwd, side.env())
 
 
@@ -263,7 +263,7 @@ def run_ab(plan: Plan, sides: list[Side], output: Path, timeout: float | None, s
     if resume is not None:
         root = resume.absolute()  # absolute: a project side's workers run in its checkout
         lanes = [_resumed_lane(side, RunFolder(root / side.name), plan) for side in sides]
-        saved = lanes[0].manifest.get("sequential")
+        saved = lanes[0].manifest.get("gate_design")
         design = Design.from_dict(saved) if saved else gate_design(lanes[0].plan, thresholds)
     else:
         # results/<stamp>-<host>/ holds base/ and cand/; results/latest stays on the newest single run
@@ -276,7 +276,7 @@ def run_ab(plan: Plan, sides: list[Side], output: Path, timeout: float | None, s
             folder.write_json(folder.machine, side.describe())
             lanes.append(_lane(side, side_plan(plan, side), folder, root, design))
         write_json_atomic(root / AB_FILE, {
-            "plan": plan.to_dict(), "seed": seed, "sequential": design.to_dict(),
+            "plan": plan.to_dict(), "seed": seed, "gate_design": design.to_dict(),
             "sides": [{"name": s.name, "spec": s.spec, "commit": s.commit, "python": s.python, "scale": s.scale}
                       for s in sides],
         })

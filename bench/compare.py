@@ -193,7 +193,7 @@ class RunSide:
             records = [CellRecord.from_dict(c) for c in manifest["cells"]]
         except (TypeError, KeyError, ValueError, AttributeError) as exc:
             raise RunFolderError(f"{folder.manifest}: a cell entry is not readable ({exc!r})") from None
-        design = manifest.get("sequential")
+        design = manifest.get("gate_design")
         return cls(str(path), machine if isinstance(machine, dict) else {}, {r.id: r for r in records},
                    str(manifest.get("interleaved_with") or ""), dict(manifest.get("timing") or {}),
                    str(manifest.get("gilbench_version") or ""), Design.from_dict(design) if design else None)
