@@ -1,3 +1,3 @@
-from gilbench.bench.cli import main
+from .cli import main
 
 raise SystemExit(main())

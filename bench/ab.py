@@ -26,13 +26,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from gilbench.bench.compare import RunSide, Threshold, Thresholds, check_reachable, compare, open_cells
-from gilbench.bench.importroot import shared_root, temporary_root
-from gilbench.bench.matrix import Plan
-from gilbench.bench.progress import Progress, format_duration
-from gilbench.bench.results import RunFolder, write_json_atomic
-from gilbench.bench.sequential import Design, design_for
-from gilbench.bench.runner import (Interrupted, Lane, RunOptions, StopSignals, estimates_for, execute, new_manifest, new_records,
+from .compare import RunSide, Threshold, Thresholds, check_reachable, compare, open_cells
+from .importroot import shared_root, temporary_root
+from .matrix import Plan
+from .progress import Progress, format_duration
+from .results import RunFolder, write_json_atomic
+from .sequential import Design, design_for
+from .runner import (Interrupted, Lane, RunOptions, StopSignals, estimates_for, execute, new_manifest, new_records,
                           now_iso, plan_of, process_timeouts, records_of,
                           register_workloads)
 
@@ -171,7 +171,7 @@ def side_plan(plan: Plan, side: Side) -> Plan:
     ``ab.json`` records the plan once, as the current checkout sees it; each side's run folder gets
     its own version.
     """
-    from gilbench import workloads
+    from .. import workloads
 
     cells = tuple(replace(c, module=_repointed(c.module, side)) for c in plan.cells)
     if side.scale != 1.0:

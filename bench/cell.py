@@ -25,11 +25,11 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from gilbench.bench import __version__
-from gilbench.bench.backends import TaskFailed
+from . import __version__
+from .backends import TaskFailed
 
 if TYPE_CHECKING:
-    from gilbench.bench.matrix import Cell
+    from .matrix import Cell
 
 # Everything else is imported inside main(): spawn and forkserver children re-import this module as
 # their __main__ (it runs as ``python -m gilbench.bench.cell``), and what they import is start-up cost that a
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 def cell_metadata(cell: Cell, kind: str) -> dict[str, Any]:
     """gilbench's metadata for the pyperf benchmark: pyperf stats and compare_to show it."""
-    from gilbench.bench.machine import gil_enabled, python_build
+    from .machine import gil_enabled, python_build
 
     return {
         "gilbench_version": __version__,
@@ -75,7 +75,7 @@ def _check_gil() -> None:
     On a free-threaded build, importing an extension that does not declare free-threading support
     turns the GIL back on with only a warning; measured as "free-threaded", such a cell would be wrong.
     """
-    from gilbench.bench.gil import mismatch
+    from .gil import mismatch
 
     wrong = mismatch()
     if wrong:
@@ -106,7 +106,7 @@ def _forward(cmd: list[str], args: Any) -> None:
 
 
 def main() -> None:
-    from gilbench.bench import canary
+    from . import canary
 
     # first of all, before the workload's modules (the user's code, or a side's workloads/) are imported
     # or prepared: code that slows the interpreter must not slow its own reference and excuse itself
@@ -114,10 +114,10 @@ def main() -> None:
 
     import pyperf
 
-    from gilbench import workloads
-    from gilbench.bench.backends import get_backend
-    from gilbench.bench.machine import gil_enabled
-    from gilbench.bench.matrix import Cell
+    from .. import workloads
+    from .backends import get_backend
+    from .machine import gil_enabled
+    from .matrix import Cell
 
     runner = pyperf.Runner(add_cmdline_args=_forward, program_args=("-m", "gilbench.bench.cell"))
     runner.argparser.add_argument("--cell", required=True, help="the cell to run, as JSON (see bench.matrix.Cell)")

@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING, Sequence
 if TYPE_CHECKING:
     from contextlib import ExitStack
 
-    from gilbench.bench.compare import Thresholds
+    from .compare import Thresholds
 
-from gilbench import workloads
-from gilbench.bench import __version__
-from gilbench.bench import specs
-from gilbench.bench.backends import all_backends
-from gilbench.bench.matrix import PROFILES, Plan, Timing, expand, parse_int_list
-from gilbench.bench.results import RunFolder, RunFolderError
+from .. import workloads
+from . import __version__
+from . import specs
+from .backends import all_backends
+from .matrix import PROFILES, Plan, Timing, expand, parse_int_list
+from .results import RunFolder, RunFolderError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -259,9 +259,9 @@ def _comparison_options(parser: argparse.ArgumentParser) -> None:
 def _write_comparison(args: argparse.Namespace, base: Path, cand: Path, thresholds: list,
                       allow_other_python: bool = False) -> int:
     """Compare, print the table, write the files asked for; the exit status."""
-    from gilbench.bench.compare import RunSide, compare
-    from gilbench.bench.results import write_text_atomic
-    from gilbench.reports import comparison as show
+    from .compare import RunSide, compare
+    from .results import write_text_atomic
+    from ..reports import comparison as show
 
     try:
         result = compare(RunSide.load(str(base)), RunSide.load(str(cand)), thresholds,
@@ -287,7 +287,7 @@ def _write_comparison(args: argparse.Namespace, base: Path, cand: Path, threshol
 
 def _thresholds(args: argparse.Namespace) -> "Thresholds":
     """--fail-on (else the config's, else time:10%), and each workload's own fail_on from the config."""
-    from gilbench.bench.compare import Thresholds, parse_threshold
+    from .compare import Thresholds, parse_threshold
 
     declared = getattr(args, "declared", None) or {}
     own: dict[str, tuple] = {}
@@ -301,8 +301,8 @@ def _thresholds(args: argparse.Namespace) -> "Thresholds":
 
 
 def cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from gilbench.bench.config import configure
-    from gilbench.bench.results import resolve_run
+    from .config import configure
+    from .results import resolve_run
 
     try:
         configure(args, only=("fail_on", "workload_fail_on", "declared"))
@@ -319,7 +319,7 @@ def cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
 
 def _ab_sides(args: argparse.Namespace, stack: "ExitStack") -> tuple[Plan, list, Path | None]:
     """The plan and both sides, from the options or from an interrupted ab's ab.json."""
-    from gilbench.bench.ab import check_alike, open_side, resume_sides
+    from .ab import check_alike, open_side, resume_sides
 
     if args.resume:
         given = [f"--{o.replace('_', '-')}" for o in AB_MATRIX_OPTIONS if getattr(args, o) not in (None, [])]
@@ -344,12 +344,12 @@ def _ab_sides(args: argparse.Namespace, stack: "ExitStack") -> tuple[Plan, list,
 def cmd_ab(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from contextlib import ExitStack
 
-    from gilbench.bench.compare import Thresholds
+    from .compare import Thresholds
 
-    from gilbench.bench.ab import SideError, gate_design, run_ab
-    from gilbench.bench.compare import Refused
-    from gilbench.bench.config import configure, explain
-    from gilbench.bench.runner import Interrupted
+    from .ab import SideError, gate_design, run_ab
+    from .compare import Refused
+    from .config import configure, explain
+    from .runner import Interrupted
 
     with ExitStack() as stack:  # worktrees and sandboxes are removed however this ends
         try:
@@ -382,7 +382,7 @@ def cmd_ab(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             print(f"gilbench: interrupted ({stop})", file=sys.stderr)
             return stop.exit_status
         pythons = {s.python for s in sides}
-    from gilbench.reports import build
+    from ..reports import build
 
     for folder in folders.values():
         build(folder.path)
@@ -446,7 +446,7 @@ def _plan(args: argparse.Namespace) -> Plan:
     given = specs.declaration(args.kind, args.size_param, args.param)
     choices["workload_names"] = specs.resolve(choices["workload_names"], given, args.declared) or extra
     if args.python:
-        from gilbench.bench.interpreters import find
+        from .interpreters import find
 
         choices["interpreters"] = [find(spec) for spec in args.python]  # InterpreterError is a ValueError
     return expand(
@@ -461,7 +461,7 @@ def _plan(args: argparse.Namespace) -> Plan:
 
 
 def _resumable(path: Path, args: argparse.Namespace) -> tuple[RunFolder, Plan]:
-    from gilbench.bench.runner import plan_of, register_workloads
+    from .runner import plan_of, register_workloads
 
     given = [f"--{o.replace('_', '-')}" for o in MATRIX_OPTIONS if getattr(args, o) not in (None, [])]
     if given:
@@ -475,7 +475,7 @@ RUN_DEFAULTS = {"profile": "default", "scale": 1.0, "output": Path("results")}
 
 
 def _experiment_names() -> list[str]:
-    from gilbench.experiments import all_experiments
+    from ..experiments import all_experiments
 
     return list(all_experiments())
 
@@ -489,15 +489,15 @@ def _experiments(args: argparse.Namespace) -> tuple[str, ...] | None:
         return ()
     if not names:
         return None
-    from gilbench.experiments import get
+    from ..experiments import get
 
     return tuple(get(name).name for name in names)  # ValueError naming the accepted ones
 
 
 def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from gilbench.bench.config import configure, explain
-    from gilbench.bench.results import clear_run_folder
-    from gilbench.bench.runner import ResultsUnwritable, RunOptions, run
+    from .config import configure, explain
+    from .results import clear_run_folder
+    from .runner import ResultsUnwritable, RunOptions, run
 
     resume = config = None
     try:
@@ -536,7 +536,7 @@ def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return 130
     report = outcome.folder.path / "report.html"
     if not args.no_report and not outcome.unwritable:
-        from gilbench.reports import build
+        from ..reports import build
 
         try:
             for path in build(outcome.folder.path):
@@ -582,8 +582,8 @@ def cmd_list() -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from gilbench.bench.results import resolve_run
-    from gilbench.reports import build
+    from .results import resolve_run
+    from ..reports import build
 
     try:
         paths = build(resolve_run(args.run))
@@ -596,7 +596,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from gilbench.reports.merge import MergeError, merge
+    from ..reports.merge import MergeError, merge
 
     try:
         path = merge(args.runs, args.output)
@@ -608,7 +608,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_interpreters(args: argparse.Namespace) -> int:
-    from gilbench.bench import interpreters as interp
+    from . import interpreters as interp
 
     def row(label: str, i: "interp.Interpreter", path: str) -> str:
         gil = "on" if i.gil_enabled else "off"
@@ -670,7 +670,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "interpreters":
         return cmd_interpreters(args)
     if args.command == "overhead":
-        from gilbench.bench.overhead import measure
+        from .overhead import measure
 
         try:
             return measure(args.workload, args.backend, args.rounds, args.interval)

@@ -72,10 +72,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from gilbench.bench import stats
-from gilbench.bench.model import CellRecord, baseline_id
-from gilbench.bench.results import RunFolder, RunFolderError
-from gilbench.bench.sequential import Design, single
+from . import stats
+from .model import CellRecord, baseline_id
+from .results import RunFolder, RunFolderError
+from .sequential import Design, single
 
 ALPHA = 0.01
 POWER = 0.8
@@ -364,7 +364,7 @@ def check_reachable(cells: Mapping[str, CellRecord], thresholds: Thresholds, des
     specs = row_specs(cells, thresholds)
     if not specs or _first_level(design, specs) >= stats.min_signed_rank_p(design.looks[0]):
         return
-    from gilbench.bench.sequential import design_for
+    from .sequential import design_for
 
     needed = next(r for r in range(design.looks[0] + 1, 1000)
                   if _first_level(design_for(r), specs) >= stats.min_signed_rank_p(design_for(r).looks[0]))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Collection, Mapping
 
-from gilbench.workloads import KINDS, Declaration
+from ..workloads import KINDS, Declaration
 
 FILENAME = "gilbench.toml"
 PYPROJECT = "pyproject.toml"
@@ -128,14 +128,14 @@ def _each(accepted: Callable[[], Collection[str]], example: str) -> Callable[[An
 
 
 def _thresholds(value: Any) -> tuple[str, ...]:
-    from gilbench.bench.compare import parse_threshold
+    from .compare import parse_threshold
 
     items = _strings(value, '["time:10%", "speedup:10%"]')
     for item in items:
         try:
             parse_threshold(item)
         except ValueError:
-            from gilbench.bench.compare import METRICS
+            from .compare import METRICS
 
             raise _Bad(f"a list of METRIC:PCT%, e.g. [\"time:10%\"], METRIC one of {', '.join(METRICS)}; "
                        f"{item!r} is not") from None
@@ -143,7 +143,7 @@ def _thresholds(value: Any) -> tuple[str, ...]:
 
 
 def _run_name(value: Any) -> str:
-    from gilbench.bench.results import check_run_name
+    from .results import check_run_name
 
     if not isinstance(value, str):
         raise _Bad("a string")
@@ -160,13 +160,13 @@ def _folder(value: Any, home: Path) -> Path:
 
 
 def _profiles() -> Collection[str]:
-    from gilbench.bench.matrix import PROFILES
+    from .matrix import PROFILES
 
     return list(PROFILES)
 
 
 def _backends() -> Collection[str]:
-    from gilbench.bench.backends import all_backends
+    from .backends import all_backends
 
     return list(all_backends())
 

@@ -21,16 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-from gilbench.bench.lifeline import on_parent_death
-from gilbench.bench.matrix import available_cpus
-from gilbench.bench.progress import format_duration
-from gilbench.bench.results import RunFolder
-from gilbench.bench.runner import _end_tree, worker_environment
-from gilbench.experiments import all_experiments, get
-from gilbench.experiments.base import ExperimentResult
+from .lifeline import on_parent_death
+from .matrix import available_cpus
+from .progress import format_duration
+from .results import RunFolder
+from .runner import _end_tree, worker_environment
+from ..experiments import all_experiments, get
+from ..experiments.base import ExperimentResult
 
 if TYPE_CHECKING:
-    from gilbench.bench.runner import Lane
+    from .runner import Lane
 
 #: an experiment may take this many times its estimate before it is ended, but never less than MIN_TIMEOUT_S
 TIMEOUT_FACTOR = 5.0

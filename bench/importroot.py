@@ -30,6 +30,11 @@ def part_dirs() -> dict[str, Path]:
     return dirs
 
 
+def _own_init() -> str:
+    """The text of this gilbench's ``__init__``, which every shim copies."""
+    return Path(str(importlib.util.find_spec("gilbench").origin)).read_text()
+
+
 def make_shim(folder: Path, workloads_dir: Path | None = None) -> Path:
     """Write ``folder/gilbench`` (an ``__init__`` and links to the parts) and return ``folder``.
 
@@ -40,8 +45,7 @@ def make_shim(folder: Path, workloads_dir: Path | None = None) -> Path:
         dirs["workloads"] = Path(workloads_dir).resolve()
     package = folder / "gilbench"
     package.mkdir(parents=True, exist_ok=True)
-    origin = importlib.util.find_spec("gilbench").origin  # the same __init__ (version and all)
-    (package / "__init__.py").write_text(Path(str(origin)).read_text())
+    (package / "__init__.py").write_text(_own_init())  # the same __init__ (version and all)
     for name, target in dirs.items():
         link = package / name
         if link.is_symlink() and Path(os.readlink(link)) == target:
@@ -58,7 +62,9 @@ def shared_root(cache: Path | None = None) -> Path:
     cache = cache or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gilbench" / "path"
     key = hashlib.sha256("|".join(str(p) for p in part_dirs().values()).encode()).hexdigest()[:16]
     folder = cache / key
-    if not (folder / "gilbench" / "__init__.py").is_file() or any(
+    init = folder / "gilbench" / "__init__.py"
+    # rewritten when this gilbench's __init__ changed (a version bump) as well as when missing
+    if not init.is_file() or init.read_text() != _own_init() or any(
             not (folder / "gilbench" / p).is_dir() for p in PARTS):
         folder.mkdir(parents=True, exist_ok=True)
         make_shim(folder)

@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from gilbench.bench.importroot import shared_root
+from .importroot import shared_root
 
 #: where prepared environments live, one folder per interpreter identity (``Interpreter.key``)
 CACHE_ROOT = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gilbench" / "envs"

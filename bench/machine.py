@@ -13,8 +13,8 @@ from typing import Any
 
 import psutil
 
-from gilbench.bench.gil import gil_enabled  # noqa: F401  (part of the machine description's API)
-from gilbench.bench.topology import read_topology
+from .gil import gil_enabled  # noqa: F401  (part of the machine description's API)
+from .topology import read_topology
 
 PACKAGES = ("pyperf", "psutil", "pandas", "matplotlib", "jinja2")
 

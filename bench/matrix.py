@@ -15,9 +15,9 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
-from gilbench import workloads
-from gilbench.bench.backends import all_backends, get_backend
-from gilbench.bench.topology import PHYSICAL, Topology, read_topology
+from .. import workloads
+from .backends import all_backends, get_backend
+from .topology import PHYSICAL, Topology, read_topology
 
 
 @dataclass(frozen=True)
@@ -271,7 +271,7 @@ def expand(
     chosen = [workloads.get(n) for n in names]
     backend_classes = [get_backend(b) for b in (backend_names or profile.backends or all_backends())]
     if interpreters is None:
-        from gilbench.bench.interpreters import current
+        from .interpreters import current
 
         interpreters = [current()]
     if scale <= 0:

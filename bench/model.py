@@ -13,7 +13,7 @@ import statistics
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Iterable
 
-from gilbench.bench.matrix import Cell
+from .matrix import Cell
 
 
 @dataclass

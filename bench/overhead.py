@@ -14,10 +14,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from gilbench.bench.matrix import PROFILES, Plan, Timing, expand
-from gilbench.bench.results import RunFolder
-from gilbench.bench.runner import run_process
-from gilbench.bench.sampler import Sampler
+from .matrix import PROFILES, Plan, Timing, expand
+from .results import RunFolder
+from .runner import run_process
+from .sampler import Sampler
 
 TIMING = Timing(processes=2, values=3, warmups=1)
 

@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Any
 
-from gilbench import workloads
+from .. import workloads
 
 #: the probe may take this long in all; workloads not timed by then get no estimate
 PROBE_LIMIT_S = 20.0
@@ -24,7 +24,7 @@ PROBE_LIMIT_S = 20.0
 
 def probe(specs: dict[str, dict[str, Any]], python: str = sys.executable, limit: float = PROBE_LIMIT_S) -> dict[str, float]:
     """{workload: seconds of one task} for the workloads that finished a task within ``limit``."""
-    from gilbench.bench.fixtures import cell_fixture  # here: the child (main) needs only the workloads
+    from .fixtures import cell_fixture  # here: the child (main) needs only the workloads
 
     found: dict[str, float] = {}
     with contextlib.ExitStack() as fixtures:

@@ -6,8 +6,8 @@ import sys
 import time
 from typing import TextIO
 
-from gilbench.bench.matrix import Cell, Timing
-from gilbench.bench.stats import ideal_speedup
+from .matrix import Cell, Timing
+from .stats import ideal_speedup
 
 #: rough cost of starting one measured process (interpreter, imports, canary), for estimates only
 WORKER_START_S = 0.2

@@ -29,19 +29,19 @@ from typing import Any, Callable, Mapping, Sequence
 
 import psutil
 
-from gilbench import workloads
-from gilbench.bench import __version__
-from gilbench.bench.backends import get_backend
-from gilbench.bench.fixtures import cell_fixture
-from gilbench.bench.lifeline import on_parent_death
-from gilbench.bench.machine import describe, gil_enabled
-from gilbench.bench.matrix import Cell, Plan, Timing, cpu_list, layout_pad
-from gilbench.bench.memory import MEMORY_INTERVAL_S, TreeMemory
-from gilbench.bench.model import CellRecord, ProcessRecord
-from gilbench.bench.probe import probe
-from gilbench.bench.progress import Progress, estimate_cell_seconds, format_duration
-from gilbench.bench.results import RunFolder
-from gilbench.bench.sampler import DEFAULT_INTERVAL_S, Sampler
+from .. import workloads
+from . import __version__
+from .backends import get_backend
+from .fixtures import cell_fixture
+from .lifeline import on_parent_death
+from .machine import describe, gil_enabled
+from .matrix import Cell, Plan, Timing, cpu_list, layout_pad
+from .memory import MEMORY_INTERVAL_S, TreeMemory
+from .model import CellRecord, ProcessRecord
+from .probe import probe
+from .progress import Progress, estimate_cell_seconds, format_duration
+from .results import RunFolder
+from .sampler import DEFAULT_INTERVAL_S, Sampler
 
 #: a process may take this many times its estimate before it is ended, but never less than MIN_TIMEOUT_S
 TIMEOUT_FACTOR = 10
@@ -373,7 +373,7 @@ def records_of(manifest: dict[str, Any]) -> list[CellRecord]:
 
 def prepare_interpreters(lane: Lane, say: Callable[[str], None]) -> None:
     """Each interpreter of the plan: how to run its cells, or its pending cells skipped with the reason."""
-    from gilbench.bench.interpreters import Interpreter, prepare
+    from .interpreters import Interpreter, prepare
 
     for label, description in lane.plan.interpreters.items():
         if not label:
@@ -590,7 +590,7 @@ def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: Ru
     try:
         with StopSignals():
             if options.lesson and not folder.lesson.exists():
-                from gilbench.workloads.lesson import run_all
+                from ..workloads.lesson import run_all
 
                 folder.write_json(folder.lesson, run_all())
             if sampler:
@@ -599,7 +599,7 @@ def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: Ru
             if sampler:
                 sampler.stop()  # experiments time latencies: nothing of gilbench's own runs beside them
             if options.experiments != ():
-                from gilbench.bench.experiment_runner import run_for_lane
+                from .experiment_runner import run_for_lane
 
                 run_for_lane(lane, options.experiments, progress.say)
             manifest["status"] = "complete"

@@ -23,7 +23,7 @@ from typing import Sequence
 
 import psutil
 
-from gilbench.bench.lifeline import die_with_parent, parent_alive
+from .lifeline import die_with_parent, parent_alive
 
 DEFAULT_INTERVAL_S = 0.1
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from gilbench.bench.plugins import discover, lookup
-from gilbench.experiments.base import Experiment, ExperimentResult
+from ..bench.plugins import discover, lookup
+from .base import Experiment, ExperimentResult
 
 __all__ = ["Experiment", "ExperimentResult", "all_experiments", "get", "sections_for"]
 
@@ -37,7 +37,7 @@ def sections_for(run: Any) -> list[Any]:
 
     Results of an experiment this gilbench no longer has are listed, not explained.
     """
-    from gilbench.reports.sections import Section
+    from ..reports.sections import Section
 
     order = {label: i for i, label in enumerate(getattr(run, "interpreters", None) or {})}
     by_name: dict[str, list[ExperimentResult]] = {}

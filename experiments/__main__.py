@@ -16,10 +16,10 @@ import time
 import traceback
 from pathlib import Path
 
-from gilbench.experiments import get
-from gilbench.bench.gil import gil_enabled, mismatch
-from gilbench.bench.results import write_json_atomic
-from gilbench.experiments.base import ExperimentResult, measure_context
+from . import get
+from ..bench.gil import gil_enabled, mismatch
+from ..bench.results import write_json_atomic
+from .base import ExperimentResult, measure_context
 
 
 def check_gil() -> None:

@@ -21,10 +21,10 @@ import sysconfig
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-from gilbench.bench.gil import gil_enabled
+from ..bench.gil import gil_enabled
 
 if TYPE_CHECKING:
-    from gilbench.reports.sections import Section
+    from ..reports.sections import Section
 
 #: an experiment result's statuses: ok; failed (it raised, or its process died); timeout (ended by
 #: the runner at its time limit)
@@ -155,7 +155,7 @@ class Experiment:
 
     def sections(self, results: list[ExperimentResult]) -> list["Section"]:
         """The section of the finished results, with what failed said in words; the report calls this."""
-        from gilbench.reports.sections import Section
+        from ..reports.sections import Section
 
         ok = [r for r in results if r.ok and r.rows]
         failed = [f"{self.name} on {r.display}: {describe_error(r)}" for r in results if not (r.ok and r.rows)]

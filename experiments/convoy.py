@@ -26,12 +26,12 @@ from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Iterator
 
-from gilbench.experiments._stats import ms, percentile
-from gilbench.experiments.base import Experiment, ExperimentResult
-from gilbench.workloads._echo import EchoServer, connect, round_trip
+from ._stats import ms, percentile
+from .base import Experiment, ExperimentResult
+from ..workloads._echo import EchoServer, connect, round_trip
 
 if TYPE_CHECKING:
-    from gilbench.reports.sections import Section
+    from ..reports.sections import Section
 
 MODES = ("threads", "processes")
 SINGULAR = {"threads": "thread", "processes": "process"}
@@ -204,7 +204,7 @@ class Convoy(Experiment):
     def section(self, results: list[ExperimentResult]) -> "Section":
         import pandas as pd
 
-        from gilbench.reports.sections import Section
+        from ..reports.sections import Section
 
         several = len(results) > 1
         verdicts = [v for r in results for v in verdict_sentences(r, several)]

@@ -18,11 +18,11 @@ import multiprocessing
 import time
 from typing import TYPE_CHECKING, Any
 
-from gilbench.experiments._stats import log_crossing, median
-from gilbench.experiments.base import Experiment, ExperimentResult
+from ._stats import log_crossing, median
+from .base import Experiment, ExperimentResult
 
 if TYPE_CHECKING:
-    from gilbench.reports.sections import Section
+    from ..reports.sections import Section
 
 SIZES_US = [10, 100, 1_000, 10_000, 100_000]
 #: the larger chunk size gives each worker about this many chunks of the batch
@@ -153,7 +153,7 @@ class Crossover(Experiment):
     def section(self, results: list[ExperimentResult]) -> "Section":
         import pandas as pd
 
-        from gilbench.reports.sections import Section
+        from ..reports.sections import Section
 
         several = len(results) > 1
         verdicts = [v for r in results for v in verdict_sentences(r, several)]

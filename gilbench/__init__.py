@@ -1,17 +1,43 @@
 """gilbench: measure whether threads, processes, pools or subinterpreters win, for your workload.
 
-One import name: the repository keeps its three folders ``bench/`` (how work is run and measured),
-``workloads/`` (what runs) and ``reports/`` (what is shown) at its top level, and they are imported
-as ``gilbench.bench``, ``gilbench.workloads`` and ``gilbench.reports``. An installed wheel holds them
-inside this package; in a checkout this package's path is extended to the repository's root, so the
-same names resolve there without the checkout's top level ever being put on ``sys.path`` (where a
-user's own ``bench`` package would collide with it).
+One import name: the repository keeps its parts ``bench/`` (how work is run and measured),
+``workloads/`` (what runs), ``reports/`` (what is shown) and ``experiments/`` at its top level, and they
+are imported as ``gilbench.bench`` and so on; inside the parts imports are relative
+(``from ..reports import frame``), so they resolve by path as well as at run time. An installed wheel
+(or an editable install, through setuptools' package-dir mapping) holds the parts inside this package.
+A bare checkout has them beside this folder: a finder maps exactly those four names there, so the
+checkout's other folders (``tests``, ``scripts``) never become ``gilbench.tests`` and the checkout's top
+level is never put on ``sys.path`` (where a user's own ``bench`` package would collide with it).
 """
 
+import importlib.abc as _abc
+import importlib.util as _util
 import os as _os
+import sys as _sys
 
 __version__ = "0.2.0"
 
+PARTS = ("bench", "workloads", "reports", "experiments")
+
+
+class _CheckoutParts(_abc.MetaPathFinder):
+    """Finds ``gilbench.<part>`` in a checkout's top-level folder of that name, and nothing else."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def find_spec(self, fullname, path=None, target=None):  # noqa: ANN001, ANN201 (the finder protocol)
+        prefix, _, part = fullname.partition(".")
+        if prefix != __name__ or part not in PARTS:
+            return None
+        folder = _os.path.join(self.root, part)
+        init = _os.path.join(folder, "__init__.py")
+        if not _os.path.isfile(init):
+            return None
+        return _util.spec_from_file_location(fullname, init, submodule_search_locations=[folder])
+
+
 _here = _os.path.dirname(_os.path.abspath(__file__))
-if not _os.path.isdir(_os.path.join(_here, "bench")):  # a checkout: bench/ is beside this folder
-    __path__.append(_os.path.dirname(_here))  # type: ignore[name-defined]  # noqa: F821
+if not _os.path.isdir(_os.path.join(_here, "bench")) and not any(
+        isinstance(f, _CheckoutParts) for f in _sys.meta_path):  # a checkout: bench/ is beside this folder
+    _sys.meta_path.append(_CheckoutParts(_os.path.dirname(_here)))

@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from gilbench.bench.results import write_text_atomic
-from gilbench.reports.frame import load
-from gilbench.reports.outputs import all_outputs, get_output
+from ..bench.results import write_text_atomic
+from .frame import load
+from .outputs import all_outputs, get_output
 
 
 def build(path: Path | str, names: Sequence[str] = ()) -> list[Path]:

@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from gilbench.reports.frame import RunData, flag, python_of, scaled_workloads
+from .frame import RunData, flag, python_of, scaled_workloads
 
 
 def _nan(x: Any) -> bool:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import jinja2
 
-from gilbench.bench.compare import ALPHA, FAILED, INCONCLUSIVE, WITHIN_FLOOR, Comparison, Row
-from gilbench.reports import figures
-from gilbench.reports.frame import load
-from gilbench.reports.outputs.html import figure_data_uri
+from ..bench.compare import ALPHA, FAILED, INCONCLUSIVE, WITHIN_FLOOR, Comparison, Row
+from . import figures
+from .frame import load
+from .outputs.html import figure_data_uri
 
 #: for Markdown, where GitHub renders them; the HTML page colours its rows instead
 VERDICT_MARKS = {"slower": "❌", "worse": "❌", FAILED: "❌", "faster": "✅", "better": "✅", "no change": "·",

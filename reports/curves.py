@@ -14,8 +14,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from gilbench.reports.frame import RunData, flag, python_of, scaled_workloads
-from gilbench.reports.verdicts import BASELINE, OWN_SCALING
+from .frame import RunData, flag, python_of, scaled_workloads
+from .verdicts import BASELINE, OWN_SCALING
 
 
 @dataclass(frozen=True)

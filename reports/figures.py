@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from gilbench.reports.frame import flag, python_of, scaled_workloads  # noqa: E402
+from .frame import flag, python_of, scaled_workloads  # noqa: E402
 
 IDEAL_COLOR = "0.5"
 #: line styles by whether a model's workers share the process

@@ -25,7 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
-from gilbench.bench.stats import bootstrap_ci, median_replicates
+from ..bench.stats import bootstrap_ci, median_replicates
 
 #: bootstrap resamples per interval, and the interval's confidence
 RESAMPLES = 500

@@ -29,13 +29,13 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from gilbench import workloads
-from gilbench.bench import stats
-from gilbench.bench.interpreters import short_name
-from gilbench.bench.model import CellRecord, ProcessRecord
-from gilbench.bench.results import RunFolder, RunFolderError
-from gilbench.bench.topology import Topology
-from gilbench.experiments.base import ExperimentResult
+from .. import workloads
+from ..bench import stats
+from ..bench.interpreters import short_name
+from ..bench.model import CellRecord, ProcessRecord
+from ..bench.results import RunFolder, RunFolderError
+from ..bench.topology import Topology
+from ..experiments.base import ExperimentResult
 
 IDENTITY = ["id", "python", "workload", "kind", "backend", "family", "in_process", "workers", "cores", "tasks",
             "start_method", "scale"]

@@ -24,8 +24,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from gilbench.reports.fits import Estimate
-from gilbench.reports.frame import RunData, flag, python_of
+from .fits import Estimate
+from .frame import RunData, flag, python_of
 
 
 @dataclass(frozen=True)

@@ -27,11 +27,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from gilbench.bench.results import RunFolder, RunFolderError, read_json, write_text_atomic
-from gilbench.reports.figures import interpreter_order
-from gilbench.reports.frame import RunData, flag, load, python_of, scaled_workloads
-from gilbench.reports.outputs.html import figure_data_uri, fmt, timing_of
-from gilbench.reports.verdicts import verdicts
+from ..bench.results import RunFolder, RunFolderError, read_json, write_text_atomic
+from .figures import interpreter_order
+from .frame import RunData, flag, load, python_of, scaled_workloads
+from .outputs.html import figure_data_uri, fmt, timing_of
+from .verdicts import verdicts
 
 #: a model's marker and line style in the overlay: markers vary fastest, 32 distinct pairs
 MARKERS = "osD^vP*X"

@@ -42,7 +42,7 @@ def collect(run: Any, providers: list[Callable[[Any], list[Section]]] | None = N
     A provider that fails does not take the report down: its section says what went wrong.
     """
     if providers is None:
-        from gilbench.reports.analyses import all_analyses
+        from .analyses import all_analyses
 
         providers = [a().sections for a in all_analyses().values()] + [_experiment_sections]
     found: list[Section] = []
@@ -58,6 +58,6 @@ def collect(run: Any, providers: list[Callable[[Any], list[Section]]] | None = N
 
 def _experiment_sections(run: Any) -> list[Section]:
     """The experiments' sections; imported here, so that a failing import is a failed section like any other."""
-    from gilbench.experiments import sections_for
+    from ..experiments import sections_for
 
     return sections_for(run)

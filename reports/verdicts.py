@@ -21,7 +21,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from gilbench.reports.frame import flag, python_of
+from .frame import flag, python_of
 
 #: a model "scales" when its efficiency (speedup / ideal; in-process models: own scaling / ideal) reaches this
 SCALES = 0.7

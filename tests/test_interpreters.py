@@ -13,6 +13,7 @@ import base64
 import contextlib
 import hashlib
 import json
+import importlib.util
 import os
 import re
 import subprocess
@@ -435,3 +436,12 @@ def test_live_an_interpreter_without_pyperf_gets_an_environment(tmp_path):
                           capture_output=True, text=True, env={**os.environ, **prepared.env}, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(one.version_info[:2])
+
+
+def test_the_shared_shim_follows_a_changed_gilbench_init(tmp_path):
+    """A version bump changes gilbench/__init__.py; the reused shim must not keep the old one."""
+    folder = shared_root(cache=tmp_path)
+    init = folder / "gilbench" / "__init__.py"
+    init.write_text('__version__ = "0.0.1"  # a stale copy\n')
+    assert shared_root(cache=tmp_path) == folder
+    assert init.read_text() == Path(str(importlib.util.find_spec("gilbench").origin)).read_text()

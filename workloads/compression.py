@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import zlib
 
-from gilbench.workloads import _corpus
-from gilbench.workloads.registry import Workload
+from . import _corpus
+from .registry import Workload
 
 #: the bytes each round compresses: the first 256 KiB of the corpus, made once per process at import
 DATA = _corpus.text(48_000).encode("ascii")[: 256 * 1024]

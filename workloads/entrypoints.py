@@ -17,8 +17,8 @@ from __future__ import annotations
 import importlib
 from importlib.metadata import EntryPoint, entry_points
 
-from gilbench.workloads.functions import Declaration, from_function
-from gilbench.workloads.registry import Workload, register
+from .functions import Declaration, from_function
+from .registry import Workload, register
 
 GROUP = "gilbench.workloads"
 

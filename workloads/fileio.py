@@ -20,7 +20,7 @@ import os
 import shutil
 import tempfile
 
-from gilbench.workloads.registry import Workload
+from .registry import Workload
 
 PREFIX = "gilbench-fileio-"
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
 
-from gilbench.workloads.registry import KINDS, Workload, register
+from .registry import KINDS, Workload, register
 
 #: parameter values a cell can carry (JSON) and ``Workload.resolve`` can convert
 SIMPLE = (bool, int, float, str)

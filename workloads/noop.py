@@ -8,7 +8,7 @@ baseline). It has an async variant, so that asyncio's cost (a new event loop) is
 
 from __future__ import annotations
 
-from gilbench.workloads.registry import Workload
+from .registry import Workload
 
 
 def noop(n: int) -> int:

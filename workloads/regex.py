@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 
-from gilbench.workloads import _corpus
-from gilbench.workloads.registry import Workload
+from . import _corpus
+from .registry import Workload
 
 TOKENS = 48_000
 #: the text searched: the corpus's tokens joined by spaces

@@ -75,7 +75,7 @@ class Workload:
 
 
 def _discover() -> dict[str, Workload]:
-    from gilbench import workloads
+    from .. import workloads
 
     found: dict[str, Workload] = {}
     for info in pkgutil.iter_modules(workloads.__path__):
@@ -107,7 +107,7 @@ def load_module(spec: str) -> list[Workload]:
     workload's source (``workloads.functions``, what ``Cell.module`` carries for it) is loaded too.
     """
     if spec.startswith("{"):
-        from gilbench.workloads.functions import load_source
+        from .functions import load_source
 
         return [load_source(spec)]
     name = spec
@@ -152,7 +152,7 @@ def source(name: str) -> str | None:
 @functools.lru_cache(maxsize=1)
 def _installed() -> tuple[str, ...]:
     """The entry points' workloads, registered once (not cached on failure: the error comes again)."""
-    from gilbench.workloads.entrypoints import load_entry_points
+    from .entrypoints import load_entry_points
 
     return tuple(w.name for w in load_entry_points())
 

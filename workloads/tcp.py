@@ -18,8 +18,8 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator
 
-from gilbench.workloads._echo import HOST, EchoServer, connect, port_from_environment, round_trip
-from gilbench.workloads.registry import Workload
+from ._echo import HOST, EchoServer, connect, port_from_environment, round_trip
+from .registry import Workload
 
 #: the server outlives any cell (a cell's processes take seconds to a few minutes) but not a lost run
 LIFETIME_S = 900.0

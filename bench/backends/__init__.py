@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import functools
 
-from gilbench.bench.backends.base import Backend, TaskFailed, assignments
-from gilbench.bench.plugins import discover, lookup
+from .base import Backend, TaskFailed, assignments
+from ..plugins import discover, lookup
 
 __all__ = ["Backend", "TaskFailed", "assignments", "all_backends", "get_backend"]
 

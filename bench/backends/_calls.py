@@ -10,7 +10,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from gilbench.bench.backends.base import TaskFailed
+from .base import TaskFailed
 
 
 def call_in_thread(task: Callable[[int], Any], index: int) -> tuple[bool, Any, int, None, tuple[float, float]]:

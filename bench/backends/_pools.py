@@ -32,8 +32,8 @@ import time
 from abc import abstractmethod
 from typing import Any, Callable, ClassVar
 
-from gilbench.bench.backends.base import Backend, TaskFailed
-from gilbench.bench.backends.processes import own_cpu_seconds
+from .base import Backend, TaskFailed
+from .processes import own_cpu_seconds
 
 #: how often a wait on a multiprocessing.Pool checks that its workers are alive; results are not delayed
 POLL_S = 0.05

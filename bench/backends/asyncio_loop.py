@@ -13,7 +13,7 @@ import asyncio
 import inspect
 from typing import Any, Callable, Mapping
 
-from gilbench.bench.backends.base import Backend, TaskFailed, thread_clocks
+from .base import Backend, TaskFailed, thread_clocks
 
 
 class AsyncioLoop(Backend):

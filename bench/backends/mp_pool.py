@@ -14,7 +14,7 @@ import multiprocessing
 import threading
 from typing import Any, Callable
 
-from gilbench.bench.backends._pools import POLL_S, Outcome, PoolBackend, call_in_process, failed_outcome, has_ended
+from ._pools import POLL_S, Outcome, PoolBackend, call_in_process, failed_outcome, has_ended
 
 
 #: how long Pool.terminate() may take before its workers are killed outright

@@ -14,8 +14,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from gilbench.bench.backends._pools import FuturesPool
-from gilbench.bench.backends.base import TaskFailed
+from ._pools import FuturesPool
+from .base import TaskFailed
 
 
 class ProcessPool(FuturesPool):

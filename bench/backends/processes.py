@@ -16,7 +16,7 @@ import os
 import queue as queue_module
 from typing import Any, Callable
 
-from gilbench.bench.backends.base import Backend, TaskFailed, assignments
+from .base import Backend, TaskFailed, assignments
 
 #: how often the parent checks for children that died without reporting; arrivals are not delayed
 POLL_S = 0.05

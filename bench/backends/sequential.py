@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from gilbench.bench.backends.base import Backend, TaskFailed, thread_clocks
+from .base import Backend, TaskFailed, thread_clocks
 
 
 class Sequential(Backend):

@@ -10,7 +10,7 @@ there (``Backend.unavailable``), and its cells are skipped with that reason.
 
 from __future__ import annotations
 
-from gilbench.bench.backends.processes import Processes
+from .processes import Processes
 
 
 class ProcessesFork(Processes):

@@ -22,9 +22,9 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from gilbench.bench.backends._calls import call_in_thread, hello_in_thread
-from gilbench.bench.backends._pools import FuturesPool
-from gilbench.bench.backends.base import TaskFailed
+from ._calls import call_in_thread, hello_in_thread
+from ._pools import FuturesPool
+from .base import TaskFailed
 
 
 def _path_script() -> str:

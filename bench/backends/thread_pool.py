@@ -10,8 +10,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from gilbench.bench.backends._calls import call_in_thread, hello_in_thread
-from gilbench.bench.backends._pools import FuturesPool
+from ._calls import call_in_thread, hello_in_thread
+from ._pools import FuturesPool
 
 
 class ThreadPool(FuturesPool):

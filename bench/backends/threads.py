@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
-from gilbench.bench.backends.base import Backend, TaskFailed, assignments, thread_clocks
+from .base import Backend, TaskFailed, assignments, thread_clocks
 
 
 class Threads(Backend):

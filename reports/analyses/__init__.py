@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import functools
 
-from gilbench.bench.plugins import discover
-from gilbench.reports.analyses.base import Analysis
+from ...bench.plugins import discover
+from .base import Analysis
 
 
 @functools.lru_cache(maxsize=1)

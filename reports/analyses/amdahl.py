@@ -19,12 +19,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from gilbench.reports import fits
-from gilbench.reports.analyses.base import Analysis
-from gilbench.reports.curves import Curve, cell_params, curves, interpreter_name, process_medians
-from gilbench.reports.figures import STYLES, backend_colors
-from gilbench.reports.frame import RunData
-from gilbench.reports.sections import Section
+from .. import fits
+from .base import Analysis
+from ..curves import Curve, cell_params, curves, interpreter_name, process_medians
+from ..figures import STYLES, backend_colors
+from ..frame import RunData
+from ..sections import Section
 
 #: the workload parameter that says what share of each task is CPU work holding the GIL
 PARAMETER = "cpu_fraction"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gilbench.reports.frame import RunData
-    from gilbench.reports.sections import Section
+    from ..frame import RunData
+    from ..sections import Section
 
 
 class Analysis:

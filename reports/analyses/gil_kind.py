@@ -22,12 +22,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from gilbench.reports import fits
-from gilbench.reports.analyses.base import Analysis
-from gilbench.reports.curves import Curve, curves, interpreter_name, process_medians
-from gilbench.reports.frame import RunData
-from gilbench.reports.sections import Section
-from gilbench.reports.verdicts import KIND_LABELS
+from .. import fits
+from .base import Analysis
+from ..curves import Curve, curves, interpreter_name, process_medians
+from ..frame import RunData
+from ..sections import Section
+from ..verdicts import KIND_LABELS
 
 #: the work releases the GIL: in-process scaling at least this, and at least RELEASES_SHARE of the processes'
 RELEASES_ABOVE = 1.3

@@ -21,11 +21,11 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
-from gilbench.reports.analyses.base import Analysis
-from gilbench.reports.curves import interpreter_name, panel_title
-from gilbench.reports.figures import backend_colors
-from gilbench.reports.frame import RunData, python_of, scaled_workloads
-from gilbench.reports.sections import Section
+from .base import Analysis
+from ..curves import interpreter_name, panel_title
+from ..figures import backend_colors
+from ..frame import RunData, python_of, scaled_workloads
+from ..sections import Section
 
 MIB = 1024 ** 2
 #: "about as fast": a cell whose time is at most this much above the fastest cell's

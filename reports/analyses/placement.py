@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from gilbench.bench.topology import Topology
-from gilbench.reports.analyses.base import Analysis
-from gilbench.reports.frame import RunData, flag
-from gilbench.reports.sections import Section
+from ...bench.topology import Topology
+from .base import Analysis
+from ..frame import RunData, flag
+from ..sections import Section
 
 METHOD = ("Topology: each logical CPU's package and core id as the OS reports them (Linux: "
           "/sys/devices/system/cpu/cpuN/topology), read when the run started. A cell's CPUs are the affinity its "

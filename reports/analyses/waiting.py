@@ -18,11 +18,11 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
-from gilbench.reports.analyses.base import Analysis
-from gilbench.reports.curves import interpreter_name, panel_title
-from gilbench.reports.figures import STYLES, backend_colors
-from gilbench.reports.frame import RunData, python_of, scaled_workloads
-from gilbench.reports.sections import Section
+from .base import Analysis
+from ..curves import interpreter_name, panel_title
+from ..figures import STYLES, backend_colors
+from ..frame import RunData, python_of, scaled_workloads
+from ..sections import Section
 
 RULE = ("wait share = 1 - (worker threads' CPU seconds / their wall seconds), per batch; a GIL that lets one "
         "thread run at a time gives about 1 - 1/N on N threads, parallel work about 0, sleeping about 1")

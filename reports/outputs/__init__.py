@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 
-from gilbench.bench.plugins import discover, lookup
-from gilbench.reports.outputs.base import Output
+from ...bench.plugins import discover, lookup
+from .base import Output
 
 __all__ = ["Output", "all_outputs", "get_output"]
 

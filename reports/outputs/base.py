@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
-from gilbench.reports.frame import RunData
+from ..frame import RunData
 
 
 class Output(ABC):

@@ -23,9 +23,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gilbench.reports.frame import RunData
-from gilbench.reports.intervals import Estimate, cell_figures
-from gilbench.reports.outputs.base import Output
+from ..frame import RunData
+from ..intervals import Estimate, cell_figures
+from .base import Output
 
 #: nanoseconds per second: Bencher's built-in latency measure is in ns
 NS = 1e9

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gilbench.reports.frame import RunData, csv_frame
-from gilbench.reports.outputs.base import Output
+from ..frame import RunData, csv_frame
+from .base import Output
 
 
 class CsvOutput(Output):

@@ -19,9 +19,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gilbench.reports.frame import RunData
-from gilbench.reports.intervals import CellFigures, Estimate, cell_figures
-from gilbench.reports.outputs.base import Output
+from ..frame import RunData
+from ..intervals import CellFigures, Estimate, cell_figures
+from .base import Output
 
 
 def entry(name: str, unit: str, estimate: Estimate, extra: str) -> dict[str, Any]:

@@ -17,15 +17,15 @@ import jinja2
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from gilbench.bench.matrix import Timing
-from gilbench.reports import figures
-from gilbench.reports.builds import free_threaded_pairs, gil_effect_pairs, settings_text
-from gilbench.reports.frame import SKIPPED, RunData, flag, start_cost_workloads
-from gilbench.reports.intervals import cell_figures
-from gilbench.reports.noise import noise
-from gilbench.reports.outputs.base import Output
-from gilbench.reports.sections import collect
-from gilbench.reports.verdicts import THRESHOLDS, Verdict, describe_gap, headline, verdicts
+from ...bench.matrix import Timing
+from .. import figures
+from ..builds import free_threaded_pairs, gil_effect_pairs, settings_text
+from ..frame import SKIPPED, RunData, flag, start_cost_workloads
+from ..intervals import cell_figures
+from ..noise import noise
+from .base import Output
+from ..sections import collect
+from ..verdicts import THRESHOLDS, Verdict, describe_gap, headline, verdicts
 
 
 def figure_data_uri(fig: Figure | None) -> str:
