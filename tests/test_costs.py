@@ -130,6 +130,53 @@ def test_worker_threads_report_their_clocks(backend: str) -> None:
     assert wall >= 0.09 and 1 - cpu / wall > 0.8  # sleeping threads wait nearly all the time
 
 
+@pytest.mark.parametrize("backend", ["sequential", "threads", "thread-pool"])
+def test_cpu_bound_batches_give_wait_shares_within_0_and_1(backend: str) -> None:
+    """Each thread's CPU interval lies inside its wall interval (base.thread_clocks), so 1 - CPU / wall is a
+    share: never below 0 (beyond clock granularity) nor above 1."""
+    cls = get_backend(backend)
+    task = cls.task_for(workloads.get("hello-cpu"), {"units": 5})
+    with cls(None) as b:
+        b.prepare(2, task)
+        for _ in range(3):
+            b.run_batch(task, 2, 2)
+            assert b.thread_times
+            for cpu, wall in b.thread_times:
+                assert wall > 0 and -1e-6 <= 1 - cpu / wall <= 1
+
+
+def test_sequential_cpu_work_waits_only_while_the_process_was_off_the_cpu() -> None:
+    """One thread doing CPU work waits only when the OS runs something else (on a machine measuring a
+    benchmark, this niced test often is not running): its wait share is the process's own off-CPU share,
+    and about 0 where the process got its CPU."""
+    cls = get_backend("sequential")
+    task = cls.task_for(workloads.get("hello-cpu"), {"units": 10})
+    with cls(None) as b:
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        b.run_batch(task, 2, 1)
+        off_cpu = 1 - (time.process_time() - cpu0) / (time.perf_counter() - wall0)
+    (cpu, wall), = b.thread_times
+    share = ProcessRecord(index=0, thread_cpu=[cpu], thread_wall=[wall]).wait_share
+    assert 0.0 <= share <= 1.0
+    assert share == pytest.approx(max(0.0, off_cpu), abs=0.05)
+    if off_cpu < 0.02:
+        assert share < 0.05
+
+
+def test_the_wait_share_is_rounded_where_it_is_made_and_shown() -> None:
+    """A tiny share (4.7e-05, one thread that hardly waited) is 0.0 in the record, the CSV and the table,
+    never a figure whose exponent a reader misses (it once read as 4.68)."""
+    p = ProcessRecord(index=0, thread_cpu=[0.39998129], thread_wall=[0.4])
+    assert p.wait_share == 0.0
+
+
+def test_the_waiting_table_shows_shares_in_percent_within_0_and_100(run: frame.RunData) -> None:
+    (section,) = WaitingAnalysis().sections(run)
+    shares = section.table["wait share (%)"]
+    assert ((shares >= 0) & (shares <= 100)).all()
+    assert list(shares) == [round(x, 1) for x in shares]
+
+
 def test_process_models_report_no_thread_clocks() -> None:
     cls = get_backend("processes")
     task = cls.task_for(workloads.get("hello-sleep"), {"seconds": 0.01})

@@ -58,7 +58,7 @@ def sentences(run: RunData, cells: pd.DataFrame) -> list[str]:
 def table(run: RunData, cells: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame([{
         "workload": r.workload, "interpreter": interpreter_name(run, r.python), "cores": r.cores, "model": r.backend,
-        "workers": r.workers, "wait share (%)": r.wait_share * 100,
+        "workers": r.workers, "wait share (%)": round(r.wait_share * 100, 1),
         "one at a time (%)": (1 - 1 / r.workers) * 100, "parallelism": r.parallelism, "time (s)": r.time,
     } for r in cells.itertuples()])
 
