@@ -17,12 +17,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
 from .base import Analysis
-from ..curves import interpreter_name, panel_title
+from .panels import workload_panels
+from ..curves import interpreter_name
 from ..figures import backend_colors
 from ..frame import RunData, python_of, scaled_workloads
 from ..sections import Section
@@ -128,12 +128,12 @@ def table(run: RunData, cells: pd.DataFrame) -> pd.DataFrame:
 
 def figure(run: RunData, cells: pd.DataFrame) -> Figure | None:
     """Speedup against peak memory, one point per cell, a panel per workload (and interpreter)."""
-    panels = list(cells.groupby(["workload", "python"], sort=False))
-    if not panels:
+    grid = workload_panels(run, cells, 4.4, 3.8)
+    if grid is None:
         return None
+    fig, panels = grid
     colors = backend_colors(list(dict.fromkeys(cells["backend"])))
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels) + 0.4, 3.8), squeeze=False)
-    for ax, ((workload, python), group) in zip(axes[0], panels):
+    for ax, group in panels:
         for r in group.itertuples():
             y = r.speedup if isinstance(r.speedup, float) and not math.isnan(r.speedup) else 1.0
             ax.scatter(_mib(r.memory), y, color=colors[r.backend], s=18 + 8 * r.workers, alpha=0.8)
@@ -141,8 +141,6 @@ def figure(run: RunData, cells: pd.DataFrame) -> Figure | None:
                         textcoords="offset points")
         ax.set_xlabel(f"peak memory of the process tree (MiB, {group.iloc[0].memory_measure or 'memory'})")
         ax.set_ylabel("speedup")
-        ax.set_title(panel_title(run, cells, workload, python), fontsize=9)
-        ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
 
