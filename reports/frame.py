@@ -171,6 +171,9 @@ def process_summary(processes: list[ProcessRecord]) -> dict[str, Any]:
         "parallelism": _median(p.parallelism for p in procs),
         # memory (bytes): medians over processes of each process tree's polled peak (bench.memory)
         "memory": _median(p.memory for p in procs),
+        # the range over processes: how far the figure moves from one process to the next (its resolution)
+        "memory_low": min(_finite(p.memory for p in procs), default=math.nan),
+        "memory_high": max(_finite(p.memory for p in procs), default=math.nan),
         "memory_measure": next((p.memory_measure for p in procs if p.memory_measure), ""),
         "memory_rss": _median(p.mem_rss for p in procs if p.mem_polls),
         "memory_uss": _median(p.mem_uss for p in procs if p.mem_uss is not None),
@@ -392,23 +395,43 @@ def add_scaling(cells: pd.DataFrame) -> pd.DataFrame:
 
 def add_memory(cells: pd.DataFrame) -> pd.DataFrame:
     """Each cell's memory next to its speed: ``memory_per_worker`` (the tree's peak above the baseline
-    cell's, same interpreter, workload and cores, per worker: what one more worker costs) and
-    ``speedup_per_gib`` (speedup / the tree's peak in GiB)."""
+    cell's, same interpreter, workload and cores, per worker: what one more worker costs),
+    ``memory_per_worker_spread`` (its resolution, ± per worker: the larger of the two cells' ranges over
+    their processes, divided by the workers; nan with one process a side) and ``speedup_per_gib``
+    (speedup / the tree's peak in GiB).
+
+    A difference within the spread is not a measured cost (threads add a few pages each, less than two
+    processes of one cell differ by): ``memory_per_worker`` is then nan, and only the spread says how
+    small it is. A difference beyond it stays, negative where the tree was smaller than the baseline's."""
     cells = cells.copy()
-    if "memory" not in cells:
-        cells["memory"] = math.nan
+    for column in ("memory", "memory_low", "memory_high"):
+        if column not in cells:
+            cells[column] = math.nan
     ok = cells["status"] == "ok"
-    base = {(r.python, r.workload, r.cores): r.memory for r in cells[ok & flag(cells, "baseline")].itertuples()}
-    per_worker, per_gib = [], []
+    base = {(r.python, r.workload, r.cores): r for r in cells[ok & flag(cells, "baseline")].itertuples()}
+    per_worker, spreads, per_gib = [], [], []
     for r in cells.itertuples():
-        b = base.get((r.python, r.workload, r.cores), math.nan)
-        mine = r.memory if isinstance(r.memory, (int, float)) else math.nan
-        per_worker.append((mine - b) / r.workers if r.workers and not r.baseline else math.nan)
-        speedup = getattr(r, "speedup", math.nan)
+        b = base.get((r.python, r.workload, r.cores))
+        estimate, spread_ = math.nan, math.nan
+        if b is not None and r.workers and not r.baseline:
+            estimate = (_number(r.memory) - _number(b.memory)) / r.workers
+            if min(_number(getattr(x, "n_processes", math.nan)) for x in (r, b)) >= 2:  # else no range to go by
+                spread_ = max(_number(r.memory_high) - _number(r.memory_low),
+                              _number(b.memory_high) - _number(b.memory_low)) / r.workers
+            if abs(estimate) <= spread_:
+                estimate = math.nan
+        per_worker.append(estimate)
+        spreads.append(spread_)
+        mine, speedup = _number(r.memory), getattr(r, "speedup", math.nan)
         per_gib.append(speedup / (mine / GIB) if mine and mine == mine and speedup == speedup else math.nan)
     cells["memory_per_worker"] = per_worker
+    cells["memory_per_worker_spread"] = spreads
     cells["speedup_per_gib"] = per_gib
     return cells
+
+
+def _number(x: Any) -> float:
+    return float(x) if isinstance(x, (int, float)) else math.nan
 
 
 def main_thread_gaps(cells: pd.DataFrame, records: dict[str, CellRecord]) -> pd.DataFrame:

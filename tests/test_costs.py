@@ -7,11 +7,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 
 from gilbench import workloads
@@ -19,7 +22,7 @@ from gilbench.bench.backends import get_backend
 from gilbench.bench.memory import TreeMemory, descendants
 from gilbench.bench.model import ProcessRecord
 from gilbench.reports import frame
-from gilbench.reports.analyses.memory import MemoryAnalysis
+from gilbench.reports.analyses.memory import MemoryAnalysis, per_worker_text
 from gilbench.reports.analyses.placement import PlacementAnalysis
 from gilbench.reports.analyses.waiting import WaitingAnalysis
 from gilbench.reports.frame import GIB
@@ -53,7 +56,10 @@ def test_frame_has_memory_per_worker_and_speedup_per_gib(run: frame.RunData) -> 
     assert procs["memory"] == pytest.approx((32 + 24) * MIB)  # median over processes: LAYOUT's middle is 1.00
     assert procs["memory_per_worker"] == pytest.approx((56 - 30) / 2 * MIB)
     assert procs["speedup_per_gib"] == pytest.approx(procs["speedup"] / (procs["memory"] / GIB))
+    assert procs["memory_per_worker_spread"] == pytest.approx((56 * 1.02 - 56 * 0.98) / 2 * MIB, rel=1e-3)
     assert math.isnan(cells.loc[fx.cell_id(fx.GIL, "sequential", 1), "memory_per_worker"])
+    threads = cells.loc[fx.cell_id(fx.GIL, "threads", 2)]  # 1 MiB above the baseline, processes 1.24 MiB apart
+    assert math.isnan(threads["memory_per_worker"]) and threads["memory_per_worker_spread"] > 0
     assert cells.loc[fx.cell_id(fx.GIL, "threads", 2), "wait_share"] == pytest.approx(0.5)
     assert cells.loc[fx.cell_id(fx.FT_OFF, "threads", 2), "wait_share"] == pytest.approx(0.0)
     assert math.isnan(cells.loc[fx.cell_id(fx.GIL, "processes", 2), "wait_share"])
@@ -67,10 +73,52 @@ def test_memory_section_names_the_cheapest_model_within_10_percent(run: frame.Ru
     assert "fastest was processes (forkserver) x2" in on_gil
     assert "cheapest within 10% of its time was subinterpreters x2" in on_gil
     per_worker = next(v for v in section.verdicts if "one worker cost" in v and "on 3.14," in v)
-    order = [per_worker.index(m) for m in ("threads 0.", "subinterpreters 6.", "processes (forkserver) 13.")]
+    # threads add 0.5 MiB a worker, less than two processes of one cell differ by (2 % of 31 MiB): not a cost
+    order = [per_worker.index(m) for m in ("threads below the resolution (± 0.6", "subinterpreters 6.",
+                                           "processes (forkserver) 13.")]
     assert order == sorted(order)  # cheapest first
-    assert {"peak memory (MiB)", "per worker (MiB)", "speedup per GiB"} <= set(section.table.columns)
+    assert {"peak memory (MiB)", "per worker", "speedup per GiB"} <= set(section.table.columns)
     assert section.figure is not None
+
+
+def _mem_cells(base: list[float], cell: list[float], workers: int = 2) -> pd.DataFrame:
+    """A baseline and one cell whose processes' memory peaks (MiB) are given."""
+    rows = []
+    for cid, peaks, w, is_base in (("b", base, 1, True), ("c", cell, workers, False)):
+        rows.append({"id": cid, "python": "", "workload": "w", "cores": 2, "workers": w, "baseline": is_base,
+                     "status": "ok", "speedup": 1.0, "n_processes": len(peaks),
+                     **{k: v * MIB for k, v in (("memory", statistics.median(peaks)), ("memory_low", min(peaks)),
+                                                 ("memory_high", max(peaks)))}})
+    return frame.add_memory(pd.DataFrame(rows)).set_index("id")
+
+
+def test_memory_per_worker_within_the_spread_over_processes_is_no_cost() -> None:
+    """Threads' trees differ from the baseline's by less than two processes of one cell differ: the figure is
+    below the resolution, never a negative (or positive) cost read from noise."""
+    c = _mem_cells([24.45, 24.46, 24.47, 24.52], [24.40, 24.44, 24.46, 24.49]).loc["c"]
+    assert math.isnan(c["memory_per_worker"])
+    assert c["memory_per_worker_spread"] == pytest.approx(0.09 / 2 * MIB, rel=1e-6)
+    text = per_worker_text(SimpleNamespace(**c))
+    assert text == "below the resolution (± 0.045 MiB)" and "-" not in text
+
+
+def test_memory_per_worker_beyond_the_spread_is_shown_with_it() -> None:
+    c = _mem_cells([24.45, 24.46, 24.47, 24.52], [28.60, 28.61, 28.67, 28.70]).loc["c"]
+    assert c["memory_per_worker"] == pytest.approx((28.64 - 24.465) / 2 * MIB, rel=1e-6)
+    assert per_worker_text(SimpleNamespace(**c)) == "2.1 MiB ± 0.05"
+
+
+def test_a_tree_smaller_than_the_baseline_is_no_cost_per_worker() -> None:
+    c = _mem_cells([30.0, 30.1, 30.2], [23.0, 23.1, 23.2]).loc["c"]
+    assert c["memory_per_worker"] < 0  # the data keeps the measured difference
+    text = per_worker_text(SimpleNamespace(**c))
+    assert text == "none: the tree was 7.0 MiB smaller than the baseline's"
+
+
+def test_one_process_a_side_has_no_spread() -> None:
+    c = _mem_cells([30.0], [31.0]).loc["c"]
+    assert math.isnan(c["memory_per_worker_spread"]) and c["memory_per_worker"] == pytest.approx(0.5 * MIB)
+    assert per_worker_text(SimpleNamespace(**c)) == "0.5 MiB (one process: spread unknown)"
 
 
 def test_waiting_section_reports_the_gil_serializing_threads(run: frame.RunData) -> None:

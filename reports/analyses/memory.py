@@ -42,8 +42,11 @@ METHOD = (
     "counts 1/k in each) where the OS gives it, so fork's copy-on-write pages count once; RSS (every resident page of "
     "every process) otherwise, which counts shared pages once per process. USS: pages private to each process. The "
     "poll misses an allocation that lives less than 50 ms; the measured process's own peak RSS (getrusage after its "
-    "batches, exact) is shown beside it. Per worker: (the cell's peak - the baseline cell's peak) / workers. "
-    "Speedup per GiB: speedup / peak in GiB."
+    "batches, exact) is shown beside it. Per worker: (the cell's peak - the baseline cell's peak) / workers, "
+    "± the larger of the two cells' ranges over their processes / workers (how far the peak moves from one process "
+    "to the next); a difference within that range is below the measurement's resolution and shown as such, not as a "
+    "cost, and a tree smaller than the baseline's is shown as less than the baseline. Speedup per GiB: speedup / "
+    "peak in GiB."
 )
 
 
@@ -95,22 +98,44 @@ def cheapest_sentences(run: RunData, cells: pd.DataFrame) -> list[str]:
     return out
 
 
+def _size(mib: float) -> str:
+    return f"{mib:.2g}" if abs(mib) < 1 else f"{mib:.1f}"
+
+
+def per_worker_text(row: Any) -> str:
+    """What one worker of ``row``'s cell costs above the baseline, honestly: within the spread over processes
+    it is below the resolution, and a tree smaller than the baseline's is no cost."""
+    estimate, spread = _mib(row.memory_per_worker), _mib(getattr(row, "memory_per_worker_spread", math.nan))
+    if math.isnan(estimate):
+        return f"below the resolution (± {_size(spread)} MiB)" if not math.isnan(spread) else "–"
+    if estimate < 0:
+        return f"none: the tree was {_size(-estimate * row.workers)} MiB smaller than the baseline's"
+    return f"{_size(estimate)} MiB" + (f" ± {_size(spread)}" if not math.isnan(spread) else " (one process: spread unknown)")
+
+
+def _order(row: Any) -> float:
+    """Cheapest first; a cost below the resolution counts as none."""
+    x = row.memory_per_worker
+    return 0.0 if isinstance(x, float) and math.isnan(x) else float(x)
+
+
 def per_worker_sentences(run: RunData, cells: pd.DataFrame) -> list[str]:
     """Per interpreter, workload and cores, at the most workers that more than one model ran: each
     model's memory per worker above the baseline, cheapest first."""
     out = []
     several = cells["python"].nunique() > 1
-    scaled = cells[~cells["baseline"].fillna(False).astype(bool) & cells["memory_per_worker"].notna()]
+    shown = cells["memory_per_worker"].notna() | cells["memory_per_worker_spread"].notna()
+    scaled = cells[~cells["baseline"].fillna(False).astype(bool) & shown]
     for (python, workload, cores), group in scaled.groupby(["python", "workload", "cores"], sort=False):
         counts = group.groupby("workers")["backend"].nunique()
         shared = counts[counts > 1]
         if shared.empty:
             continue
         n = int(shared.index.max())
-        at = group[group["workers"] == n].sort_values("memory_per_worker")
-        parts = ", ".join(f"{_label(r)[: -len(f' x{n}')]} {_mib(r.memory_per_worker):.1f} MiB" for r in at.itertuples())
+        at = sorted(group[group["workers"] == n].itertuples(), key=_order)
+        parts = ", ".join(f"{_label(r)[: -len(f' x{n}')]} {per_worker_text(r)}" for r in at)
         out.append(f"{_where(run, python, workload, int(cores), several)}, {n} workers: one worker cost, above the "
-                   f"baseline's {at.iloc[0].memory_measure or 'memory'}, {parts}.")
+                   f"baseline's {at[0].memory_measure or 'memory'}, {parts}.")
     return out
 
 
@@ -120,7 +145,7 @@ def table(run: RunData, cells: pd.DataFrame) -> pd.DataFrame:
         "model": r.backend, "start method": r.start_method if isinstance(r.start_method, str) else "–",
         "workers": r.workers, "time (s)": r.time, "speedup": r.speedup,
         "peak memory (MiB)": _mib(r.memory), "measure": r.memory_measure,
-        "per worker (MiB)": _mib(r.memory_per_worker), "speedup per GiB": r.speedup_per_gib,
+        "per worker": per_worker_text(r), "speedup per GiB": r.speedup_per_gib,
         "RSS sum (MiB)": _mib(r.memory_rss), "USS sum (MiB)": _mib(r.memory_uss), "PSS sum (MiB)": _mib(r.memory_pss),
         "processes in the tree": r.memory_processes, "own peak RSS (MiB)": _mib(r.peak_rss_self),
     } for r in cells.itertuples()])
