@@ -84,6 +84,11 @@ class RunData:
     start_costs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=START_COST_COLUMNS))
     #: the experiments' results (experiments/*.json), one per experiment and interpreter
     experiments: list[ExperimentResult] = field(default_factory=list)
+    #: cells that measured the cores again under another placement than the run's first (``Cell.placement``),
+    #: with their speedups against their own placement's baseline; ``cells`` holds the first placement's only,
+    #: so that every other table keeps one cell per model, workers and cores. Both carry ``placement`` where
+    #: the run asked for several.
+    other_placements: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def skipped(self) -> pd.DataFrame:
@@ -180,7 +185,7 @@ def process_summary(processes: list[ProcessRecord]) -> dict[str, Any]:
         "memory_pss": _median(p.mem_pss for p in procs if p.mem_pss is not None),
         "memory_processes": max((p.mem_processes for p in procs), default=0),
         "peak_rss_self": _median(p.peak_rss_self for p in procs if p.peak_rss_self),
-        "wait_share": _median(p.wait_share for p in procs),
+        "wait_share": round(_median(p.wait_share for p in procs), 4),  # a share to 0.01 %, as each process's
     }
 
 
@@ -268,6 +273,9 @@ def load(path: Path | str) -> RunData:
     known = {**(manifest.get("interpreters") or {}), **(machine.get("interpreters") or {})}
     interpreters = describe_interpreters({**machine, "interpreters": known}, [r.cell.python for _, r in entries])
     rows, value_rows, process_rows, records, metadata = [], [], [], {}, {}
+    placed_rows: list[dict[str, Any]] = []
+    primary = str(manifest.get("placement") or "")
+    several_placements = len(manifest.get("placements") or ()) > 1
     for entry, record in entries:
         cell = record.cell
         cid, family, in_process = cell.id, record.family or cell.backend, _in_process(entry, record)
@@ -307,6 +315,11 @@ def load(path: Path | str) -> RunData:
         row["cpus"] = ",".join(map(str, cell.cpus))
         row["shared_core"] = bool(shared) if topology.known else None
         row["shared_cpus"] = " ".join("+".join(map(str, g)) for g in shared)
+        if several_placements:
+            row["placement"] = cell.placement or primary
+        if cell.placement:  # the cores again under another placement: beside the run's cells, not among them
+            placed_rows.append(row)
+            continue
         rows.append(row)
         records[cid] = record
         value_rows.extend({"id": cid, "process": p.index, "pad": p.pad, "value": v} for p in timed for v in p.values)
@@ -336,8 +349,9 @@ def load(path: Path | str) -> RunData:
     values_frame = pd.DataFrame(value_rows, columns=VALUE_COLUMNS)
     processes_frame = add_canary_ratio(pd.DataFrame(process_rows, columns=PROCESS_COLUMNS[:-2]))
     experiments = [ExperimentResult.from_dict(d) for d in folder.read_experiments() if isinstance(d, dict)]
+    placed = add_memory(add_scaling(pd.DataFrame(placed_rows))) if placed_rows else pd.DataFrame()
     return RunData(Path(path), manifest, machine, lesson, cells, values_frame, samples, metadata,
-                   processes_frame, gaps, interpreters, costs, experiments=experiments)
+                   processes_frame, gaps, interpreters, costs, experiments=experiments, other_placements=placed)
 
 
 def flag(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -534,4 +548,6 @@ def add_canary_ratio(processes: pd.DataFrame) -> pd.DataFrame:
 
 def csv_frame(run: RunData) -> pd.DataFrame:
     """The tidy table as written to results.csv: one row per cell, no multi-line fields."""
-    return run.cells.drop(columns=["error_detail"], errors="ignore")
+    cells = run.cells if run.other_placements.empty else pd.concat([run.cells, run.other_placements],
+                                                                    ignore_index=True)
+    return cells.drop(columns=["error_detail"], errors="ignore")

@@ -268,3 +268,100 @@ def test_the_runner_polls_while_it_waits_and_still_times_out() -> None:
     finally:
         slow.kill()
         slow.wait()
+
+
+# --- a run of two placements -------------------------------------------------------------------------
+
+#: 2 cores x 2 threads: CPUs 0 and 2 share core 0, 1 and 3 core 1
+SMT_4 = {"known": True, "cores": {"0": [0, 0], "1": [0, 1], "2": [0, 0], "3": [0, 1]}}
+
+
+def write_two_placement_run(root: Path) -> Path:
+    """The synthetic run measured again under ``siblings`` (CPUs 0 and 2, one core): every cell of 3.14 with
+    the GIL, the scaled ones 1.6x slower (two workers on one core's hardware threads), the baseline not."""
+    import json
+
+    path = fx.write_run(root)
+    manifest = json.loads((path / "manifest.json").read_text())
+    again = []
+    for entry in manifest["cells"]:
+        if entry["python"] != fx.GIL or entry["status"] != "ok" or entry["workload"] != fx.WORKLOAD:
+            continue
+        twin = json.loads(json.dumps(entry))
+        twin["placement"], twin["cpus"] = "siblings", [0, 2]
+        slower = 1.0 if entry["backend"] == "sequential" else 1.6
+        for p in twin["processes"]:
+            p["values"] = [v * slower for v in p["values"]]
+        again.append(twin)
+    manifest["cells"] += again
+    manifest.update(placement="physical", placements=["physical", "siblings"],
+                    placement_skipped={"siblings/c1": "siblings picks the same CPUs (0) as physical at 1 core: "
+                                                      "measured once"})
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    machine = json.loads((path / "machine.json").read_text())
+    (path / "machine.json").write_text(json.dumps({**machine, "topology": SMT_4}))
+    return path
+
+
+def test_a_run_of_two_placements_shows_them_side_by_side(tmp_path: Path) -> None:
+    from gilbench import reports
+
+    path = write_two_placement_run(tmp_path)
+    run = frame.load(path)
+    assert set(run.other_placements["placement"]) == {"siblings"}
+    assert (run.other_placements["id"].str.contains("/c2-siblings@")).all()
+    assert set(run.cells["placement"]) == {"physical"}  # the first placement's cells, one per model and workers
+    assert not run.cells["id"].duplicated().any()
+    placement, compared = PlacementAnalysis().sections(run)
+    words = " ".join(placement.verdicts)
+    assert "Not measured twice: siblings picks the same CPUs (0) as physical" in words
+    assert "no cell's workers shared a physical core" in words  # physical: CPUs 0 and 1, two cores
+    assert "Measured again with CPUs taken by every SMT sibling of a core before the next core (--placement " \
+           "siblings): 9 of 9 ran with workers on SMT siblings of one core (2 cores; CPUs 0+2)." in words
+    assert compared.key == "placement-compare" and compared.figure is not None
+    (sentence,) = [v for v in compared.verdicts if v.startswith("hello-cpu, 2 cores:")]
+    assert "under physical (CPUs 0,1, 2 physical cores) against siblings (CPUs 0,2, 1 physical core, workers " \
+           "shared a core (0+2))" in sentence
+    assert "processes x2 1.89x against 1.18x" in sentence and "sequential" not in sentence
+    row = compared.table[(compared.table["model"] == "processes") & (compared.table["workers"] == 2)].iloc[0]
+    assert row["speedup, siblings"] == pytest.approx(row["speedup, physical"] / 1.6)
+    written = reports.build(path)
+    html = (path / "report.html").read_text()
+    assert "Speedup under each CPU placement" in html and "speedup, siblings" in html
+    csv = pd.read_csv(path / "results.csv")
+    assert {"physical", "siblings"} <= set(csv["placement"]) and len(written) > 1
+
+
+def test_a_smoke_run_asking_for_two_placements_here_adds_no_cell(tmp_path: Path) -> None:
+    """On this machine (no SMT) logical picks the CPUs physical does: the run measures each cell once, records
+    why, and its report says so; every wait share is a share, to 0.01 %."""
+    import json
+
+    from gilbench.bench.topology import read_topology
+    from tests.conftest import gilbench
+
+    if read_topology().smt:
+        pytest.skip("this machine has SMT siblings: logical may pick other CPUs")
+    done = gilbench("run", "--profile", "smoke", "--placement", "physical,logical", "--no-experiments",
+                    "--output", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    folder = (tmp_path / "latest").resolve()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert all("placement" not in c and "-logical" not in c["id"] for c in manifest["cells"])
+    assert manifest["placements"] == ["physical", "logical"] and set(manifest["placement_skipped"]) == {
+        f"logical/c{c['cores']}" for c in manifest["cells"]}
+    assert "Not measured twice: logical picks the same CPUs" in (folder / "report.html").read_text()
+    shares = pd.read_csv(folder / "results.csv")["wait_share"].dropna()
+    assert len(shares) and ((shares >= 0) & (shares <= 1)).all() and (shares == shares.round(4)).all()
+
+
+def test_logical_cpus_is_placement_logical() -> None:
+    import argparse
+
+    from gilbench.bench.cli import _placement
+
+    assert _placement(argparse.Namespace(placement=None, logical_cpus=True)) == "logical"
+    assert _placement(argparse.Namespace(placement="physical,siblings", logical_cpus=False)) == "physical,siblings"
+    assert _placement(argparse.Namespace(placement=None, logical_cpus=False)) is None
+    with pytest.raises(ValueError, match="--logical-cpus is --placement logical"):
+        _placement(argparse.Namespace(placement="physical", logical_cpus=True))
