@@ -105,7 +105,7 @@ def table(run: RunData) -> pd.DataFrame:
 
 
 def _cpus_text(topology: Topology, cpus: str) -> str:
-    """"0,8" -> "CPUs 0,8, 1 physical core, workers shared it (0+8)"."""
+    """"0,8" -> "CPUs 0,8, 1 physical core, workers shared a core (0+8)"."""
     chosen = [int(c) for c in str(cpus).split(",") if c.strip()]
     cores = len({topology.core_of(c) for c in chosen})
     head = f"CPUs {','.join(map(str, chosen))}, {cores} physical core{'s' if cores != 1 else ''}"
