@@ -110,7 +110,8 @@ def per_worker_text(row: Any) -> str:
         return f"below the resolution (± {_size(spread)} MiB)" if not math.isnan(spread) else "–"
     if estimate < 0:
         return f"none: the tree was {_size(-estimate * row.workers)} MiB smaller than the baseline's"
-    return f"{_size(estimate)} MiB" + (f" ± {_size(spread)}" if not math.isnan(spread) else " (one process: spread unknown)")
+    spread_text = f" ± {_size(spread)}" if not math.isnan(spread) else " (one process: spread unknown)"
+    return f"{_size(estimate)} MiB{spread_text}"
 
 
 def _order(row: Any) -> float:
