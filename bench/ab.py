@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from .child import run_limited
 from .compare import RunSide, Threshold, Thresholds, check_reachable, compare, open_cells
 from .importroot import shared_root, temporary_root
 from .matrix import Plan
@@ -35,6 +36,10 @@ from .sequential import Design, design_for
 from .runner import (Interrupted, Lane, RunOptions, StopSignals, estimates_for, execute, new_manifest, new_records,
                           now_iso, plan_of, process_timeouts, records_of,
                           register_workloads)
+
+
+#: seconds a side's interpreter may take to describe its machine
+DESCRIBE_LIMIT_S = 120.0
 
 
 class SideError(ValueError):
@@ -82,10 +87,10 @@ class Side:
 
     def describe(self) -> dict[str, Any]:
         code = "import json, gilbench.bench.machine as m; print(json.dumps(m.describe()))"
-        done = subprocess.run([self.python, "-c", code], capture_output=True, text=True, cwd=self.cwd,
-                              env=self.env(), timeout=120)
-        if done.returncode:
-            last = (done.stderr.strip().splitlines() or ["?"])[-1]
+        done = run_limited([self.python, "-c", code], DESCRIBE_LIMIT_S, capture=True, cwd=self.cwd, env=self.env())
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["?"])[-1] if not done.timed_out else \
+                f"no answer within {DESCRIBE_LIMIT_S:.0f} s"
             raise SideError(f"--{self.name}-python {self.python}: cannot run gilbench's harness ({last}); "
                             f"it needs pyperf and psutil: {self.python} -m pip install pyperf psutil")
         data = json.loads(done.stdout)

@@ -33,7 +33,7 @@ from .. import workloads
 from . import __version__
 from .backends import get_backend
 from .fixtures import cell_fixture
-from .lifeline import on_parent_death
+from .child import run_limited, wait_polling, worker_environment
 from .machine import describe, gil_enabled
 from .matrix import Cell, Plan, Timing, cpu_list, layout_pad
 from .memory import MEMORY_INTERVAL_S, TreeMemory
@@ -55,13 +55,6 @@ NOISY_SHARE = 0.10
 CANARY_SLOW = 1.25
 #: or when the canary got less than this share of the CPU while it ran (throttled, preempted)
 CANARY_ON_CPU = 0.90
-#: the variables a measured process inherits (pyperf's list); everything else is left out, so that
-#: the environment's size, which moves the memory layout, is the base size plus the pad
-INHERITED = ("PATH", "HOME", "TEMP", "TMPDIR", "COMSPEC", "SystemRoot", "SystemDrive", "PYTHONPATH",
-             "PYTHON_CPU_COUNT", "PYTHON_GIL", "LANG", "LC_ALL", "LC_CTYPE")
-PAD_VARIABLE = "GILBENCH_LAYOUT_PAD"
-
-
 class ResultsUnwritable(Exception):
     """The run folder cannot be written (disk full, read-only, ...); what was finished stays readable."""
 
@@ -108,36 +101,6 @@ def now_iso() -> str:
 
 # --- one process ------------------------------------------------------------------------------
 
-def worker_environment(base: Mapping[str, str], pad: int, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The measured process's environment: the inherited variables of ``base``, ``extra`` (its
-    interpreter's settings such as PYTHON_GIL, and PYTHONPATH), and the layout pad."""
-    env = {k: base[k] for k in INHERITED if k in base}
-    env.update(extra or {})
-    env[PAD_VARIABLE] = "x" * pad
-    return env
-
-
-def _end_tree(proc: subprocess.Popen[bytes], settle_s: float = 5.0) -> bool:
-    """SIGKILL every process in ``proc``'s group and wait until the group is gone (zombies reaped).
-
-    True if any process was still there to kill.
-    """
-    pgid = proc.pid
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        return False
-    deadline = time.monotonic() + settle_s
-    while time.monotonic() < deadline:
-        proc.poll()  # the worker is our own child: reap it
-        try:
-            os.killpg(pgid, 0)  # a zombie still counts: wait until init has reaped the orphans
-        except ProcessLookupError:
-            break
-        time.sleep(0.02)
-    return True
-
-
 def _busy_seconds(cpus: tuple[int, ...]) -> float:
     """CPU seconds spent busy so far on ``cpus``, all processes together."""
     per_cpu = psutil.cpu_times(percpu=True)
@@ -183,17 +146,7 @@ def _read_accounting(path: Path) -> tuple[dict[str, Any] | None, dict[str, Any] 
 def _wait_polling(proc: subprocess.Popen[bytes], timeout: float, memory: TreeMemory,
                   interval: float | None) -> int:
     """``proc.wait(timeout)``, polling the process tree's memory every ``interval`` seconds meanwhile."""
-    if not interval:
-        return proc.wait(timeout=timeout)
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        try:
-            return proc.wait(timeout=max(0.0, min(interval, left)))
-        except subprocess.TimeoutExpired:
-            if left <= interval:
-                raise
-        memory.poll(proc.pid)
+    return wait_polling(proc, timeout, memory.poll, interval)
 
 
 @dataclass
@@ -243,18 +196,10 @@ def run_process(
     started = time.time()
     own = fixture_cpu or (lambda: 0.0)
     busy0, tree0, wall0 = _busy_seconds(cell.cpus), _tree_seconds() + own(), time.monotonic()
-    with open(log, "w", encoding="utf-8") as log_file:
-        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
-                                cwd=cwd, env=worker_environment(env if env is not None else os.environ, pad, extra_env),
-                                preexec_fn=on_parent_death())  # dies with the runner, even on SIGKILL
-        try:
-            returncode = _wait_polling(proc, timeout, memory, memory_interval)
-            status = "ok" if returncode == 0 and out.exists() else "failed"
-        except subprocess.TimeoutExpired:
-            returncode, status = None, "timeout"
-        finally:
-            _end_tree(proc)  # whatever the process left, and everything on timeout or interrupt
-            proc.wait()
+    ended = run_limited(cmd, timeout, log=log, cwd=cwd, poll=memory.poll, poll_interval=memory_interval,
+                        env=worker_environment(env if env is not None else os.environ, pad, extra_env))
+    returncode = ended.returncode
+    status = "timeout" if ended.timed_out else "ok" if returncode == 0 and out.exists() else "failed"
     wall = time.monotonic() - wall0
     others = max(0.0, (_busy_seconds(cell.cpus) - busy0) - (_tree_seconds() + own() - tree0))
     measured, failure = _read_accounting(accounting)
