@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -349,7 +350,7 @@ def cmd_ab(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .ab import SideError, gate_design, run_ab
     from .compare import Refused
     from .config import configure, explain
-    from .runner import Interrupted
+    from .lifecycle import ResultsUnwritable, cannot_write
 
     with ExitStack() as stack:  # worktrees and sandboxes are removed however this ends
         try:
@@ -370,23 +371,32 @@ def cmd_ab(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             print(explain(config, "ab", ("interpreters", "name"),
                           "each side runs on its --base-python or --cand-python, into <date>-<host>"), file=sys.stderr)
         try:
-            folders = run_ab(plan, sides, args.output, args.timeout, args.seed, resume=resume, thresholds=thresholds,
+            outcome = run_ab(plan, sides, args.output, args.timeout, args.seed, resume=resume, thresholds=thresholds,
                              all_rounds=args.all_rounds)
-        except (SideError, RunFolderError) as exc:
+        except (SideError, RunFolderError, ResultsUnwritable) as exc:
             print(f"gilbench: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # before the first round started: nothing to keep
             print("gilbench: interrupted", file=sys.stderr)
             return 130
-        except Interrupted as stop:
-            print(f"gilbench: interrupted ({stop})", file=sys.stderr)
-            return stop.exit_status
         pythons = {s.python for s in sides}
+    if outcome.interrupted:
+        stop = outcome.interrupted
+        print(f"gilbench: interrupted{'' if stop.signum == signal.SIGINT else f' ({stop})'}", file=sys.stderr)
+        return stop.exit_status
+    folders = outcome.folders
     from ..reports import build
 
-    for folder in folders.values():
-        build(folder.path)
-        print(f"gilbench: wrote {folder.path / 'report.html'}", file=sys.stderr)
+    try:
+        if outcome.unwritable:
+            raise OSError(outcome.unwritable)
+        for folder in folders.values():
+            build(folder.path)
+            print(f"gilbench: wrote {folder.path / 'report.html'}", file=sys.stderr)
+    except OSError as exc:
+        print(f"gilbench: error: {outcome.unwritable or cannot_write(outcome.root, exc)}; the rounds finished "
+              f"before stay readable, `gilbench ab --resume {outcome.root}` runs the rest", file=sys.stderr)
+        return EXIT_FAILED
     root = folders["base"].path.parent  # the comparison lives beside both run folders, and where asked
     args.html, args.markdown, args.json = (args.html or root / "compare.html", args.markdown or root / "compare.md",
                                            args.json or root / "compare.json")
