@@ -303,7 +303,6 @@ def run_ab(plan: Plan, sides: list[Side], output: Path, timeout: float | None, s
     with life:
         execute(lanes, process_timeouts(plan, [e / 2 for e in estimates], timeout), progress, rng,
                 looks=design.looks, still_open=None if all_rounds else _open_cells(lanes, thresholds, design))
-    if life.interrupted or life.unwritable:
-        progress.say(f"gilbench ab: {'interrupted' if life.interrupted else 'stopped'}; finished rounds are saved, "
-                     f"`gilbench ab --resume {root}` runs the rest")
+    if life.interrupted:  # a full disk is said by the command, with the same way on
+        progress.say(f"gilbench ab: interrupted; finished rounds are saved, `gilbench ab --resume {root}` runs the rest")
     return life.outcome()

@@ -31,9 +31,10 @@ from .. import workloads
 from . import __version__
 from .backends import get_backend
 from .fixtures import cell_fixture
-from .lifecycle import (Interrupted, Lifecycle, Outcome, ResultsUnwritable, StopSignals,  # noqa: F401 - theirs
-                        now_iso, reopen)
 from .child import run_limited, wait_polling, worker_environment
+# Interrupted, ResultsUnwritable, StopSignals and now_iso are the lifecycle's; imported from here too
+from .lifecycle import (Interrupted, Lifecycle, Outcome, ResultsUnwritable, StopSignals,  # noqa: F401
+                        now_iso, reopen)
 from .machine import describe, gil_enabled
 from .matrix import Cell, Plan, Timing, cpu_list, layout_pad
 from .memory import MEMORY_INTERVAL_S, TreeMemory
@@ -119,7 +120,8 @@ def _read_accounting(path: Path) -> tuple[dict[str, Any] | None, dict[str, Any] 
 
 def _wait_polling(proc: subprocess.Popen[bytes], timeout: float, memory: TreeMemory,
                   interval: float | None) -> int:
-    """``proc.wait(timeout)``, polling the process tree's memory every ``interval`` seconds meanwhile."""
+    """``proc.wait(timeout)``, polling the process tree's memory every ``interval`` seconds meanwhile
+    (``bench.child.run_limited`` does so for every measured process)."""
     return wait_polling(proc, timeout, memory.poll, interval)
 
 
