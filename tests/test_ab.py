@@ -242,6 +242,14 @@ def test_ab_on_a_full_disk_ends_with_a_message_and_exit_1_keeping_what_finished(
     for side in ("base", "cand"):  # each manifest as last written whole: running, every cell pending
         manifest = json.loads((run / side / "manifest.json").read_text())
         assert manifest["status"] == "running" and manifest["cells"][0]["status"] == "pending"
+    monkeypatch.undo()  # room again: the command it named finishes the job
+    from gilbench.bench import cli
+
+    monkeypatch.chdir(ROOT)
+    assert cli.main(["ab", "--resume", str(run)]) in (0, 1)
+    again = json.loads((run / "base" / "manifest.json").read_text())
+    assert again["status"] == "complete" and again["cells"][0]["status"] == "ok" and len(again["resumed"]) == 1
+    assert (run / "compare.json").exists()
 
 
 def test_ab_on_a_disk_full_from_the_start_is_refused_before_anything_runs(tmp_path, capsys, monkeypatch):
