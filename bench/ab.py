@@ -7,9 +7,9 @@ other checkout is a user's *project*: this gilbench's harness and workloads, the
 from the side's checkout (its workers' working directory), so that each side measures its own code.
 For every cell, each round runs one pyperf process of each side back to back, in random order and
 with the same layout pad, so that drift in the machine's speed and the memory layout fall on both
-alike and the comparison can pair them round by round. Each side gets a complete run folder; ``compare`` reads
-them. It is a schedule of the one runner (``bench.runner.execute``): the same time limits, signal
-handling, atomic writes and resume (``--resume``) as ``gilbench run``.
+alike and the comparison can pair them round by round. Each side gets a complete run folder; ``compare``
+reads them. It is a schedule inside the one lifecycle (``bench.lifecycle``): the same time limits, signal
+handling, disk errors, atomic writes and resume (``--resume``) as ``gilbench run``.
 """
 
 from __future__ import annotations
@@ -26,15 +26,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from .child import run_limited
 from .compare import RunSide, Threshold, Thresholds, check_reachable, compare, open_cells
 from .importroot import shared_root, temporary_root
 from .matrix import Plan
-from .progress import Progress, format_duration
+from .progress import format_duration
 from .results import RunFolder, write_json_atomic
 from .sequential import Design, design_for
-from .runner import (Interrupted, Lane, RunOptions, StopSignals, estimates_for, execute, new_manifest, new_records,
-                          now_iso, plan_of, process_timeouts, records_of,
-                          register_workloads)
+from .lifecycle import Lifecycle, Outcome, ResultsUnwritable, cannot_write, reopen
+from .runner import (Lane, RunOptions, estimates_for, execute, new_manifest, new_records, plan_of, process_timeouts,
+                     records_of, register_workloads)
+
+
+#: seconds a side's interpreter may take to describe its machine
+DESCRIBE_LIMIT_S = 120.0
 
 
 class SideError(ValueError):
@@ -82,10 +87,10 @@ class Side:
 
     def describe(self) -> dict[str, Any]:
         code = "import json, gilbench.bench.machine as m; print(json.dumps(m.describe()))"
-        done = subprocess.run([self.python, "-c", code], capture_output=True, text=True, cwd=self.cwd,
-                              env=self.env(), timeout=120)
-        if done.returncode:
-            last = (done.stderr.strip().splitlines() or ["?"])[-1]
+        done = run_limited([self.python, "-c", code], DESCRIBE_LIMIT_S, capture=True, cwd=self.cwd, env=self.env())
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["?"])[-1] if not done.timed_out else \
+                f"no answer within {DESCRIBE_LIMIT_S:.0f} s"
             raise SideError(f"--{self.name}-python {self.python}: cannot run gilbench's harness ({last}); "
                             f"it needs pyperf and psutil: {self.python} -m pip install pyperf psutil")
         data = json.loads(done.stdout)
@@ -194,9 +199,7 @@ def _lane(side: Side, plan: Plan, folder: RunFolder, root: Path, design: Design)
 
 def _resumed_lane(side: Side, folder: RunFolder, plan: Plan) -> Lane:
     """The side's lane with its finished rounds; its cells re-pointed at the side's new checkout."""
-    manifest = folder.read_manifest()
-    manifest["status"], manifest["finished"] = "running", None
-    manifest.setdefault("resumed", []).append(now_iso())
+    manifest = reopen(folder)
     plan = replace(plan_of(manifest), cells=side_plan(plan, side).cells)
     records = records_of(manifest)
     for record, cell in zip(records, plan.cells):
@@ -247,19 +250,22 @@ def _open_cells(lanes: list[Lane], thresholds: Thresholds, design: Design) -> Ca
 
 def run_ab(plan: Plan, sides: list[Side], output: Path, timeout: float | None, seed: int | None,
            stream: Any = None, resume: Path | None = None,
-           thresholds: Thresholds | None = None, all_rounds: bool = False) -> dict[str, RunFolder]:
-    """Run ``plan`` for both sides, interleaved; returns each side's complete run folder.
+           thresholds: Thresholds | None = None, all_rounds: bool = False) -> Outcome:
+    """Run ``plan`` for both sides, interleaved: the ``ab`` schedule inside the one lifecycle
+    (bench.lifecycle); its outcome holds each side's run folder and how the run ended.
 
     The rounds follow the gate's group-sequential design for ``thresholds`` (default time:10%): at
     each look, the cells whose rows are all decided stop; the others go on to the next look.
     ``all_rounds``: every cell runs every round (to record a machine's noise, scripts/gate_trials.py).
 
     ``resume``: the folder of an interrupted ``ab`` (its plan and sides are in ab.json); the
-    rounds that finished are kept, the rest are run. Raises Interrupted or KeyboardInterrupt after
-    writing both manifests when stopped by a signal.
+    rounds that finished are kept, the rest are run. Stopped by a signal or a disk that refuses,
+    both manifests are written as far as it lets them and the outcome says so.
+    ResultsUnwritable when the disk refuses the first writes (nothing ran).
     """
     rng = random.Random(seed)
     thresholds = thresholds or Thresholds((Threshold("time", 10.0),))
+    writes: list[Callable[[], Any]] = []
     if resume is not None:
         root = resume.absolute()  # absolute: a project side's workers run in its checkout
         lanes = [_resumed_lane(side, RunFolder(root / side.name), plan) for side in sides]
@@ -267,43 +273,36 @@ def run_ab(plan: Plan, sides: list[Side], output: Path, timeout: float | None, s
         design = Design.from_dict(saved) if saved else gate_design(lanes[0].plan, thresholds)
     else:
         # results/<stamp>-<host>/ holds base/ and cand/; results/latest stays on the newest single run
-        root = RunFolder.create(output.absolute(), latest=False, cells=False).path
+        try:
+            root = RunFolder.create(output.absolute(), latest=False, cells=False).path
+        except OSError as exc:
+            raise ResultsUnwritable(cannot_write(output, exc)) from None
         design = gate_design(plan, thresholds)
         lanes = []
         for side in sides:
             folder = RunFolder(root / side.name)
-            folder.cells.mkdir(parents=True)
-            folder.write_json(folder.machine, side.describe())
             lanes.append(_lane(side, side_plan(plan, side), folder, root, design))
-        write_json_atomic(root / AB_FILE, {
+            writes += [lambda f=folder: f.cells.mkdir(parents=True),
+                       lambda f=folder, s=side: f.write_json(f.machine, s.describe())]
+        writes.append(lambda: write_json_atomic(root / AB_FILE, {
             "plan": plan.to_dict(), "seed": seed, "gate_design": design.to_dict(),
             "sides": [{"name": s.name, "spec": s.spec, "commit": s.commit, "python": s.python, "scale": s.scale}
                       for s in sides],
-        })
-    for lane in lanes:
-        lane.save()
+        }))
+    life = Lifecycle(lanes, root, stream)
+    life.begin(*writes)
+    life.prepare_interpreters()
     plan = lanes[0].plan
     estimates = [2 * e for e in estimates_for(plan, sys.executable)]
-    todo = [i for i in range(len(plan.cells)) if any(lane.records[i].status == "pending" for lane in lanes)]
-    progress = Progress([estimates[i] for i in todo], stream, total=len(plan.cells), offset=len(plan.cells) - len(todo))
     looks = ", ".join(map(str, design.looks))
-    progress.say(f"gilbench ab: {len(todo)} cells x up to {plan.timing.processes} rounds x 2 sides, one pyperf "
-                 f"process each, sides in random order per round; looks at {looks} rounds, where a cell whose rows "
-                 f"are decided stops; at most {format_duration(sum(estimates[i] for i in todo))}")
+    progress = life.estimate(estimates, lambda todo, seconds: (
+        f"gilbench ab: {len(todo)} cells x up to {plan.timing.processes} rounds x 2 sides, one pyperf "
+        f"process each, sides in random order per round; looks at {looks} rounds, where a cell whose rows "
+        f"are decided stops; at most {format_duration(seconds)}"))
     progress.say(f"gilbench ab: writing to {root}")
-    status = "complete"
-    try:
-        with StopSignals():
-            execute(lanes, process_timeouts(plan, [e / 2 for e in estimates], timeout), progress, rng,
-                    looks=design.looks, still_open=None if all_rounds else _open_cells(lanes, thresholds, design))
-    except (KeyboardInterrupt, Interrupted):
-        status = "interrupted"
-        raise
-    finally:
-        for lane in lanes:
-            lane.manifest.update(status=status, finished=now_iso())
-            lane.save()
-        if status == "interrupted":
-            progress.say(f"gilbench ab: interrupted; finished rounds are saved, `gilbench ab --resume {root}` "
-                         "runs the rest")
-    return {lane.name: lane.folder for lane in lanes}
+    with life:
+        execute(lanes, process_timeouts(plan, [e / 2 for e in estimates], timeout), progress, rng,
+                looks=design.looks, still_open=None if all_rounds else _open_cells(lanes, thresholds, design))
+    if life.interrupted:  # a full disk is said by the command, with the same way on
+        progress.say(f"gilbench ab: interrupted; finished rounds are saved, `gilbench ab --resume {root}` runs the rest")
+    return life.outcome()

@@ -1,38 +1,25 @@
-"""The ``gilbench`` command: argument parsing and exit codes only.
+"""The ``gilbench`` command line: it parses the options and dispatches to the command, nothing more.
 
-Exit codes: 0 success; 1 cells failed or timed out (the run and its report are still written);
-2 a usage error or unreadable input (nothing is run, nothing half-written); 128+N stopped by signal N
-(130 for Ctrl-C, 143 for SIGTERM).
+Each command is carried out from a typed request (``bench.request``: the options and the config file,
+merged and checked once) by ``bench.commands``, which also says what its exit codes are: 0 success; 1
+cells failed or timed out (the run and its report are still written); 2 a usage error or unreadable input
+(nothing is run, nothing half-written); 128+N stopped by signal N (130 for Ctrl-C, 143 for SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
-import sys
-import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
-
-if TYPE_CHECKING:
-    from contextlib import ExitStack
-
-    from .compare import Thresholds
+from typing import Sequence
 
 from .. import workloads
-from . import __version__
-from . import specs
+from . import __version__, commands
 from .backends import all_backends
-from .matrix import PROFILES, Plan, Timing, expand, parse_int_list
-from .results import RunFolder, RunFolderError
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-def _names(values: list[str] | None) -> list[str]:
-    """--workload a,b --workload c -> [a, b, c]"""
-    return [n.strip() for v in values or [] for n in v.split(",") if n.strip()]
+from .commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError  # noqa: F401 - the exit codes, here too
+from .matrix import PROFILES
+from .request import AB_DEFAULTS, RUN_DEFAULTS, AbRequest, CompareRequest, RunRequest  # noqa: F401
+from .request import thresholds_of as _thresholds  # noqa: F401 - the name tests and scripts know
 
 
 def _positive(kind: type, what: str):  # noqa: ANN202 - an argparse type
@@ -259,437 +246,48 @@ def _comparison_options(parser: argparse.ArgumentParser) -> None:
                         help="compare runs from different interpreters instead of calling them not comparable")
 
 
-def _write_comparison(args: argparse.Namespace, base: Path, cand: Path, thresholds: list,
-                      allow_other_python: bool = False) -> int:
-    """Compare, print the table, write the files asked for; the exit status."""
-    from .compare import RunSide, compare
-    from .results import write_text_atomic
-    from ..reports import comparison as show
-
-    try:
-        result = compare(RunSide.load(str(base)), RunSide.load(str(cand)), thresholds,
-                         allow_other_machine=args.allow_other_machine,
-                         allow_other_python=args.allow_other_python or allow_other_python)
-    except RunFolderError as exc:
-        print(f"gilbench: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    print(show.text(result), end="")
-    for path, render in ((args.html, show.html), (args.markdown, show.markdown),
-                         (args.json, lambda c: json.dumps(c.to_dict(), indent=1, default=str, allow_nan=False))):
-        if path:
-            try:
-                write_text_atomic(path, render(result))
-            except OSError as exc:
-                print(f"gilbench: error: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
-                return EXIT_USAGE
-            print(f"gilbench: wrote {path}", file=sys.stderr)
-    if result.regressions or (args.fail_on_inconclusive and result.inconclusive):
-        return EXIT_FAILED
-    return EXIT_OK
-
-
-def _thresholds(args: argparse.Namespace) -> "Thresholds":
-    """--fail-on (else the config's, else time:10%), and each workload's own fail_on from the config."""
-    from .compare import Thresholds, parse_threshold
-
-    declared = getattr(args, "declared", None) or {}
-    own: dict[str, tuple] = {}
-    for spec, texts in (getattr(args, "workload_fail_on", None) or {}).items():
-        parsed = tuple(parse_threshold(t) for t in texts)
-        own[spec] = parsed
-        name = getattr(declared.get(spec), "name", "")
-        if name:
-            own[name] = parsed
-    return Thresholds(tuple(parse_threshold(t) for t in (args.fail_on or ["time:10%"])), own)
-
-
-def cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .config import configure
-    from .results import resolve_run
-
-    try:
-        configure(args, only=("fail_on", "workload_fail_on", "declared"))
-        thresholds = _thresholds(args)
-    except ValueError as exc:
-        parser.error(str(exc))
-    try:
-        base, cand = resolve_run(args.base), resolve_run(args.cand)
-    except RunFolderError as exc:
-        print(f"gilbench: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    return _write_comparison(args, base, cand, thresholds)
-
-
-def _ab_sides(args: argparse.Namespace, stack: "ExitStack") -> tuple[Plan, list, Path | None]:
-    """The plan and both sides, from the options or from an interrupted ab's ab.json."""
-    from .ab import check_alike, open_side, resume_sides
-
-    if args.resume:
-        given = [f"--{o.replace('_', '-')}" for o in AB_MATRIX_OPTIONS if getattr(args, o) not in (None, [])]
-        if args.base or args.cand or given:
-            raise ValueError(f"--resume takes the sides and the plan from its ab.json; drop "
-                             f"{', '.join(given + [x for x in (args.base, args.cand) if x])}")
-        plan, sides = resume_sides(args.resume, stack)
-        return plan, sides, args.resume
-    if not args.base or not args.cand:
-        raise ValueError("give BASE and CAND (a directory or a git ref each), or --resume AB_FOLDER")
-    for dest in AB_FIXED:  # `run`'s options that `ab` takes from the config only, or not at all
-        vars(args).setdefault(dest, None)
-    args.processes = args.rounds or args.processes  # rounds: pyperf processes per side and cell
-    plan = _plan(args)
-    _check_writable(args.output)
-    sides = [open_side("base", args.base, args.base_python, args.base_scale, stack),
-             open_side("cand", args.cand, args.cand_python, args.cand_scale, stack)]
-    check_alike(sides)
-    return plan, sides, None
-
-
-def cmd_ab(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from contextlib import ExitStack
-
-    from .compare import Thresholds
-
-    from .ab import SideError, gate_design, run_ab
-    from .compare import Refused
-    from .config import configure, explain
-    from .runner import Interrupted
-
-    with ExitStack() as stack:  # worktrees and sandboxes are removed however this ends
-        try:
-            # a resumed ab keeps its plan: only the thresholds come from the config
-            config = configure(args, only=("fail_on", "workload_fail_on") if args.resume else AB_CONFIG,
-                               defaults=AB_DEFAULTS)
-            thresholds = _thresholds(args)
-            plan, sides, resume = _ab_sides(args, stack)
-        except (ValueError, SideError, RunFolderError) as exc:
-            parser.error(str(exc))
-        try:
-            if not resume:
-                gate_design(plan, thresholds)  # refused before anything runs when its rounds cannot decide
-        except Refused as exc:
-            print(f"gilbench: error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        if config:
-            print(explain(config, "ab", ("interpreters", "name"),
-                          "each side runs on its --base-python or --cand-python, into <date>-<host>"), file=sys.stderr)
-        try:
-            folders = run_ab(plan, sides, args.output, args.timeout, args.seed, resume=resume, thresholds=thresholds,
-                             all_rounds=args.all_rounds)
-        except (SideError, RunFolderError) as exc:
-            print(f"gilbench: error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        except KeyboardInterrupt:
-            print("gilbench: interrupted", file=sys.stderr)
-            return 130
-        except Interrupted as stop:
-            print(f"gilbench: interrupted ({stop})", file=sys.stderr)
-            return stop.exit_status
-        pythons = {s.python for s in sides}
-    from ..reports import build
-
-    for folder in folders.values():
-        build(folder.path)
-        print(f"gilbench: wrote {folder.path / 'report.html'}", file=sys.stderr)
-    root = folders["base"].path.parent  # the comparison lives beside both run folders, and where asked
-    args.html, args.markdown, args.json = (args.html or root / "compare.html", args.markdown or root / "compare.md",
-                                           args.json or root / "compare.json")
-    # two interpreters are what --base-python / --cand-python ask to compare
-    return _write_comparison(args, folders["base"].path, folders["cand"].path, thresholds,
-                             allow_other_python=len(pythons) > 1)
-
-
-def _check_writable(root: Path) -> None:
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=root):
-            pass
-    except OSError as exc:
-        raise ValueError(f"--output {root}: cannot write there ({exc.strerror or exc})") from None
-
-
-MATRIX_OPTIONS = ("workload", "workload_module", "kind", "size_param", "param", "name", "backend", "workers",
-                  "cores", "tasks", "start_method",
-                  "processes", "values", "warmups", "python", "placement")
-#: the options of `ab` that its --resume refuses (the plan and sides are its ab.json's)
-AB_MATRIX_OPTIONS = ("workload", "workload_module", "kind", "size_param", "param", "backend", "workers", "cores",
-                     "tasks", "base_python", "cand_python", "rounds")
-#: what `ab` uses for an option neither the command line nor the config file sets
-AB_DEFAULTS = {"profile": "gate", "scale": 1.0, "output": Path("results")}
-#: the config keys (as options) `ab` reads: the matrix, not the interpreters (each side has its own) or a
-#: run folder's name
-AB_CONFIG = ("profile", "workload", "declared", "workload_module", "backend", "workers", "cores", "tasks", "scale",
-             "processes", "values", "timeout", "output", "fail_on", "workload_fail_on")
-#: `run`'s options that `ab` has not: the config's processes and values, or the profile's (the interpreters are
-#: --base-python and --cand-python)
-AB_FIXED = ("processes", "values", "warmups", "start_method", "python")
-
-
-def _matrix_choices(args: argparse.Namespace) -> dict:
-    """The matrix options `run` and `ab` share, parsed for ``expand``."""
-    return {
-        "workload_names": _names(args.workload),
-        "backend_names": _names(args.backend),
-        "workers": parse_int_list(args.workers, "--workers") if args.workers else (),
-        "cores": parse_int_list(args.cores, "--cores") if args.cores else (),
-    }
-
-
-def _plan(args: argparse.Namespace) -> Plan:
-    """The plan from the profile and the options; ValueError naming the problem."""
-    profile = PROFILES[args.profile]
-    extra = [w.name for spec in args.workload_module or [] for w in workloads.load_module(spec)]
-    timing = Timing(
-        processes=args.processes or profile.timing.processes,
-        values=args.values or profile.timing.values,
-        warmups=profile.timing.warmups if args.warmups is None else args.warmups,
-    )
-    if timing.warmups < 0:
-        raise ValueError(f"--warmups must be 0 or more, not {timing.warmups}")
-    choices = _matrix_choices(args)
-    given = specs.declaration(args.kind, args.size_param, args.param)
-    choices["workload_names"] = specs.resolve(choices["workload_names"], given, args.declared) or extra
-    if args.python:
-        from .interpreters import find
-
-        choices["interpreters"] = [find(spec) for spec in args.python]  # InterpreterError is a ValueError
-    return expand(
-        profile,
-        **choices,
-        tasks=args.tasks,
-        scale=args.scale,
-        start_method=args.start_method,
-        timing=timing,
-        placement=_placement(args),
-    )
-
-
-def _placement(args: argparse.Namespace) -> str | None:
-    """--placement, or --logical-cpus (its synonym for logical); None: the profile's."""
-    given = getattr(args, "placement", None)
-    if getattr(args, "logical_cpus", False):
-        if given and given.strip() != "logical":
-            raise ValueError(f"--logical-cpus is --placement logical; drop one of it and --placement {given}")
-        return "logical"
-    return given
-
-
-def _resumable(path: Path, args: argparse.Namespace) -> tuple[RunFolder, Plan]:
-    from .runner import plan_of, register_workloads
-
-    given = [f"--{o.replace('_', '-')}" for o in MATRIX_OPTIONS if getattr(args, o) not in (None, [])]
-    if given:
-        raise ValueError(f"--resume takes the plan from the run folder; drop {', '.join(given)}")
-    folder = RunFolder(path)
-    return folder, register_workloads(plan_of(folder.read_manifest()))
-
-
-#: what `run` uses for an option neither the command line nor the config file sets
-RUN_DEFAULTS = {"profile": "default", "scale": 1.0, "output": Path("results")}
-
-
 def _experiment_names() -> list[str]:
     from ..experiments import all_experiments
 
     return list(all_experiments())
 
 
-def _experiments(args: argparse.Namespace) -> tuple[str, ...] | None:
-    """--experiment / --no-experiments: the experiments to run (None: the profile's; (): none)."""
-    names = _names(args.experiment)
-    if args.no_experiments:
-        if names:
-            raise ValueError("--no-experiments and --experiment exclude each other")
-        return ()
-    if not names:
-        return None
-    from ..experiments import get
-
-    return tuple(get(name).name for name in names)  # ValueError naming the accepted ones
-
-
-def cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .config import configure, explain
-    from .results import clear_run_folder
-    from .runner import ResultsUnwritable, RunOptions, run
-
-    resume = config = None
+def _request(kind: type[RunRequest] | type[AbRequest] | type[CompareRequest], args: argparse.Namespace):  # noqa: ANN202
+    """The request of ``kind`` from ``args`` and the config; UsageError naming the first problem."""
     try:
-        experiments = _experiments(args)
-        if not args.resume:  # a resumed run keeps its own plan, not the config's
-            config = configure(args, defaults=RUN_DEFAULTS)
-        if args.force and not args.name:  # the name: --name's, or the config's
-            raise ValueError("--force replaces the run folder named with --name; give --name too")
-        if args.resume:
-            resume, plan = _resumable(args.resume, args)
-        else:
-            plan = _plan(args)
-            _check_writable(args.output)
-            if args.name:
-                clear_run_folder(args.output, args.name, args.force)
-    except (ValueError, RunFolderError) as exc:
-        parser.error(str(exc))
-    if config:
-        print(explain(config), file=sys.stderr)
-    options = RunOptions(
-        output_root=args.output or RUN_DEFAULTS["output"],
-        timeout=args.timeout,
-        sample_interval=args.sample_interval,
-        sampler=not args.no_sampler,
-        run_name=args.name,
-        config=str(config.path) if config else None,
-        experiments=experiments,
-    )
-    try:
-        outcome = run(plan, options, resume=resume)
-    except (ResultsUnwritable, RunFolderError) as exc:  # RunFolderError: the --name taken meanwhile
-        print(f"gilbench: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:  # before the first cell started: nothing to keep
-        print("gilbench: interrupted before any cell ran", file=sys.stderr)
-        return 130
-    report = outcome.folder.path / "report.html"
-    if not args.no_report and not outcome.unwritable:
-        from ..reports import build
-
-        try:
-            for path in build(outcome.folder.path):
-                print(f"gilbench: wrote {path}", file=sys.stderr)
-        except OSError as exc:
-            outcome.unwritable = f"cannot write the report to {outcome.folder.path}: {exc.strerror or exc}"
-    summary = ", ".join(f"{n} {status}" for status, n in sorted(outcome.statuses.items()))
-    if outcome.noisy:
-        summary += f" ({outcome.noisy} noisy: other processes used their CPUs)"
-    if outcome.unwritable:
-        print(f"gilbench: error: {outcome.unwritable}; the cells finished before stay readable ({summary})",
-              file=sys.stderr)
-        return EXIT_FAILED
-    if outcome.interrupted:
-        print(f"gilbench: interrupted ({outcome.interrupted}): {summary}; finished cells are saved, "
-              f"`gilbench run --resume {outcome.folder.path}` runs the rest", file=sys.stderr)
-    else:
-        print(f"gilbench: {len(plan.cells)} cells: {summary}", file=sys.stderr)
-    print(outcome.folder.path if args.no_report else report)
-    if outcome.interrupted:
-        return outcome.interrupted.exit_status
-    return EXIT_FAILED if outcome.failed else EXIT_OK
+        return kind.from_args(args)
+    except ValueError as exc:  # ConfigError, an option's bad value, options that exclude each other
+        raise UsageError(str(exc)) from None
 
 
-def cmd_list() -> int:
-    try:
-        found = workloads.all_workloads()  # entry points included: a broken one is named here
-    except ValueError as exc:
-        print(f"gilbench: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    print("workloads:")
-    for w in found.values():
-        params = ", ".join(f"{k}={v}" for k, v in w.params.items())
-        print(f"  {w.name:<14} {w.kind:<10} {params:<16} {w.description}")
-    print("backends:")
-    for b in all_backends().values():
-        print(f"  {b.name:<14} {b.description}")
-    print("profiles:")
-    for p in PROFILES.values():
-        t = p.timing
-        print(f"  {p.name:<14} {p.description} [pyperf: {t.processes} processes x ({t.warmups} warmup + {t.values} values)]")
-    return EXIT_OK
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    from .results import resolve_run
-    from ..reports import build
-
-    try:
-        paths = build(resolve_run(args.run))
-    except RunFolderError as exc:
-        print(f"gilbench: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    for path in paths:
-        print(path)
-    return EXIT_OK
-
-
-def cmd_merge(args: argparse.Namespace) -> int:
-    from ..reports.merge import MergeError, merge
-
-    try:
-        path = merge(args.runs, args.output)
-    except (MergeError, RunFolderError) as exc:
-        print(f"gilbench: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    print(path)
-    return EXIT_OK
-
-
-def cmd_interpreters(args: argparse.Namespace) -> int:
-    from . import interpreters as interp
-
-    def row(label: str, i: "interp.Interpreter", path: str) -> str:
-        gil = "on" if i.gil_enabled else "off"
-        sub_ = "yes" if i.subinterpreters else "no"
-        return (f"  {label:<10} {i.version:<10} {i.build:<15} {gil:<4} {i.default_start_method or '-':<11} "
-                f"{sub_:<16} {path}")
-
-    described = []
-    for spec in args.python or []:  # resolve first: an unknown spec is a usage error, nothing printed
-        try:
-            described.append(interp.find(spec))
-        except interp.InterpreterError as exc:
-            print(f"gilbench: error: --python {spec}: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-    print(f"  {'LABEL':<10} {'VERSION':<10} {'BUILD':<15} {'GIL':<4} {'START':<11} {'SUBINTERPRETERS':<16} PATH")
-    try:
-        this = interp.current()
-        print(row("(this one)", this, this.executable))
-    except interp.InterpreterError as exc:
-        print(f"  (this one) cannot describe itself: {exc}")
-    for i in interp.available():
-        old = "  (too old: gilbench needs 3.10+)" if i.version_info[:2] < interp.MINIMUM else ""
-        print(row(i.name if i.label == i.name else "-", i, i.executable + old))
-    print("  (--python takes a LABEL, a path or a command, optionally with settings: 3.14t:PYTHON_GIL=0)")
-    for i in described:
-        print(f"\n--python {i.label or '(this one)'}: {i.implementation} {i.version}, {i.build} build, "
-              f"GIL {'enabled' if i.gil_enabled else 'disabled'}"
-              + (f" with {', '.join(f'{k}={v}' for k, v in i.settings.items())}" if i.settings else ""))
-        print(f"  path:            {i.executable}")
-        methods = ", ".join(i.start_methods) or "none"
-        print(f"  start methods:   {methods} (default {i.default_start_method or '-'})")
-        print(f"  subinterpreters: {'yes (concurrent.interpreters)' if i.subinterpreters else 'no'}")
-        print(f"  key:             {i.key}")
-        prepared = interp.prepare(i, create=args.prepare)
-        if prepared.ok:
-            where = f"{prepared.environment} ({prepared.python})" if prepared.environment else \
-                f"the interpreter itself ({prepared.python} has pyperf and psutil)"
-            print(f"  environment:     prepared: {where}")
-        else:
-            print(f"  environment:     not prepared: {prepared.reason}")
-    return EXIT_OK
+def dispatch(args: argparse.Namespace) -> int:
+    """The command's request from ``args``, carried out; UsageError for what cannot be asked."""
+    if args.command == "run":
+        return commands.run(_request(RunRequest, args))
+    if args.command == "ab":
+        return commands.ab(_request(AbRequest, args))
+    if args.command == "compare":
+        return commands.compare(_request(CompareRequest, args))
+    if args.command == "list":
+        return commands.list_all()
+    if args.command == "report":
+        return commands.report(args.run)
+    if args.command == "merge":
+        return commands.merge(args.runs, args.output)
+    if args.command == "interpreters":
+        return commands.interpreters(args.python or [], args.prepare)
+    if args.command == "overhead":
+        return commands.overhead(args.workload, args.backend, args.rounds, args.interval)
+    return EXIT_USAGE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "run":
-        return cmd_run(args, parser)
-    if args.command == "list":
-        return cmd_list()
-    if args.command == "report":
-        return cmd_report(args)
-    if args.command == "merge":
-        return cmd_merge(args)
-    if args.command == "compare":
-        return cmd_compare(args, parser)
-    if args.command == "ab":
-        return cmd_ab(args, parser)
-    if args.command == "interpreters":
-        return cmd_interpreters(args)
-    if args.command == "overhead":
-        from .overhead import measure
-
-        try:
-            return measure(args.workload, args.backend, args.rounds, args.interval)
-        except ValueError as exc:
-            parser.error(str(exc))
-    return EXIT_USAGE
+    try:
+        return dispatch(args)
+    except UsageError as exc:  # found before anything ran: shown with the usage, exit 2
+        parser.error(str(exc))
 
 
 if __name__ == "__main__":

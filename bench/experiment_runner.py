@@ -15,17 +15,15 @@ import json
 import os
 import re
 import signal
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-from .lifeline import on_parent_death
+from .child import run_limited, worker_environment
 from .matrix import available_cpus
 from .progress import format_duration
 from .results import RunFolder
-from .runner import _end_tree, worker_environment
 from ..experiments import all_experiments, get
 from ..experiments.base import ExperimentResult
 
@@ -106,19 +104,9 @@ def run_one(job: ExperimentJob, folder: RunFolder, timeout: float | None = None,
     cmd = [job.python, "-m", "gilbench.experiments", job.name, "--params", json.dumps(job.params),
            "--out", str(out), "--label", job.label]
     started, t0 = time.time(), time.monotonic()
-    timed_out = False
-    with open(log, "w", encoding="utf-8") as log_file:
-        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, cwd=cwd,
-                                env=worker_environment(base_env if base_env is not None else os.environ, 0, job.env),
-                                preexec_fn=on_parent_death())
-        try:
-            returncode: int | None = proc.wait(timeout=limit)
-        except subprocess.TimeoutExpired:
-            returncode, timed_out = None, True
-        finally:
-            _end_tree(proc)  # the echo server, pool workers, everything it started
-            proc.wait()
+    ended = run_limited(cmd, limit, log=log, cwd=cwd,  # its group ends with it: the echo server, pool workers
+                        env=worker_environment(base_env if base_env is not None else os.environ, 0, job.env))
+    returncode, timed_out = ended.returncode, ended.timed_out
     result = None
     if out.exists() and not timed_out:
         try:
@@ -131,7 +119,7 @@ def run_one(job: ExperimentJob, folder: RunFolder, timeout: float | None = None,
         result.error = ({"how": "timeout", "message": f"no result within its time limit of {limit:.0f} s"}
                         if timed_out else _how_it_ended(returncode, log))
         result.started, result.ended, result.duration = started, time.time(), time.monotonic() - t0
-    result.pid = proc.pid
+    result.pid = ended.pid
     if result.ok and returncode != 0:  # a result that says ok from a process that did not end well
         result.status = "failed"
         result.error = _how_it_ended(returncode, log)

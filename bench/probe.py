@@ -11,12 +11,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
 import sys
 import time
 from typing import Any
 
 from .. import workloads
+from .child import run_limited
 
 #: the probe may take this long in all; workloads not timed by then get no estimate
 PROBE_LIMIT_S = 20.0
@@ -39,13 +39,10 @@ def probe(specs: dict[str, dict[str, Any]], python: str = sys.executable, limit:
                 del specs[name]  # no estimate for it; its cells report the failure
             else:
                 env.update(fixture.environment)
-        proc = subprocess.Popen([python, "-m", "gilbench.bench.probe", json.dumps(specs)], stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, text=True, start_new_session=True, env=env)
-        try:
-            out, _ = proc.communicate(timeout=limit)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
+        # limited like every child: a probe that hangs is ended, with whatever it started, and what it
+        # printed before is kept
+        out = run_limited([python, "-m", "gilbench.bench.probe", json.dumps(specs)], limit, capture=True,
+                          env=env).stdout
     for line in out.splitlines():
         try:
             found.update(json.loads(line))

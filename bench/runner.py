@@ -5,14 +5,13 @@ new session with an environment the runner controls: pyperf's short list of inhe
 plus ``GILBENCH_LAYOUT_PAD``, whose size moves the process's memory layout (process k gets
 ``layout_pad(k)`` bytes). A *schedule* orders the units: ``gilbench run`` measures the cells one
 after another, each cell's processes in turn; ``gilbench ab`` runs, for every cell and round, one
-process of each side back to back in random order. Both go through ``execute``, which owns time
-limits, signals (SIGINT, SIGTERM, SIGHUP), process-group teardown, atomic writes after every cell
-and resume.
+process of each side back to back in random order. Both go through ``execute`` (time limits, atomic
+writes after every round) inside one ``bench.lifecycle.Lifecycle`` (folder, estimate, signals, disk
+errors, resume, interpreters, the final save); each child is started by ``bench.child``.
 """
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import random
@@ -23,7 +22,6 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -33,7 +31,10 @@ from .. import workloads
 from . import __version__
 from .backends import get_backend
 from .fixtures import cell_fixture
-from .lifeline import on_parent_death
+from .child import run_limited, wait_polling, worker_environment
+# Interrupted, ResultsUnwritable, StopSignals and now_iso are the lifecycle's; imported from here too
+from .lifecycle import (Interrupted, Lifecycle, Outcome, ResultsUnwritable, StopSignals,  # noqa: F401
+                        now_iso, reopen)
 from .machine import describe, gil_enabled
 from .matrix import Cell, Plan, Timing, cpu_list, layout_pad
 from .memory import MEMORY_INTERVAL_S, TreeMemory
@@ -55,24 +56,6 @@ NOISY_SHARE = 0.10
 CANARY_SLOW = 1.25
 #: or when the canary got less than this share of the CPU while it ran (throttled, preempted)
 CANARY_ON_CPU = 0.90
-#: the variables a measured process inherits (pyperf's list); everything else is left out, so that
-#: the environment's size, which moves the memory layout, is the base size plus the pad
-INHERITED = ("PATH", "HOME", "TEMP", "TMPDIR", "COMSPEC", "SystemRoot", "SystemDrive", "PYTHONPATH",
-             "PYTHON_CPU_COUNT", "PYTHON_GIL", "LANG", "LC_ALL", "LC_CTYPE")
-PAD_VARIABLE = "GILBENCH_LAYOUT_PAD"
-
-
-class ResultsUnwritable(Exception):
-    """The run folder cannot be written (disk full, read-only, ...); what was finished stays readable."""
-
-
-class Interrupted(Exception):
-    """The run was stopped by a signal; ``exit_status`` is 128 + the signal number."""
-
-    def __init__(self, signum: int) -> None:
-        self.signum = signum
-        self.exit_status = 128 + signum
-        super().__init__(signal.Signals(signum).name)
 
 
 @dataclass
@@ -89,53 +72,8 @@ class RunOptions:
     experiments: tuple[str, ...] | None = None
 
 
-@dataclass
-class RunOutcome:
-    folder: RunFolder
-    statuses: dict[str, int] = field(default_factory=dict)
-    interrupted: Interrupted | None = None
-    unwritable: str | None = None
-    noisy: int = 0
-
-    @property
-    def failed(self) -> int:
-        return sum(n for status, n in self.statuses.items() if status not in ("ok", "pending", "skipped"))
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-# --- one process ------------------------------------------------------------------------------
-
-def worker_environment(base: Mapping[str, str], pad: int, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The measured process's environment: the inherited variables of ``base``, ``extra`` (its
-    interpreter's settings such as PYTHON_GIL, and PYTHONPATH), and the layout pad."""
-    env = {k: base[k] for k in INHERITED if k in base}
-    env.update(extra or {})
-    env[PAD_VARIABLE] = "x" * pad
-    return env
-
-
-def _end_tree(proc: subprocess.Popen[bytes], settle_s: float = 5.0) -> bool:
-    """SIGKILL every process in ``proc``'s group and wait until the group is gone (zombies reaped).
-
-    True if any process was still there to kill.
-    """
-    pgid = proc.pid
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        return False
-    deadline = time.monotonic() + settle_s
-    while time.monotonic() < deadline:
-        proc.poll()  # the worker is our own child: reap it
-        try:
-            os.killpg(pgid, 0)  # a zombie still counts: wait until init has reaped the orphans
-        except ProcessLookupError:
-            break
-        time.sleep(0.02)
-    return True
+#: what ``run`` returns: its one run folder, each status's count, and how it ended
+RunOutcome = Outcome
 
 
 def _busy_seconds(cpus: tuple[int, ...]) -> float:
@@ -182,18 +120,9 @@ def _read_accounting(path: Path) -> tuple[dict[str, Any] | None, dict[str, Any] 
 
 def _wait_polling(proc: subprocess.Popen[bytes], timeout: float, memory: TreeMemory,
                   interval: float | None) -> int:
-    """``proc.wait(timeout)``, polling the process tree's memory every ``interval`` seconds meanwhile."""
-    if not interval:
-        return proc.wait(timeout=timeout)
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        try:
-            return proc.wait(timeout=max(0.0, min(interval, left)))
-        except subprocess.TimeoutExpired:
-            if left <= interval:
-                raise
-        memory.poll(proc.pid)
+    """``proc.wait(timeout)``, polling the process tree's memory every ``interval`` seconds meanwhile
+    (``bench.child.run_limited`` does so for every measured process)."""
+    return wait_polling(proc, timeout, memory.poll, interval)
 
 
 @dataclass
@@ -243,18 +172,10 @@ def run_process(
     started = time.time()
     own = fixture_cpu or (lambda: 0.0)
     busy0, tree0, wall0 = _busy_seconds(cell.cpus), _tree_seconds() + own(), time.monotonic()
-    with open(log, "w", encoding="utf-8") as log_file:
-        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
-                                cwd=cwd, env=worker_environment(env if env is not None else os.environ, pad, extra_env),
-                                preexec_fn=on_parent_death())  # dies with the runner, even on SIGKILL
-        try:
-            returncode = _wait_polling(proc, timeout, memory, memory_interval)
-            status = "ok" if returncode == 0 and out.exists() else "failed"
-        except subprocess.TimeoutExpired:
-            returncode, status = None, "timeout"
-        finally:
-            _end_tree(proc)  # whatever the process left, and everything on timeout or interrupt
-            proc.wait()
+    ended = run_limited(cmd, timeout, log=log, cwd=cwd, poll=memory.poll, poll_interval=memory_interval,
+                        env=worker_environment(env if env is not None else os.environ, pad, extra_env))
+    returncode = ended.returncode
+    status = "timeout" if ended.timed_out else "ok" if returncode == 0 and out.exists() else "failed"
     wall = time.monotonic() - wall0
     others = max(0.0, (_busy_seconds(cell.cpus) - busy0) - (_tree_seconds() + own() - tree0))
     measured, failure = _read_accounting(accounting)
@@ -371,25 +292,6 @@ def register_workloads(plan: Plan) -> Plan:
 
 def records_of(manifest: dict[str, Any]) -> list[CellRecord]:
     return [CellRecord.from_dict(c) for c in manifest["cells"]]
-
-
-def prepare_interpreters(lane: Lane, say: Callable[[str], None]) -> None:
-    """Each interpreter of the plan: how to run its cells, or its pending cells skipped with the reason."""
-    from .interpreters import Interpreter, prepare
-
-    for label, description in lane.plan.interpreters.items():
-        if not label:
-            continue  # the interpreter gilbench runs on: lane.python as it is
-        interp = Interpreter.from_dict(description)
-        say(f"gilbench: preparing {label} ({interp.executable})")
-        prepared = prepare(interp)
-        if prepared.ok:
-            lane.interpreters[label] = (prepared.python, dict(prepared.env))
-            continue
-        say(f"gilbench: {label}: {prepared.reason}; its cells are skipped")
-        for record in lane.records:
-            if record.cell.python == label and record.status == "pending":
-                record.status, record.note = "skipped", f"interpreter not prepared: {prepared.reason}"
 
 
 def flag_noise(record: CellRecord, canaries: list[float]) -> None:
@@ -521,24 +423,6 @@ def _run_rounds(lanes: list[Lane], i: int, rounds: range, timeout: float, canari
                     lane.save()
 
 
-def _raise_interrupted(signum: int, _frame: object) -> None:
-    raise Interrupted(signum)
-
-
-class StopSignals:
-    """SIGTERM and SIGHUP raise Interrupted while inside (SIGINT raises KeyboardInterrupt as usual)."""
-
-    SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s)
-
-    def __enter__(self) -> "StopSignals":
-        self.previous = {s: signal.signal(s, _raise_interrupted) for s in self.SIGNALS}
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for signum, handler in self.previous.items():
-            signal.signal(signum, handler)
-
-
 def estimates_for(plan: Plan, python: str, indices: list[int] | None = None) -> list[float]:
     """Each cell's estimated duration (one lane), from one task of each workload timed in a child."""
     indices = list(range(len(plan.cells))) if indices is None else indices
@@ -556,41 +440,32 @@ def process_timeouts(plan: Plan, estimates: list[float], timeout: float | None) 
     return [timeout or max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * e / plan.timing.processes) for e in estimates]
 
 
-def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: RunFolder | None = None) -> RunOutcome:
-    """Run every cell of ``plan`` into a new run folder, or the unfinished cells of ``resume``."""
+def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: RunFolder | None = None) -> Outcome:
+    """Run every cell of ``plan`` into a new run folder, or the unfinished cells of ``resume``: the
+    ``run`` schedule (cells in turn, then the experiments) inside the one lifecycle (bench.lifecycle)."""
     if resume is not None:
-        folder, manifest = resume, resume.read_manifest()
-        manifest["status"], manifest["finished"] = "running", None
-        manifest.setdefault("resumed", []).append(now_iso())
+        folder, manifest = resume, reopen(resume)
         records = records_of(manifest)
     else:
         folder = RunFolder.create(options.output_root, options.run_name, exact=bool(options.run_name))
         manifest = new_manifest(plan, options)
         records = new_records(plan)
     lane = Lane("", folder, plan, manifest, records, options.python)
-    prepare_interpreters(lane, lambda text: print(text, file=progress_stream or sys.stderr, flush=True))
-    todo = [i for i, r in enumerate(records) if r.status == "pending"]
-    outcome = RunOutcome(folder)
-    estimates = estimates_for(plan, options.python, todo)
-    progress = Progress([estimates[i] for i in todo], progress_stream, total=len(plan.cells),
-                        offset=len(plan.cells) - len(todo))
-    try:
-        if resume is None:
-            folder.write_json(folder.machine, {**describe(), "interpreters": plan.interpreters})
-        lane.save()
-    except OSError as exc:
-        raise ResultsUnwritable(f"cannot write to {folder.path}: {exc.strerror or exc}") from None
+    life = Lifecycle([lane], folder.path, progress_stream)
+    life.begin(*([] if resume else [lambda: folder.write_json(folder.machine, {**describe(),
+                                                                             "interpreters": plan.interpreters})]))
+    life.prepare_interpreters()
     t = plan.timing
-    progress.say(
+    estimates = estimates_for(plan, options.python, life.pending())
+    progress = life.estimate(estimates, lambda todo, seconds: (
         f"gilbench: {len(todo)} cells{f' left of {len(plan.cells)}' if resume else ''}, profile {plan.profile}, "
         f"{t.processes} pyperf processes x ({f'{t.warmups} warmup + ' if t.warmups else ''}{t.values} values) "
-        f"each; estimated {format_duration(sum(estimates[i] for i in todo))}"
-    )
+        f"each; estimated {format_duration(seconds)}"))
     progress.say(f"gilbench: writing to {folder.path}")
 
     sampler = Sampler(folder.samples, options.sample_interval) if options.sampler else None
-    try:
-        with StopSignals():
+    with life:
+        try:
             if options.lesson and not folder.lesson.exists():
                 from ..workloads.lesson import run_all
 
@@ -604,27 +479,7 @@ def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: Ru
                 from .experiment_runner import run_for_lane
 
                 run_for_lane(lane, options.experiments, progress.say)
-            manifest["status"] = "complete"
-    except KeyboardInterrupt:
-        outcome.interrupted = Interrupted(signal.SIGINT)
-        manifest["status"] = "interrupted"
-    except Interrupted as stop:
-        outcome.interrupted = stop
-        manifest["status"] = "interrupted"
-    except OSError as exc:
-        if exc.errno not in (errno.ENOSPC, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT):
-            raise
-        manifest["status"] = "unwritable"
-        outcome.unwritable = f"cannot write to {folder.path}: {exc.strerror or exc}"
-    finally:
-        if sampler:
-            sampler.stop()
-        manifest["finished"] = now_iso()
-        try:
-            lane.save()
-        except OSError:
-            pass  # the last complete manifest on disk still lists every finished cell
-    for record in lane.records:
-        outcome.statuses[record.status] = outcome.statuses.get(record.status, 0) + 1
-    outcome.noisy = sum(1 for r in lane.records if r.noisy)
-    return outcome
+        finally:
+            if sampler:
+                sampler.stop()
+    return life.outcome()

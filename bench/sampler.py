@@ -23,6 +23,7 @@ from typing import Sequence
 
 import psutil
 
+from .child import start
 from .lifeline import die_with_parent, parent_alive
 
 DEFAULT_INTERVAL_S = 0.1
@@ -84,11 +85,9 @@ class Sampler:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gilbench.bench.sampler", "--out", str(self.out), "--interval", str(self.interval),
-             "--parent", str(os.getpid())],
-            start_new_session=True,  # Ctrl-C reaches the runner, which stops the sampler in order
-        )
+        # its own session: Ctrl-C reaches the runner, which stops the sampler in order (bench.child)
+        self.proc = start([sys.executable, "-m", "gilbench.bench.sampler", "--out", str(self.out),
+                           "--interval", str(self.interval), "--parent", str(os.getpid())], stdin=None)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

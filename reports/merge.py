@@ -30,6 +30,7 @@ from matplotlib.lines import Line2D
 from ..bench.results import RunFolder, RunFolderError, read_json, write_text_atomic
 from .figures import interpreter_order
 from .frame import RunData, flag, load, python_of, scaled_workloads
+from .outputs import get_output
 from .outputs.html import figure_data_uri, fmt, timing_of
 from .verdicts import verdicts
 
@@ -305,7 +306,7 @@ def merge(paths: Sequence[Path | str], output: Path | str) -> Path:
     """Check the runs, write ``output/report.html`` (the folder made if missing); its path. Nothing is written
     when a check fails."""
     runs = load_runs(paths)
-    page = render(runs)
+    page = get_output("merged-html")().render(runs)  # the Output every format is behind (reports.outputs)
     folder = Path(output)
     if (folder / "manifest.json").exists():
         raise MergeError(f"--output {folder}: a run folder; give the merged report a folder of its own")

@@ -204,3 +204,56 @@ def test_an_ab_whose_rounds_cannot_reach_the_gates_level_is_refused_with_the_rou
     assert done.returncode == 2, done.stdout + done.stderr
     assert "needs at least 10 rounds" in done.stderr and "--rounds 10" in done.stderr
     assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())  # refused before anything ran
+
+
+def _ab_in_process(capsys, monkeypatch, fail_from: int, out: Path) -> tuple[int, str]:
+    """`gilbench ab . .` of one small cell in this process, the disk full from the ``fail_from``-th manifest
+    write on: (exit status, stderr)."""
+    import errno
+
+    from gilbench.bench import cli
+    from gilbench.bench.results import RunFolder
+
+    writes = []
+    real = RunFolder.write_manifest
+
+    def full_disk(self, manifest):
+        writes.append(self.path)
+        if len(writes) >= fail_from:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(self, manifest)
+
+    monkeypatch.setattr(RunFolder, "write_manifest", full_disk)
+    monkeypatch.chdir(ROOT)
+    try:
+        code = cli.main(["ab", ".", ".", "--profile", "gate", "--workload", "hello-sleep", "--backend", "sequential",
+                         "--rounds", "9", "--output", str(out)])
+    except SystemExit as exc:
+        code = exc.code
+    return code, capsys.readouterr().err
+
+
+def test_ab_on_a_full_disk_ends_with_a_message_and_exit_1_keeping_what_finished(tmp_path, capsys, monkeypatch):
+    code, err = _ab_in_process(capsys, monkeypatch, 3, tmp_path / "r")  # the two first manifests are written
+    (run,) = (tmp_path / "r").glob("2*")
+    assert code == 1, err
+    assert f"gilbench: error: cannot write to {run}: No space left on device" in err
+    assert f"`gilbench ab --resume {run}` runs the rest" in err and "Traceback" not in err
+    for side in ("base", "cand"):  # each manifest as last written whole: running, every cell pending
+        manifest = json.loads((run / side / "manifest.json").read_text())
+        assert manifest["status"] == "running" and manifest["cells"][0]["status"] == "pending"
+    monkeypatch.undo()  # room again: the command it named finishes the job
+    from gilbench.bench import cli
+
+    monkeypatch.chdir(ROOT)
+    assert cli.main(["ab", "--resume", str(run)]) in (0, 1)
+    again = json.loads((run / "base" / "manifest.json").read_text())
+    assert again["status"] == "complete" and again["cells"][0]["status"] == "ok" and len(again["resumed"]) == 1
+    assert (run / "compare.json").exists()
+
+
+def test_ab_on_a_disk_full_from_the_start_is_refused_before_anything_runs(tmp_path, capsys, monkeypatch):
+    code, err = _ab_in_process(capsys, monkeypatch, 1, tmp_path / "r")
+    assert code == 2, err
+    assert "gilbench: error: cannot write to" in err and "No space left on device" in err
+    assert "Traceback" not in err and "pyperf processes" not in err  # no estimate: nothing ran

@@ -358,7 +358,7 @@ def test_a_smoke_run_asking_for_two_placements_here_adds_no_cell(tmp_path: Path)
 def test_logical_cpus_is_placement_logical() -> None:
     import argparse
 
-    from gilbench.bench.cli import _placement
+    from gilbench.bench.request import placement_of as _placement
 
     assert _placement(argparse.Namespace(placement=None, logical_cpus=True)) == "logical"
     assert _placement(argparse.Namespace(placement="physical,siblings", logical_cpus=False)) == "physical,siblings"

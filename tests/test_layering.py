@@ -89,7 +89,8 @@ def test_reports_never_start_a_process() -> None:
             if name.split(".")[0] in {m.split(".")[0] for m in STARTS_PROCESSES} or name in STARTS_PROCESSES:
                 bad.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {name}")
             for part in ("bench.runner", "bench.ab", "bench.cell", "bench.experiment_runner", "bench.probe",
-                         "bench.overhead", "bench.sampler", "bench.lifeline"):
+                         "bench.overhead", "bench.sampler", "bench.lifeline", "bench.child", "bench.lifecycle",
+                         "bench.commands"):
                 if name == f"gilbench.{part}" or name.startswith(f"gilbench.{part}."):
                     bad.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {name}, which starts processes")
         for node in ast.walk(tree):

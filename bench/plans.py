@@ -1,0 +1,66 @@
+"""A request's plan: the cells a matrix expands to, or the plan an interrupted run folder was made from.
+
+Why apart from the command line: a plan is made from a typed request (``bench.request``), the same for
+`run` and `ab`; ValueError names the problem (an unknown workload, a core count the machine has not, ...).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from .. import workloads
+from . import specs
+from .matrix import PROFILES, Plan, Timing, expand
+from .request import Matrix
+from .results import RunFolder
+
+
+def plan_for(matrix: Matrix) -> Plan:
+    """The plan from the profile and the options; ValueError naming the problem."""
+    profile = PROFILES[matrix.profile]
+    extra = [w.name for spec in matrix.workload_modules for w in workloads.load_module(spec)]
+    timing = Timing(
+        processes=matrix.processes or profile.timing.processes,
+        values=matrix.values or profile.timing.values,
+        warmups=profile.timing.warmups if matrix.warmups is None else matrix.warmups,
+    )
+    if timing.warmups < 0:
+        raise ValueError(f"--warmups must be 0 or more, not {timing.warmups}")
+    given = specs.declaration(matrix.kind, matrix.size_param, list(matrix.params) or None)
+    interpreters = None
+    if matrix.pythons:
+        from .interpreters import find
+
+        interpreters = [find(spec) for spec in matrix.pythons]  # InterpreterError is a ValueError
+    return expand(
+        profile,
+        workload_names=specs.resolve(list(matrix.workloads), given, matrix.declared) or extra,
+        backend_names=list(matrix.backends),
+        workers=matrix.workers,
+        cores=matrix.cores,
+        interpreters=interpreters,
+        tasks=matrix.tasks,
+        scale=matrix.scale,
+        start_method=matrix.start_method,
+        timing=timing,
+        placement=matrix.placement,
+    )
+
+
+def resumable(path: Path) -> tuple[RunFolder, Plan]:
+    """An interrupted run folder and the plan it was made from (its users' workloads registered again)."""
+    from .runner import plan_of, register_workloads
+
+    folder = RunFolder(path)
+    return folder, register_workloads(plan_of(folder.read_manifest()))
+
+
+def check_writable(root: Path) -> None:
+    """ValueError unless a run folder can be made under ``root`` (made if missing)."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=root):
+            pass
+    except OSError as exc:
+        raise ValueError(f"--output {root}: cannot write there ({exc.strerror or exc})") from None
