@@ -45,12 +45,14 @@ FAILED_CELLS = {
 
 def canonical(x: Any) -> Any:
     """Plain JSON data with rounded floats, "nan" for NaN, sorted keys (json.dumps sorts)."""
-    if dataclasses.is_dataclass(x) and not isinstance(x, type):
-        return canonical({f.name: getattr(x, f.name) for f in dataclasses.fields(x)})
     if isinstance(x, pd.DataFrame):
         return {"columns": [str(c) for c in x.columns], "rows": canonical(x.to_dict("records"))}
     if isinstance(x, pd.Series):
         return canonical(x.to_dict())
+    if hasattr(x, "to_dict") and not isinstance(x, type):  # a record: its JSON (what it replaced a dict with)
+        return canonical(x.to_dict())
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return canonical({f.name: getattr(x, f.name) for f in dataclasses.fields(x)})
     if isinstance(x, dict):
         return {str(k): canonical(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
