@@ -11,7 +11,7 @@ threshold T = PCT / 100; "worse" is slower time, lower speedup, lower parallelis
    batch (``min``: noise only adds time, so it is the least disturbed reading) and by its mean batch
    (``mean``: the guard that sees a regression hitting one batch in three, or only the first);
    ``speedup`` (the baseline cell of the same interpreter, workload and cores over the cell, both by
-   ``min``; ``bench.model.baseline_id``); ``parallelism`` (the median over batches of CPU / wall);
+   ``min``; ``bench.query.baseline_of``); ``parallelism`` (the median over batches of CPU / wall);
    ``memory`` (the process tree's peak, PSS where the OS gives it, else RSS: ``ProcessRecord.memory``).
 2. Error budget. The family is every row of the comparison; a row's share of ``ALPHA`` is
    ``ALPHA x weight / total weight``, weight 2 for a primary row and 1 for the ``mean`` guard

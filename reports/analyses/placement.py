@@ -45,7 +45,7 @@ def cell_sentences(run: RunData) -> list[str]:
         return []
     ran = cells[cells["status"] == "ok"]
     shared = ran[flag(ran, "shared_core")]
-    placement = run.manifest.get("placement", "logical")
+    placement = run.manifest.placement
     how = ("distinct physical cores first" if placement == "physical"
            else "the first logical CPUs as listed (--logical-cpus)")
     if shared.empty:
