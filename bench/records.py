@@ -24,6 +24,24 @@ if TYPE_CHECKING:
 FORMAT = 2
 
 
+class _ReadByKey:
+    """A record's items read as from the dict it replaced (``d["display"]``, ``d.get("status")``), so that
+    code written against that dict keeps working while it moves to attributes."""
+
+    def _as_read(self) -> Mapping[str, Any]:
+        raise NotImplementedError
+
+    def __getitem__(self, key: str) -> Any:
+        return self._items[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._items.get(key, default)
+
+    @functools.cached_property
+    def _items(self) -> Mapping[str, Any]:
+        return self._as_read()
+
+
 @dataclass(frozen=True)
 class Failure:
     """Why a cell, a process or an experiment did not finish: what its writer knew of the error.
@@ -75,15 +93,14 @@ class Failure:
 
 
 @dataclass(frozen=True)
-class InterpreterDescription:
+class InterpreterDescription(_ReadByKey):
     """One interpreter of a run as the report names and groups it (machine.json describes it).
 
     ``label`` is the run's name for it ("" for the interpreter gilbench itself ran on); ``display`` how
     the report names it (the label, else the short version such as 3.12 or 3.14t); ``build`` is "gil"
     or "free-threading"; ``gil_enabled`` None where it is not known; ``settings`` are environment
     settings such as PYTHON_GIL. ``raw`` keeps every key of the description as written (machine.json
-    holds more: start methods, prefix, ...). Items can be read as from the dict it used to be
-    (``d["display"]``, ``d.get("settings")``), so code written against that keeps working.
+    holds more: start methods, prefix, ...). Read by key, it is ``to_dict()``.
     """
 
     label: str
@@ -158,15 +175,7 @@ class InterpreterDescription:
             return not self.gil_enabled
         return {"0": True, "1": False}.get(str(self.settings.get("PYTHON_GIL", "")))
 
-    # the dict it used to be --------------------------------------------------------------------
-    def __getitem__(self, key: str) -> Any:
-        return self._items[key]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._items.get(key, default)
-
-    @functools.cached_property
-    def _items(self) -> dict[str, Any]:
+    def _as_read(self) -> Mapping[str, Any]:
         return self.to_dict()
 
 
@@ -179,14 +188,15 @@ _OPTIONAL = ("resumed", "experiments", "side", "interleaved_with", "gate_design"
 
 
 @dataclass(frozen=True)
-class RunManifest:
+class RunManifest(_ReadByKey):
     """manifest.json: the plan, each cell's status and processes, timestamps, the run's settings.
 
     ``cells`` are the cells' entries as written (``CellRecord.to_dict``; ``records`` reads them);
     ``timing`` the pyperf timing (``bench.matrix.Timing``'s fields); ``interpreters`` the plan's
     interpreter descriptions by label; ``skipped`` cell id -> why it cannot run. The thresholds the
     runner judged noise by: ``noise_threshold`` (CPU share others took), ``canary_slow`` and
-    ``canary_on_cpu``. ``extra`` keeps keys this version does not know, written back unchanged.
+    ``canary_on_cpu``. ``extra`` keeps keys this version does not know, written back unchanged. Read by
+    key, it is the manifest as read (a missing key is missing, as it was).
     """
 
     cells: tuple[Mapping[str, Any], ...] = ()
@@ -262,15 +272,7 @@ class RunManifest:
         """Each cell's workload parameters as recorded (typed, unlike the report table's text)."""
         return {str(c.get("id")): dict(c.get("params") or {}) for c in self.cells}
 
-    # the dict it used to be: reads by key see the manifest as read ---------------------------
-    def __getitem__(self, key: str) -> Any:
-        return self._items[key]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._items.get(key, default)
-
-    @functools.cached_property
-    def _items(self) -> Mapping[str, Any]:
+    def _as_read(self) -> Mapping[str, Any]:
         return self.source if self.source is not None else self.to_dict()
 
 
