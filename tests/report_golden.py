@@ -170,8 +170,35 @@ def all_report_data() -> dict[str, Any]:
     return found
 
 
-def dumps(data: Any) -> str:
-    return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+def first_difference(now: Any, then: Any, path: str = "") -> str:
+    """Where two canonical trees first differ, and how ("" where they do not)."""
+    if type(now) is not type(then):
+        return f"{path}: {str(now)[:200]} (was {str(then)[:200]})"
+    if isinstance(now, dict):
+        for key in sorted(set(now) | set(then)):
+            if key not in now or key not in then:
+                return f"{path}/{key}: {'added' if key in now else 'gone'}"
+            found = first_difference(now[key], then[key], f"{path}/{key}")
+            if found:
+                return found
+        return ""
+    if isinstance(now, list):
+        for i, (x, y) in enumerate(zip(now, then)):
+            found = first_difference(x, y, f"{path}[{i}]")
+            if found:
+                return found
+        return f"{path}: {len(now)} items (were {len(then)})" if len(now) != len(then) else ""
+    return "" if now == then else f"{path}: {str(now)[:200]} (was {str(then)[:200]})"
+
+
+def dumps(data: dict[str, dict[str, Any]]) -> str:
+    """One line per run and part (a changed part is one changed line), keys sorted."""
+    runs = []
+    for run, parts in sorted(data.items()):
+        lines = ",\n".join(f"  {json.dumps(k)}: {json.dumps(v, sort_keys=True, ensure_ascii=False)}"
+                           for k, v in sorted(parts.items()))
+        runs.append(f" {json.dumps(run)}: {{\n{lines}\n }}")
+    return "{\n" + ",\n".join(runs) + "\n}\n"
 
 
 if __name__ == "__main__":

@@ -28,4 +28,5 @@ def golden() -> dict:
 def test_report_data_is_unchanged(now: dict, golden: dict, run: str) -> None:
     assert set(now[run]) == set(golden[run])
     for part in golden[run]:
-        assert now[run][part] == golden[run][part], f"{run}: {part} changed"
+        assert now[run][part] == golden[run][part], report_golden.first_difference(now[run][part], golden[run][part],
+                                                                                 f"{run}/{part}")
