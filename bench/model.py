@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Iterable
+from typing import Any
 
 from .matrix import Cell
 from .records import Failure

@@ -138,7 +138,3 @@ class RunQuery:
         """Whether the interpreter's GIL was on in the run: as its cells saw it, else as described; unknown: on."""
         seen = [self.cell_gil(cid) for cid, r in self.cells.items() if r.cell.python == label]
         return gil_on(gil_state(seen, self.described_gil(label)))
-
-    def families(self) -> dict[str, str]:
-        """Each model of the run -> its family (``family_of``), in the order the cells name them."""
-        return {r.cell.backend: family_of(r) for r in self.cells.values()}

@@ -26,12 +26,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .records import FORMAT, RunManifest
+from .records import FORMAT, RunManifest  # noqa: F401  FORMAT: where readers of run folders have found it
 
 if TYPE_CHECKING:
     import pyperf
-
-__all__ = ["FORMAT", "RunFolder", "RunFolderError", "RunManifest"]
 
 
 class RunFolderError(Exception):

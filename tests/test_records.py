@@ -177,3 +177,10 @@ def test_the_gil_state_is_what_the_processes_saw_else_the_description():
     quiet, seen = ask.cells
     assert ask.cell_gil(quiet) is False and ask.cell_gil(seen) is True
     assert ask.gil_on("3.14t") is True and ask.gil_on("other") is True
+
+
+def test_a_models_family_is_the_recorded_one_else_its_name():
+    record = _record("toy")
+    assert query.family_of(record) == "toy"
+    record.family = "threads"
+    assert query.family_of(record) == "threads"
