@@ -80,8 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cores", metavar="N[,N]",
                      help="core counts, imposed with CPU affinity on N distinct physical cores before any SMT sibling "
                      "(default: the profile's)")
-    run.add_argument("--logical-cpus", action="store_true",
-                     help="give a cell of N cores the first N logical CPUs as listed, SMT siblings included")
+    run.add_argument("--placement", metavar="P[,P]",
+                     help="how a cell of N cores picks its CPUs: physical (N distinct physical cores first), logical "
+                     "(the first N CPUs as listed), siblings (every SMT sibling of a core before the next); several "
+                     "measure the cores under each where it picks other CPUs (default: the profile's, physical)")
+    run.add_argument("--logical-cpus", action="store_true", help="the same as --placement logical")
     run.add_argument("--tasks", type=_positive(int, "--tasks"),
                      help="tasks per batch (default: the config's, else the profile's, else the most workers)")
     run.add_argument("--scale", type=_positive(float, "--scale"),
@@ -406,7 +409,7 @@ def _check_writable(root: Path) -> None:
 
 MATRIX_OPTIONS = ("workload", "workload_module", "kind", "size_param", "param", "name", "backend", "workers",
                   "cores", "tasks", "start_method",
-                  "processes", "values", "warmups", "python")
+                  "processes", "values", "warmups", "python", "placement")
 #: the options of `ab` that its --resume refuses (the plan and sides are its ab.json's)
 AB_MATRIX_OPTIONS = ("workload", "workload_module", "kind", "size_param", "param", "backend", "workers", "cores",
                      "tasks", "base_python", "cand_python", "rounds")
@@ -456,8 +459,18 @@ def _plan(args: argparse.Namespace) -> Plan:
         scale=args.scale,
         start_method=args.start_method,
         timing=timing,
-        placement="logical" if getattr(args, "logical_cpus", False) else "physical",
+        placement=_placement(args),
     )
+
+
+def _placement(args: argparse.Namespace) -> str | None:
+    """--placement, or --logical-cpus (its synonym for logical); None: the profile's."""
+    given = getattr(args, "placement", None)
+    if getattr(args, "logical_cpus", False):
+        if given and given.strip() != "logical":
+            raise ValueError(f"--logical-cpus is --placement logical; drop one of it and --placement {given}")
+        return "logical"
+    return given
 
 
 def _resumable(path: Path, args: argparse.Namespace) -> tuple[RunFolder, Plan]:

@@ -4,7 +4,10 @@ A *task* is one call of a workload function. A *batch* is a fixed number of task
 over the workers of a backend. A *cell* is one (workload, backend, workers, cores) combination: pyperf
 times whole batches of it, each value being one batch's wall time. Core counts are imposed with CPU
 affinity on ``cores`` of the CPUs this process may use: distinct physical cores before any SMT sibling
-(``bench.topology``), or with the ``logical`` placement the first ``cores`` CPUs as listed.
+(``bench.topology``), or with the ``logical`` placement the first ``cores`` CPUs as listed, or with
+``siblings`` every SMT sibling of a core before the next. A run may ask for several placements: the
+first keeps plain cell ids, each other one measures the cores again under its own ids (``Cell.placement``)
+where it picks other CPUs, and is skipped with the reason where it picks the same (no SMT: no new cells).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from .. import workloads
 from .backends import all_backends, get_backend
-from .topology import PHYSICAL, Topology, read_topology
+from .topology import PHYSICAL, Topology, placements as parse_placements, read_topology
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ class Profile:
     focus: tuple[str, ...] = ()
     compact_backends: tuple[str, ...] = ("sequential", "threads", "processes")
     compact_batch_tasks: int = 4
+    #: how cells pick their CPUs (bench.topology); more than one measures the cores under each where it differs
+    placements: tuple[str, ...] = (PHYSICAL,)
 
 
 PROFILES: dict[str, Profile] = {
@@ -163,10 +168,13 @@ class Cell:
     #: file), or a function's source (JSON, workloads.functions); None for a built-in workload
     module: str | None = None
     python: str = ""  # the interpreter's label (bench.interpreters); "" is the one gilbench runs on
+    #: the placement of a cell measured again under another placement than the run's first ("": the run's)
+    placement: str = ""
 
     @property
     def id(self) -> str:
         base = f"{self.workload}/{self.backend}/w{self.workers}/c{self.cores}"
+        base += f"-{self.placement}" if self.placement else ""
         return f"{base}@{self.python}" if self.python else base
 
     @property
@@ -177,6 +185,8 @@ class Cell:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["cpus"] = list(self.cpus)
+        if not self.placement:
+            del data["placement"]  # a run of one placement writes cells as before placements could be several
         return data
 
     @classmethod
@@ -231,12 +241,20 @@ class Plan:
     cells: tuple[Cell, ...]
     interpreters: dict[str, dict[str, Any]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
-    #: how the cells' CPUs were picked (bench.topology): physical cores first, or logical CPUs as listed
+    #: how the cells' CPUs were picked (bench.topology): physical cores first, or logical CPUs as listed; with
+    #: several placements, the first (the cells with plain ids)
     placement: str = PHYSICAL
+    #: every placement the run asked for, the first one first
+    placements: tuple[str, ...] = ()
+    #: "placement/cN" -> why that placement was not measured at N cores (it picks the CPUs another one did)
+    placement_skipped: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"profile": self.profile, "timing": asdict(self.timing), "cells": [c.to_dict() for c in self.cells],
+        data = {"profile": self.profile, "timing": asdict(self.timing), "cells": [c.to_dict() for c in self.cells],
                 "interpreters": self.interpreters, "skipped": self.skipped, "placement": self.placement}
+        if len(self.placements) > 1:  # a run of one placement: its manifest as before
+            data.update(placements=list(self.placements), placement_skipped=self.placement_skipped)
+        return data
 
 
 def expand(
@@ -252,14 +270,17 @@ def expand(
     timing: Timing | None = None,
     cpus: Sequence[int] | None = None,
     interpreters: Sequence[Any] | None = None,
-    placement: str = PHYSICAL,
+    placement: str | Sequence[str] | None = None,
     topology: Topology | None = None,
 ) -> Plan:
     """Profile plus the user's overrides -> the cells to run, interpreters then cores outermost.
 
     ``interpreters`` are ``bench.interpreters.Interpreter`` objects (default: the one gilbench runs
-    on, label ""). A cell of N cores runs on N of ``cpus`` picked by ``topology.pick`` with ``placement``
-    (default: the topology the OS reports, distinct physical cores first). A start-cost workload
+    on, label ""). A cell of N cores runs on N of ``cpus`` picked by ``topology.pick`` (default: the topology
+    the OS reports) with ``placement`` (one, "physical,logical" or a sequence; default: the profile's,
+    distinct physical cores first). With several, each after the first gets the cores again, cells with
+    ``Cell.placement`` set, at every core count where it picks CPUs no earlier placement picked; where it
+    picks the same, ``Plan.placement_skipped`` says so and no cell is made. A start-cost workload
     (``Workload.start_cost``) gets one cell per model: one task on one worker at the most cores.
 
     Raises ValueError with the accepted values for an unknown workload or backend, a worker count
@@ -267,6 +288,7 @@ def expand(
     """
     cpus = list(cpus if cpus is not None else available_cpus())
     topology = topology if topology is not None else read_topology()
+    asked = parse_placements(placement if placement is not None else profile.placements)
     names = list(workload_names or profile.workloads or workloads.all_workloads())
     chosen = [workloads.get(n) for n in names]
     backend_classes = [get_backend(b) for b in (backend_names or profile.backends or all_backends())]
@@ -303,10 +325,13 @@ def expand(
     most = max(core_counts)
     compact_counts = tuple(workers) or tuple(sorted({1, min(2, len(cpus)), len(cpus)}))
     compact_classes = [get_backend(b) for b in (backend_names or profile.compact_backends)]
+    placed, placement_skipped = _placed(topology, cpus, sorted(set(core_counts)), asked)
     for interp in interpreters:
         info = interp.to_dict()
-        for n_cores in sorted(set(core_counts)):
+        for n_cores, where, chosen_cpus in placed:
             for workload in chosen:
+                if where and workload.start_cost:
+                    continue  # a start cost is one worker's: another placement of the cores does not move it
                 compact = bool(profile.focus) and workload.name not in profile.focus and not workload.start_cost
                 if (workload.start_cost or compact) and n_cores != most:
                     continue
@@ -338,20 +363,41 @@ def expand(
                             backend=backend.name,
                             workers=n_workers,
                             cores=n_cores,
-                            cpus=topology.pick(cpus, n_cores, placement),
+                            cpus=chosen_cpus,
                             tasks=n,
                             params=params,
                             start_method=method,
                             scale=scale,
                             module=workloads.source(workload.name),
                             python=interp.label,
+                            placement=where,
                         )
                         reason = backend.unavailable(info) or backend.cannot_run(workload)
                         if reason:
                             skipped[cell.id] = reason
                         cells.append(cell)
     return Plan(profile=profile.name, timing=timing or profile.timing, cells=tuple(cells),
-                interpreters={i.label: i.to_dict() for i in interpreters}, skipped=skipped, placement=placement)
+                interpreters={i.label: i.to_dict() for i in interpreters}, skipped=skipped, placement=asked[0],
+                placements=asked, placement_skipped=placement_skipped)
+
+
+def _placed(topology: Topology, cpus: Sequence[int], core_counts: Sequence[int],
+            asked: Sequence[str]) -> tuple[list[tuple[int, str, tuple[int, ...]]], dict[str, str]]:
+    """(cores, the cell's placement ("" for the first asked), its CPUs) for every core count and placement
+    that picks CPUs no earlier placement picked at that count; and, by "placement/cN", why the others were
+    not measured."""
+    found, skipped = [], {}
+    for n in core_counts:
+        picked: dict[tuple[int, ...], str] = {}
+        for k, name in enumerate(asked):
+            chosen = topology.pick(cpus, n, name)
+            if chosen in picked:
+                skipped[f"{name}/c{n}"] = (f"{name} picks the same CPUs ({cpu_list(chosen)}) as {picked[chosen]} at "
+                                           f"{n} core{'s' if n > 1 else ''}: measured once")
+                continue
+            picked[chosen] = name
+            found.append((n, "" if k == 0 else name, chosen))
+    return found, skipped
 
 
 def cpu_list(cpus: Iterable[int]) -> str:

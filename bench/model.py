@@ -102,9 +102,10 @@ class ProcessRecord:
     def wait_share(self) -> float:
         """Median over its batches of the share of the worker threads' wall time spent off the CPU
         (1 - their CPU seconds / their wall seconds): waiting for the GIL, for I/O or for a core; nan
-        for a model without worker threads of its own."""
+        for a model without worker threads of its own. To 4 decimals (0.01 %): finer is clock granularity,
+        and a figure such as 4.7e-05 reads as 4.7 where the exponent is not seen."""
         shares = [1 - c / w for c, w in zip(self.thread_cpu, self.thread_wall) if w > 0]
-        return min(1.0, max(0.0, statistics.median(shares))) if shares else float("nan")
+        return round(min(1.0, max(0.0, statistics.median(shares))), 4) if shares else float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

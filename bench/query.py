@@ -18,8 +18,8 @@ from .model import CellRecord, ProcessRecord
 from .records import InterpreterDescription
 
 T = TypeVar("T")
-#: what a cell shares with its speedup baseline: (interpreter label, workload, cores)
-Key = tuple[str, str, int]
+#: what a cell shares with its speedup baseline: (interpreter label, workload, cores, placement)
+Key = tuple[str, str, int, str]
 
 
 def _known(x: Any) -> bool:
@@ -27,10 +27,13 @@ def _known(x: Any) -> bool:
 
 
 def baseline_key(item: Any) -> Key:
-    """(interpreter, workload, cores) of a record, a cell or a table row: what its baseline shares."""
+    """(interpreter, workload, cores, placement) of a record, a cell or a table row: what its baseline
+    shares. The placement is the cell's (``Cell.placement``: "" for the run's first) or the row's column
+    ("" without one): the cores measured again under another placement have a baseline of their own."""
     cell = getattr(item, "cell", item)
-    python = getattr(cell, "python", "")
-    return (str(python) if _known(python) else "", str(cell.workload), int(cell.cores))
+    python, placement = getattr(cell, "python", ""), getattr(cell, "placement", "")
+    return (str(python) if _known(python) else "", str(cell.workload), int(cell.cores),
+            str(placement) if _known(placement) else "")
 
 
 def is_baseline(item: Any) -> bool:
@@ -40,7 +43,8 @@ def is_baseline(item: Any) -> bool:
 
 
 def baselines(items: Iterable[T]) -> dict[Key, T]:
-    """Each (interpreter, workload, cores) -> its baseline among ``items``: the first flagged ``baseline``.
+    """Each (interpreter, workload, cores, placement) -> its baseline among ``items``: the first flagged
+    ``baseline``.
 
     Callers choose what counts (all cells, or only finished ones): a speedup needs a finished baseline.
     """
@@ -52,7 +56,8 @@ def baselines(items: Iterable[T]) -> dict[Key, T]:
 
 
 def baseline_of(items: Iterable[T], item: Any) -> T | None:
-    """``item``'s speedup baseline among ``items``: the baseline of the same interpreter, workload and cores."""
+    """``item``'s speedup baseline among ``items``: the baseline of the same interpreter, workload, cores
+    and placement."""
     return baselines(items).get(baseline_key(item))
 
 
@@ -116,7 +121,7 @@ class RunQuery:
         return finished(self.cells.get(cell_id))
 
     def baseline_of(self, cell_id: str) -> str | None:
-        """The id of the cell's speedup baseline (same interpreter, workload and cores), finished or not."""
+        """The id of the cell's speedup baseline (``baseline_key``), finished or not."""
         found = self._baselines.get(baseline_key(self.cells[cell_id]))
         return found.id if found is not None else None
 

@@ -183,8 +183,8 @@ class InterpreterDescription(_ReadByKey):
 _CORE = ("gilbench_version", "created", "finished", "status", "argv", "config", "python", "sample_interval",
          "memory_interval", "noise_threshold", "canary_slow", "canary_on_cpu", "profile", "timing", "cells",
          "interpreters", "skipped", "placement")
-#: keys only some runs write: resumed runs, experiments, the two sides of ``gilbench ab``
-_OPTIONAL = ("resumed", "experiments", "side", "interleaved_with", "gate_design")
+#: keys only some runs write: runs of several placements, resumed runs, experiments, the two sides of ``gilbench ab``
+_OPTIONAL = ("placements", "placement_skipped", "resumed", "experiments", "side", "interleaved_with", "gate_design")
 
 
 @dataclass(frozen=True)
@@ -217,7 +217,9 @@ class RunManifest(_ReadByKey):
     timing: Mapping[str, Any] = field(default_factory=dict)
     interpreters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     skipped: Mapping[str, str] = field(default_factory=dict)
-    placement: str = "logical"  # a run from before placements took the first CPUs
+    placement: str = "logical"  # the run's (first) placement; a run from before placements took the first CPUs
+    placements: tuple[str, ...] = ()  # a run of several placements: all of them, the first first
+    placement_skipped: Mapping[str, str] = field(default_factory=dict)  # "placement/cN" -> why it was not measured
     resumed: tuple[str, ...] = ()
     experiments: tuple[Mapping[str, Any], ...] = ()
     side: str = ""  # gilbench ab: "base: main" or "cand: ..."
@@ -231,10 +233,10 @@ class RunManifest(_ReadByKey):
     def from_dict(cls, data: Mapping[str, Any]) -> "RunManifest":
         known = {f.name for f in fields(cls)} - {"extra", "source"}
         values: dict[str, Any] = {k: v for k, v in data.items() if k in known and v is not None}
-        for name in ("cells", "argv", "resumed", "experiments"):
+        for name in ("cells", "argv", "placements", "resumed", "experiments"):
             if name in values:
                 values[name] = tuple(values[name])
-        for name in ("timing", "interpreters", "skipped"):
+        for name in ("timing", "interpreters", "skipped", "placement_skipped"):
             if name in values:
                 values[name] = dict(values[name])
         for name in ("finished", "config", "sample_interval", "memory_interval", "noise_threshold", "canary_slow",
@@ -251,7 +253,7 @@ class RunManifest(_ReadByKey):
             out[name] = _plain(getattr(self, name))
         for name in _OPTIONAL:
             value = getattr(self, name)
-            if value not in ((), "", None):
+            if value not in ((), "", None, {}):
                 out[name] = _plain(value)
         out["format"] = self.format
         return out

@@ -357,6 +357,8 @@ def plan_of(manifest: dict[str, Any]) -> Plan:
         interpreters=manifest.get("interpreters") or {},
         skipped=manifest.get("skipped") or {},
         placement=manifest.get("placement", "logical"),  # a run from before placements took the first CPUs
+        placements=tuple(manifest.get("placements") or ()),
+        placement_skipped=manifest.get("placement_skipped") or {},
     )
 
 

@@ -3,8 +3,10 @@
 Two hardware threads of one core share its execution units: two CPU-bound workers placed on siblings
 get far less than two cores' worth of work done, and a "2 cores" figure measured there says something
 else than one measured on two cores. So ``--cores N`` takes N distinct physical cores first and an SMT
-sibling only once every core has one CPU (``pick``); ``--logical-cpus`` takes the first N CPUs as
-listed, as before.
+sibling only once every core has one CPU (``pick``); ``--logical-cpus`` (``--placement logical``) takes the
+first N CPUs as listed, as before; ``--placement siblings`` fills every hardware thread of a core before
+the next core, the opposite of ``physical`` (where Linux lists every core before any sibling, as on
+x86, the first N CPUs are N distinct cores, so only ``siblings`` shows what sharing a core costs).
 
 The topology is what the OS reports (Linux: ``/sys/devices/system/cpu/cpuN/topology``: the package and
 core id of each logical CPU). Where it reports nothing, every CPU counts as a core of its own
@@ -18,9 +20,10 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 SYSFS_CPUS = Path("/sys/devices/system/cpu")
-#: how cells pick their CPUs: distinct physical cores first, or the first logical CPUs as listed
-PHYSICAL, LOGICAL = "physical", "logical"
-PLACEMENTS = (PHYSICAL, LOGICAL)
+#: how cells pick their CPUs: distinct physical cores first, the first logical CPUs as listed, or every
+#: SMT sibling of a core before the next core
+PHYSICAL, LOGICAL, SIBLINGS = "physical", "logical", "siblings"
+PLACEMENTS = (PHYSICAL, LOGICAL, SIBLINGS)
 
 
 @dataclass(frozen=True)
@@ -54,14 +57,16 @@ class Topology:
     def pick(self, available: Sequence[int], n: int, placement: str = PHYSICAL) -> tuple[int, ...]:
         """``n`` CPUs of ``available``, sorted: with ``physical``, one per physical core (in the order the
         cores first appear in ``available``) before any core gets a second; with ``logical``, the first
-        ``n`` as listed."""
+        ``n`` as listed; with ``siblings``, every CPU of a core (in that order) before the next core."""
         if placement == LOGICAL:
             return tuple(sorted(available[:n]))
-        if placement != PHYSICAL:
+        if placement not in PLACEMENTS:
             raise ValueError(f"placement must be one of {', '.join(PLACEMENTS)}, not {placement!r}")
         by_core: dict[tuple[int, int], list[int]] = {}
         for cpu in available:
             by_core.setdefault(self.core_of(cpu), []).append(cpu)
+        if placement == SIBLINGS:
+            return tuple(sorted([cpu for cpus in by_core.values() for cpu in cpus][:n]))
         order: list[int] = []
         depth = 0
         while len(order) < len(available):
@@ -106,3 +111,15 @@ def read_topology(root: Path = SYSFS_CPUS, cpus: Iterable[int] | None = None) ->
         else:
             cores[cpu] = (package if package is not None else 0, core)
     return Topology(cores, known and bool(cores), "sysfs" if known and cores else "none")
+
+
+def placements(text: str | Sequence[str]) -> tuple[str, ...]:
+    """"physical,logical" (or a sequence) -> the placements asked for, each once, in ``PLACEMENTS`` order,
+    so that the first (the one whose cells keep their plain ids) is ``physical`` whenever it is asked for;
+    a ValueError naming the accepted ones for anything else."""
+    names = [x.strip() for x in (text.split(",") if isinstance(text, str) else text) if x.strip()]
+    unknown = [x for x in names if x not in PLACEMENTS]
+    if unknown or not names:
+        raise ValueError(f"placements must be one or more of {', '.join(PLACEMENTS)} (comma-separated), "
+                         f"not {','.join(names) if names else repr(text)}")
+    return tuple(p for p in PLACEMENTS if p in names)

@@ -40,4 +40,5 @@ class _CheckoutParts(_abc.MetaPathFinder):
 _here = _os.path.dirname(_os.path.abspath(__file__))
 if not _os.path.isdir(_os.path.join(_here, "bench")) and not any(
         isinstance(f, _CheckoutParts) for f in _sys.meta_path):  # a checkout: bench/ is beside this folder
-    _sys.meta_path.append(_CheckoutParts(_os.path.dirname(_here)))
+    # first: an editable install of another checkout maps gilbench.bench too, and must not win here
+    _sys.meta_path.insert(0, _CheckoutParts(_os.path.dirname(_here)))

@@ -58,7 +58,9 @@ def _ok(run: RunData) -> pd.DataFrame:
 
 
 def _baseline(ok: pd.DataFrame, label: str, workload: str, cores: int) -> pd.Series | None:
-    return query.baselines(r for _, r in ok.iterrows()).get((label, workload, int(cores)))
+    """The baseline row of ``label``, ``workload`` and ``cores`` (``bench.query``; the run's cells hold one placement)."""
+    found = query.baselines(r for _, r in ok.iterrows())
+    return next((row for key, row in found.items() if key[:3] == (label, workload, int(cores))), None)
 
 
 def _best_per_model(ok: pd.DataFrame, label: str, workload: str, cores: int) -> dict[str, pd.Series]:
@@ -80,8 +82,8 @@ def _shared(ok: pd.DataFrame, a: str, b: str) -> list[tuple[str, int]]:
     keys = set(query.baselines(ok.itertuples()))
     both = []
     for workload in scaled_workloads(ok):
-        cores_a = {c for p, w, c in keys if (p, w) == (a, workload)}
-        cores_b = {c for p, w, c in keys if (p, w) == (b, workload)}
+        cores_a = {c for p, w, c, _ in keys if (p, w) == (a, workload)}
+        cores_b = {c for p, w, c, _ in keys if (p, w) == (b, workload)}
         if cores_a & cores_b:
             both.append((workload, int(max(cores_a & cores_b))))
     return both

@@ -104,8 +104,8 @@ def curves(run: RunData) -> list[Curve]:
         ones = group[group["workers"] == 1]
         if in_process and not ones.empty:
             basis, reference = OWN_SCALING, str(ones.iloc[0]["id"])
-        elif (label, workload, int(cores)) in baselines:
-            basis, reference = BASELINE, str(baselines[(label, workload, int(cores))].id)
+        elif query.baseline_key(first) in baselines:
+            basis, reference = BASELINE, str(baselines[query.baseline_key(first)].id)
         else:
             continue
         found.append(Curve(

@@ -87,6 +87,11 @@ class RunData:
     experiments: list[ExperimentResult] = field(default_factory=list)
     #: the run's records, for the questions every report module asks of them (``bench.query``)
     query: RunQuery = field(default_factory=RunQuery)
+    #: cells that measured the cores again under another placement than the run's first (``Cell.placement``),
+    #: with their speedups against their own placement's baseline; ``cells`` holds the first placement's only,
+    #: so that every other table keeps one cell per model, workers and cores. Both carry ``placement`` where
+    #: the run asked for several.
+    other_placements: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def skipped(self) -> pd.DataFrame:
@@ -172,13 +177,16 @@ def process_summary(processes: list[ProcessRecord]) -> dict[str, Any]:
         "parallelism": _median(p.parallelism for p in procs),
         # memory (bytes): medians over processes of each process tree's polled peak (bench.memory)
         "memory": _median(p.memory for p in procs),
+        # the range over processes: how far the figure moves from one process to the next (its resolution)
+        "memory_low": min(_finite(p.memory for p in procs), default=math.nan),
+        "memory_high": max(_finite(p.memory for p in procs), default=math.nan),
         "memory_measure": next((p.memory_measure for p in procs if p.memory_measure), ""),
         "memory_rss": _median(p.mem_rss for p in procs if p.mem_polls),
         "memory_uss": _median(p.mem_uss for p in procs if p.mem_uss is not None),
         "memory_pss": _median(p.mem_pss for p in procs if p.mem_pss is not None),
         "memory_processes": max((p.mem_processes for p in procs), default=0),
         "peak_rss_self": _median(p.peak_rss_self for p in procs if p.peak_rss_self),
-        "wait_share": _median(p.wait_share for p in procs),
+        "wait_share": round(_median(p.wait_share for p in procs), 4),  # a share to 0.01 %, as each process's
     }
 
 
@@ -216,6 +224,9 @@ def load(path: Path | str) -> RunData:
     interpreters = describe_interpreters({**machine, "interpreters": known}, [r.cell.python for r in entries])
     ask = RunQuery(entries, interpreters)
     rows, value_rows, process_rows, records, metadata = [], [], [], {}, {}
+    placed_rows: list[dict[str, Any]] = []
+    primary = manifest.placement
+    several_placements = len(manifest.placements) > 1
     for record in entries:
         cell = record.cell
         cid, family, in_process = cell.id, query.family_of(record), record.in_process
@@ -253,6 +264,11 @@ def load(path: Path | str) -> RunData:
         row["cpus"] = ",".join(map(str, cell.cpus))
         row["shared_core"] = bool(shared) if topology.known else None
         row["shared_cpus"] = " ".join("+".join(map(str, g)) for g in shared)
+        if several_placements:
+            row["placement"] = cell.placement or primary
+        if cell.placement:  # the cores again under another placement: beside the run's cells, not among them
+            placed_rows.append(row)
+            continue
         rows.append(row)
         records[cid] = record
         value_rows.extend({"id": cid, "process": p.index, "pad": p.pad, "value": v} for p in timed for v in p.values)
@@ -282,8 +298,10 @@ def load(path: Path | str) -> RunData:
     values_frame = pd.DataFrame(value_rows, columns=VALUE_COLUMNS)
     processes_frame = add_canary_ratio(pd.DataFrame(process_rows, columns=PROCESS_COLUMNS[:-2]))
     experiments = [ExperimentResult.from_dict(d) for d in folder.read_experiments() if isinstance(d, dict)]
+    placed = add_memory(add_scaling(pd.DataFrame(placed_rows))) if placed_rows else pd.DataFrame()
     return RunData(Path(path), manifest, machine, lesson, cells, values_frame, samples, metadata,
-                   processes_frame, gaps, interpreters, costs, experiments=experiments, query=ask)
+                   processes_frame, gaps, interpreters, costs, experiments=experiments, other_placements=placed,
+                   query=ask)
 
 
 def flag(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -324,7 +342,7 @@ def _of(baselines: dict[query.Key, Any], row: Any, column: str) -> float:
 
 
 def _same_key(frame: pd.DataFrame, key: query.Key) -> pd.Series:
-    """The rows that share ``key`` (interpreter, workload, cores: ``bench.query.baseline_key``)."""
+    """The rows that share ``key`` (interpreter, workload, cores, placement: ``bench.query.baseline_key``)."""
     return pd.Series([query.baseline_key(r) == key for r in frame.itertuples()], index=frame.index, dtype=bool)
 
 
@@ -351,23 +369,43 @@ def add_scaling(cells: pd.DataFrame) -> pd.DataFrame:
 
 def add_memory(cells: pd.DataFrame) -> pd.DataFrame:
     """Each cell's memory next to its speed: ``memory_per_worker`` (the tree's peak above the baseline
-    cell's, same interpreter, workload and cores, per worker: what one more worker costs) and
-    ``speedup_per_gib`` (speedup / the tree's peak in GiB)."""
+    cell's, same interpreter, workload and cores, per worker: what one more worker costs),
+    ``memory_per_worker_spread`` (its resolution, ± per worker: the larger of the two cells' ranges over
+    their processes, divided by the workers; nan with one process a side) and ``speedup_per_gib``
+    (speedup / the tree's peak in GiB).
+
+    A difference within the spread is not a measured cost (threads add a few pages each, less than two
+    processes of one cell differ by): ``memory_per_worker`` is then nan, and only the spread says how
+    small it is. A difference beyond it stays, negative where the tree was smaller than the baseline's."""
     cells = cells.copy()
-    if "memory" not in cells:
-        cells["memory"] = math.nan
+    for column in ("memory", "memory_low", "memory_high"):
+        if column not in cells:
+            cells[column] = math.nan
     ok = cells["status"] == "ok"
     baselines = query.baselines(cells[ok].itertuples())
-    per_worker, per_gib = [], []
+    per_worker, spreads, per_gib = [], [], []
     for r in cells.itertuples():
-        b = _of(baselines, r, "memory")
-        mine = r.memory if isinstance(r.memory, (int, float)) else math.nan
-        per_worker.append((mine - b) / r.workers if r.workers and not r.baseline else math.nan)
-        speedup = getattr(r, "speedup", math.nan)
+        b = baselines.get(query.baseline_key(r))
+        estimate, spread_ = math.nan, math.nan
+        if b is not None and r.workers and not r.baseline:
+            estimate = (_number(r.memory) - _number(b.memory)) / r.workers
+            if min(_number(getattr(x, "n_processes", math.nan)) for x in (r, b)) >= 2:  # else no range to go by
+                spread_ = max(_number(r.memory_high) - _number(r.memory_low),
+                              _number(b.memory_high) - _number(b.memory_low)) / r.workers
+            if abs(estimate) <= spread_:
+                estimate = math.nan
+        per_worker.append(estimate)
+        spreads.append(spread_)
+        mine, speedup = _number(r.memory), getattr(r, "speedup", math.nan)
         per_gib.append(speedup / (mine / GIB) if mine and mine == mine and speedup == speedup else math.nan)
     cells["memory_per_worker"] = per_worker
+    cells["memory_per_worker_spread"] = spreads
     cells["speedup_per_gib"] = per_gib
     return cells
+
+
+def _number(x: Any) -> float:
+    return float(x) if isinstance(x, (int, float)) else math.nan
 
 
 def main_thread_gaps(cells: pd.DataFrame, records: dict[str, CellRecord]) -> pd.DataFrame:
@@ -467,4 +505,6 @@ def add_canary_ratio(processes: pd.DataFrame) -> pd.DataFrame:
 
 def csv_frame(run: RunData) -> pd.DataFrame:
     """The tidy table as written to results.csv: one row per cell, no multi-line fields."""
-    return run.cells.drop(columns=["error_detail"], errors="ignore")
+    cells = run.cells if run.other_placements.empty else pd.concat([run.cells, run.other_placements],
+                                                                    ignore_index=True)
+    return cells.drop(columns=["error_detail"], errors="ignore")

@@ -141,3 +141,19 @@ def test_a_checkout_exposes_only_gilbenchs_parts() -> None:
 
 if sys.version_info < (3, 11):  # tomllib
     pytestmark = pytest.mark.skip("tomllib needs Python 3.11")
+
+
+def test_another_checkout_on_pythonpath_imports_its_own_parts(tmp_path) -> None:
+    """ab's sides and --dirs copies put a checkout first on PYTHONPATH; an editable install of this one
+    must not hand out this checkout's parts instead."""
+    import os
+    import shutil
+
+    copy = tmp_path / "checkout"
+    for part in ("gilbench", *PARTS):
+        shutil.copytree(ROOT / part, copy / part, ignore=shutil.ignore_patterns("__pycache__"))
+    code = "import gilbench.bench.gil as g, gilbench.workloads as w; print(g.__file__); print(w.__file__)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(copy)})
+    assert done.returncode == 0, done.stderr
+    assert all(line.startswith(str(copy)) for line in done.stdout.split()), done.stdout

@@ -184,3 +184,13 @@ def test_a_models_family_is_the_recorded_one_else_its_name():
     assert query.family_of(record) == "toy"
     record.family = "threads"
     assert query.family_of(record) == "threads"
+
+
+def test_the_cores_measured_again_under_another_placement_have_their_own_baseline():
+    def cell(backend: str, workers: int, placement: str = "") -> CellRecord:
+        c = Cell("w", backend, workers, 2, (0, 2), 4, {}, placement=placement)
+        return CellRecord(c, "cpu-bound", baseline=backend == "sequential", status="ok")
+
+    cells = [cell("sequential", 1), cell("threads", 2), cell("sequential", 1, "logical"), cell("threads", 2, "logical")]
+    ask = query.RunQuery(cells)
+    assert ask.baseline_of(cells[1].id) == cells[0].id and ask.baseline_of(cells[3].id) == cells[2].id

@@ -67,3 +67,65 @@ def test_round_trip_and_this_machine() -> None:
     assert again.cores == topology.cores and again.smt
     here = read_topology()  # whatever this machine reports: every CPU listed once
     assert here.physical_cores <= len(here.cores)
+
+
+# --- several placements in one run ------------------------------------------------------------
+
+def _both(topology: Topology, cores: int, asked: str, cpus: int = 16):
+    return expand(PROFILES["smoke"], workload_names=["hello-cpu"], backend_names=["sequential", "threads"],
+                  cores=[cores], cpus=list(range(cpus)), topology=topology, placement=asked)
+
+
+def test_both_placements_at_8_cores_on_8_cores_x_2_threads(tmp_path: Path) -> None:
+    """Numbered sibling-adjacent, the first 8 CPUs are 4 cores x 2 threads: logical is measured as well,
+    its cells under their own ids; physical's keep the ids a run of one placement gives them."""
+    topology = read_topology(recorded_sysfs(tmp_path, SMT_16_ADJACENT))
+    plan = _both(topology, 8, "physical,logical")
+    physical = [c for c in plan.cells if not c.placement]
+    logical = [c for c in plan.cells if c.placement == "logical"]
+    assert physical and len(logical) == len(physical)
+    assert {len({SMT_16_ADJACENT[c] for c in cell.cpus}) for cell in physical} == {8}  # 8 distinct cores
+    for cell in logical:
+        assert len({SMT_16_ADJACENT[c] for c in cell.cpus}) == 4 and len(topology.shared_cores(cell.cpus)) == 4
+        assert cell.id.endswith("/c8-logical") and cell.to_dict()["placement"] == "logical"
+    assert {c.id for c in physical} == {c.id for c in _both(topology, 8, "physical").cells}
+    assert "placement" not in physical[0].to_dict()
+    assert plan.placements == ("physical", "logical") and plan.placement == "physical" and not plan.placement_skipped
+    assert plan.to_dict()["placements"] == ["physical", "logical"]
+
+
+def test_logical_is_skipped_where_linux_lists_every_core_first(tmp_path: Path) -> None:
+    """x86 numbering (CPU i and i + 8 on core i): the first 8 CPUs are 8 distinct cores, what physical picks;
+    logical is not measured twice, and siblings is what shows 4 cores x 2 threads."""
+    topology = read_topology(recorded_sysfs(tmp_path, SMT_16))
+    plan = _both(topology, 8, "logical,physical,siblings")
+    assert plan.placements == ("physical", "logical", "siblings")  # physical first, whatever the order asked
+    assert {c.placement for c in plan.cells} == {"", "siblings"}
+    assert "same CPUs (0,1,2,3,4,5,6,7) as physical" in plan.placement_skipped["logical/c8"]
+    for cell in (c for c in plan.cells if c.placement == "siblings"):
+        assert cell.cpus == (0, 1, 2, 3, 8, 9, 10, 11)
+        assert topology.shared_cores(cell.cpus) == [(0, 8), (1, 9), (2, 10), (3, 11)]
+
+
+def test_on_two_vcpus_without_smt_a_second_placement_adds_no_cell() -> None:
+    """This machine's kind (2 vCPUs, each its own core): both placements pick CPUs 0,1 at --cores 2."""
+    topology = Topology({0: (0, 0), 1: (0, 1)})
+    plan = _both(topology, 2, "physical,logical", cpus=2)
+    assert {c.id for c in plan.cells} == {c.id for c in _both(topology, 2, "physical", cpus=2).cells}
+    assert set(plan.placement_skipped) == {"logical/c2"}
+    assert "measured once" in plan.placement_skipped["logical/c2"]
+
+
+def test_the_default_profile_runs_the_same_cells_here_whatever_the_placements() -> None:
+    """`make bench` on a machine without SMT: asking for every placement adds no cell."""
+    here = read_topology()
+    one = expand(PROFILES["default"], topology=here)
+    every = expand(PROFILES["default"], topology=here, placement="physical,logical,siblings")
+    if not here.smt:
+        assert [c.id for c in every.cells] == [c.id for c in one.cells]
+    assert one.placements == ("physical",) and "placements" not in one.to_dict()
+
+
+def test_placements_are_checked() -> None:
+    with pytest.raises(ValueError, match="physical, logical, siblings"):
+        expand(PROFILES["smoke"], placement="physical,cores")

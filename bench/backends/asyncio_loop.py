@@ -46,7 +46,7 @@ class AsyncioLoop(Backend):
         self.children_cpu = 0.0  # no child processes: all CPU time is the caller's own
         cpu0, wall0 = thread_clocks()
         outcomes = asyncio.run(_gather(task, tasks, workers))
-        cpu1, wall1 = thread_clocks()
+        cpu1, wall1 = thread_clocks(end=True)
         self.thread_times = [(cpu1 - cpu0, wall1 - wall0)]  # the loop's one thread
         for outcome in outcomes:
             if isinstance(outcome, _Failed):

@@ -163,6 +163,12 @@ class Backend(ABC):
         """
 
 
-def thread_clocks() -> tuple[float, float]:
-    """(this thread's CPU seconds, the wall clock) now: read by a worker thread at its start and end."""
-    return time.thread_time(), time.perf_counter()
+def thread_clocks(end: bool = False) -> tuple[float, float]:
+    """(this thread's CPU seconds, the wall clock) now: read by a worker thread at its start and (``end``)
+    at its end. The wall clock is read first at the start and last at the end, so the wall interval holds
+    the CPU interval and CPU seconds never exceed wall seconds: the wait share stays within [0, 1]."""
+    if end:
+        cpu = time.thread_time()
+        return cpu, time.perf_counter()
+    wall = time.perf_counter()
+    return time.thread_time(), wall

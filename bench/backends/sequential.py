@@ -22,5 +22,5 @@ class Sequential(Backend):
         except Exception as exc:
             raise TaskFailed.from_exception(0, exc) from exc
         finally:
-            cpu1, wall1 = thread_clocks()
+            cpu1, wall1 = thread_clocks(end=True)
             self.thread_times = [(cpu1 - cpu0, wall1 - wall0)]

@@ -27,7 +27,7 @@ class Threads(Backend):
                     results[i] = task(i)
             except BaseException as exc:  # noqa: BLE001 - every failure must reach the parent
                 failures.append(TaskFailed.from_exception(worker, exc))
-            cpu1, wall1 = thread_clocks()
+            cpu1, wall1 = thread_clocks(end=True)
             clocks.append((cpu1 - cpu0, wall1 - wall0))
 
         threads = [

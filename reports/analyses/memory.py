@@ -17,12 +17,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
 from .base import Analysis
-from ..curves import interpreter_name, panel_title
+from .panels import workload_panels
+from ..curves import interpreter_name
 from ..figures import backend_colors
 from ..frame import RunData, python_of, scaled_workloads
 from ..sections import Section
@@ -42,8 +42,11 @@ METHOD = (
     "counts 1/k in each) where the OS gives it, so fork's copy-on-write pages count once; RSS (every resident page of "
     "every process) otherwise, which counts shared pages once per process. USS: pages private to each process. The "
     "poll misses an allocation that lives less than 50 ms; the measured process's own peak RSS (getrusage after its "
-    "batches, exact) is shown beside it. Per worker: (the cell's peak - the baseline cell's peak) / workers. "
-    "Speedup per GiB: speedup / peak in GiB."
+    "batches, exact) is shown beside it. Per worker: (the cell's peak - the baseline cell's peak) / workers, "
+    "± the larger of the two cells' ranges over their processes / workers (how far the peak moves from one process "
+    "to the next); a difference within that range is below the measurement's resolution and shown as such, not as a "
+    "cost, and a tree smaller than the baseline's is shown as less than the baseline. Speedup per GiB: speedup / "
+    "peak in GiB."
 )
 
 
@@ -95,22 +98,45 @@ def cheapest_sentences(run: RunData, cells: pd.DataFrame) -> list[str]:
     return out
 
 
+def _size(mib: float) -> str:
+    return f"{mib:.2g}" if abs(mib) < 1 else f"{mib:.1f}"
+
+
+def per_worker_text(row: Any) -> str:
+    """What one worker of ``row``'s cell costs above the baseline, honestly: within the spread over processes
+    it is below the resolution, and a tree smaller than the baseline's is no cost."""
+    estimate, spread = _mib(row.memory_per_worker), _mib(getattr(row, "memory_per_worker_spread", math.nan))
+    if math.isnan(estimate):
+        return f"below the resolution (± {_size(spread)} MiB)" if not math.isnan(spread) else "–"
+    if estimate < 0:
+        return f"none: the tree was {_size(-estimate * row.workers)} MiB smaller than the baseline's"
+    spread_text = f" ± {_size(spread)}" if not math.isnan(spread) else " (one process: spread unknown)"
+    return f"{_size(estimate)} MiB{spread_text}"
+
+
+def _order(row: Any) -> float:
+    """Cheapest first; a cost below the resolution counts as none."""
+    x = row.memory_per_worker
+    return 0.0 if isinstance(x, float) and math.isnan(x) else float(x)
+
+
 def per_worker_sentences(run: RunData, cells: pd.DataFrame) -> list[str]:
     """Per interpreter, workload and cores, at the most workers that more than one model ran: each
     model's memory per worker above the baseline, cheapest first."""
     out = []
     several = cells["python"].nunique() > 1
-    scaled = cells[~cells["baseline"].fillna(False).astype(bool) & cells["memory_per_worker"].notna()]
+    shown = cells["memory_per_worker"].notna() | cells["memory_per_worker_spread"].notna()
+    scaled = cells[~cells["baseline"].fillna(False).astype(bool) & shown]
     for (python, workload, cores), group in scaled.groupby(["python", "workload", "cores"], sort=False):
         counts = group.groupby("workers")["backend"].nunique()
         shared = counts[counts > 1]
         if shared.empty:
             continue
         n = int(shared.index.max())
-        at = group[group["workers"] == n].sort_values("memory_per_worker")
-        parts = ", ".join(f"{_label(r)[: -len(f' x{n}')]} {_mib(r.memory_per_worker):.1f} MiB" for r in at.itertuples())
+        at = sorted(group[group["workers"] == n].itertuples(), key=_order)
+        parts = ", ".join(f"{_label(r)[: -len(f' x{n}')]} {per_worker_text(r)}" for r in at)
         out.append(f"{_where(run, python, workload, int(cores), several)}, {n} workers: one worker cost, above the "
-                   f"baseline's {at.iloc[0].memory_measure or 'memory'}, {parts}.")
+                   f"baseline's {at[0].memory_measure or 'memory'}, {parts}.")
     return out
 
 
@@ -120,7 +146,7 @@ def table(run: RunData, cells: pd.DataFrame) -> pd.DataFrame:
         "model": r.backend, "start method": r.start_method if isinstance(r.start_method, str) else "–",
         "workers": r.workers, "time (s)": r.time, "speedup": r.speedup,
         "peak memory (MiB)": _mib(r.memory), "measure": r.memory_measure,
-        "per worker (MiB)": _mib(r.memory_per_worker), "speedup per GiB": r.speedup_per_gib,
+        "per worker": per_worker_text(r), "speedup per GiB": r.speedup_per_gib,
         "RSS sum (MiB)": _mib(r.memory_rss), "USS sum (MiB)": _mib(r.memory_uss), "PSS sum (MiB)": _mib(r.memory_pss),
         "processes in the tree": r.memory_processes, "own peak RSS (MiB)": _mib(r.peak_rss_self),
     } for r in cells.itertuples()])
@@ -128,12 +154,12 @@ def table(run: RunData, cells: pd.DataFrame) -> pd.DataFrame:
 
 def figure(run: RunData, cells: pd.DataFrame) -> Figure | None:
     """Speedup against peak memory, one point per cell, a panel per workload (and interpreter)."""
-    panels = list(cells.groupby(["workload", "python"], sort=False))
-    if not panels:
+    grid = workload_panels(run, cells, 4.4, 3.8)
+    if grid is None:
         return None
+    fig, panels = grid
     colors = backend_colors(list(dict.fromkeys(cells["backend"])))
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels) + 0.4, 3.8), squeeze=False)
-    for ax, ((workload, python), group) in zip(axes[0], panels):
+    for ax, group in panels:
         for r in group.itertuples():
             y = r.speedup if isinstance(r.speedup, float) and not math.isnan(r.speedup) else 1.0
             ax.scatter(_mib(r.memory), y, color=colors[r.backend], s=18 + 8 * r.workers, alpha=0.8)
@@ -141,8 +167,6 @@ def figure(run: RunData, cells: pd.DataFrame) -> Figure | None:
                         textcoords="offset points")
         ax.set_xlabel(f"peak memory of the process tree (MiB, {group.iloc[0].memory_measure or 'memory'})")
         ax.set_ylabel("speedup")
-        ax.set_title(panel_title(run, cells, workload, python), fontsize=9)
-        ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
 

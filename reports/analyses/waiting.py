@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import math
 
-import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
 from .base import Analysis
-from ..curves import interpreter_name, panel_title
+from .panels import workload_panels
+from ..curves import interpreter_name
 from ..figures import STYLES, backend_colors
 from ..frame import RunData, python_of, scaled_workloads
 from ..sections import Section
@@ -58,19 +58,19 @@ def sentences(run: RunData, cells: pd.DataFrame) -> list[str]:
 def table(run: RunData, cells: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame([{
         "workload": r.workload, "interpreter": interpreter_name(run, r.python), "cores": r.cores, "model": r.backend,
-        "workers": r.workers, "wait share (%)": r.wait_share * 100,
+        "workers": r.workers, "wait share (%)": round(r.wait_share * 100, 1),
         "one at a time (%)": (1 - 1 / r.workers) * 100, "parallelism": r.parallelism, "time (s)": r.time,
     } for r in cells.itertuples()])
 
 
 def figure(run: RunData, cells: pd.DataFrame) -> Figure | None:
     """Wait share against workers, a line per model, a panel per workload (and interpreter)."""
-    panels = list(cells.groupby(["workload", "python"], sort=False))
-    if not panels:
+    grid = workload_panels(run, cells, 4.0, 3.4)
+    if grid is None:
         return None
+    fig, panels = grid
     colors = backend_colors(list(dict.fromkeys(cells["backend"])))
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.0 * len(panels) + 0.4, 3.4), squeeze=False)
-    for ax, ((workload, python), group) in zip(axes[0], panels):
+    for ax, group in panels:
         for backend, line in group.groupby("backend", sort=False):
             line = line.sort_values("workers")
             ax.plot(line["workers"], line["wait_share"] * 100, STYLES[True], color=colors[backend], label=backend)
@@ -80,8 +80,6 @@ def figure(run: RunData, cells: pd.DataFrame) -> Figure | None:
         ax.set_ylim(-5, 105)
         ax.set_xlabel("workers")
         ax.set_ylabel("threads off the CPU (%)")
-        ax.set_title(panel_title(run, cells, workload, python), fontsize=9)
-        ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
