@@ -11,7 +11,7 @@ threshold T = PCT / 100; "worse" is slower time, lower speedup, lower parallelis
    batch (``min``: noise only adds time, so it is the least disturbed reading) and by its mean batch
    (``mean``: the guard that sees a regression hitting one batch in three, or only the first);
    ``speedup`` (the baseline cell of the same interpreter, workload and cores over the cell, both by
-   ``min``; ``bench.model.baseline_id``); ``parallelism`` (the median over batches of CPU / wall);
+   ``min``; ``bench.query.baseline_of``); ``parallelism`` (the median over batches of CPU / wall);
    ``memory`` (the process tree's peak, PSS where the OS gives it, else RSS: ``ProcessRecord.memory``).
 2. Error budget. The family is every row of the comparison; a row's share of ``ALPHA`` is
    ``ALPHA x weight / total weight``, weight 2 for a primary row and 1 for the ``mean`` guard
@@ -70,10 +70,11 @@ import re
 import statistics
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
-from . import stats
-from .model import CellRecord, baseline_id
+from . import query, stats
+from .model import CellRecord
+from .records import Failure, RunManifest
 from .results import RunFolder, RunFolderError
 from .sequential import Design, single
 
@@ -190,21 +191,22 @@ class RunSide:
             raise RunFolderError(f"{folder.suite}: a pyperf suite without gilbench metadata")
         machine = folder.read_optional(folder.machine, "machine.json", {})
         try:
-            records = [CellRecord.from_dict(c) for c in manifest["cells"]]
+            manifest = RunManifest.from_dict(manifest)
+            records = manifest.records
         except (TypeError, KeyError, ValueError, AttributeError) as exc:
             raise RunFolderError(f"{folder.manifest}: a cell entry is not readable ({exc!r})") from None
-        design = manifest.get("gate_design")
+        design = manifest.gate_design
         return cls(str(path), machine if isinstance(machine, dict) else {}, {r.id: r for r in records},
-                   str(manifest.get("interleaved_with") or ""), dict(manifest.get("timing") or {}),
-                   str(manifest.get("gilbench_version") or ""), Design.from_dict(design) if design else None)
+                   str(manifest.interleaved_with or ""), dict(manifest.timing),
+                   str(manifest.gilbench_version or ""), Design.from_dict(design) if design else None)
 
     def ok(self, cell_id: str) -> bool:
-        record = self.cells.get(cell_id)
-        return record is not None and record.status == "ok" and any(p.values for p in record.processes)
+        return query.finished(self.cells.get(cell_id))
 
     def baseline_of(self, cell_id: str) -> str | None:
-        """The id of the cell's speedup baseline (same interpreter, workload and cores)."""
-        return baseline_id(self.cells.values(), self.cells[cell_id].cell)
+        """The id of the cell's speedup baseline (same interpreter, workload and cores: ``bench.query``)."""
+        base = query.baseline_of(self.cells.values(), self.cells[cell_id])
+        return base.id if base is not None else None
 
     def canaries(self) -> dict[tuple[str, int], float]:
         """Every process's canary wall time (s) by (cell, round); processes without one left out."""
@@ -386,12 +388,9 @@ def _first_level(design: Design, specs: list[RowSpec]) -> float:
 #: a side's figures for one row: (sign, {process index: log summary}) terms, summed with their signs
 Terms = list[tuple[int, dict[int, float]]]
 
-_SUMMARY: dict[str, Callable[[Any], float]] = {
-    "min": lambda p: p.best,
-    "mean": lambda p: statistics.fmean(p.values),
-    "median": lambda p: p.parallelism,
-    "peak": lambda p: p.memory,
-}
+#: a row's summary -> the process figure it takes (``bench.query.process_summary``); a parallelism
+#: row's "median" is the median over batches of CPU / wall
+_SUMMARY = {"min": "min", "mean": "mean", "median": "parallelism", "peak": "peak"}
 
 
 def _logs(record: CellRecord, summary: str) -> dict[int, float]:
@@ -399,7 +398,7 @@ def _logs(record: CellRecord, summary: str) -> dict[int, float]:
     for p in record.processes:
         if not p.values:
             continue
-        x = _SUMMARY[summary](p)
+        x = query.process_summary(p, _SUMMARY[summary])
         if x is not None and math.isfinite(x) and x > 0:
             out[p.index] = math.log(x)
     return out
@@ -552,8 +551,8 @@ def _environment(base: RunSide, cand: RunSide) -> list[tuple[str, str, str, bool
 
 
 def _error(record: CellRecord) -> str:
-    error = record.error or {}
-    message = error.get("message") or error.get("how") or ""
+    error = record.error or Failure()
+    message = error.message or error.how
     what = "timed out" if record.status == "timeout" else record.status
     return f"{what} in the candidate" + (f": {message}" if message else "")
 
@@ -808,9 +807,9 @@ def open_cells(comparison: Comparison, cells: Mapping[str, CellRecord]) -> set[s
             continue
         out.add(row.id)
         if row.metric == "speedup" and row.id in cells:
-            bid = baseline_id(cells.values(), cells[row.id].cell)
-            if bid:
-                out.add(bid)
+            base = query.baseline_of(cells.values(), cells[row.id])
+            if base is not None:
+                out.add(base.id)
     return out
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 from .child import run_limited, worker_environment
 from .matrix import available_cpus
 from .progress import format_duration
+from .records import Failure
 from .results import RunFolder
 from ..experiments import all_experiments, get
 from ..experiments.base import ExperimentResult
@@ -86,8 +87,7 @@ def _how_it_ended(returncode: int | None, log: Path) -> dict[str, Any]:
         message = f"the experiment's process was killed by signal {-returncode} ({name})"
     else:
         message = f"the experiment's process exited with code {returncode} and wrote no result"
-    return {"how": "exited", "exitcode": returncode, "message": message,
-            "log_tail": "\n".join(text.strip().splitlines()[-15:])}
+    return Failure("exited", message, exitcode=returncode, log_tail="\n".join(text.strip().splitlines()[-15:])).to_dict()
 
 
 def run_one(job: ExperimentJob, folder: RunFolder, timeout: float | None = None, cwd: Path | None = None,
@@ -113,10 +113,10 @@ def run_one(job: ExperimentJob, folder: RunFolder, timeout: float | None = None,
             result = ExperimentResult.from_dict(json.loads(out.read_text(encoding="utf-8")))
         except (OSError, ValueError, TypeError) as exc:
             result = ExperimentResult(job.name, job.label, job.params, status="failed",
-                                      error={"how": "unreadable", "message": f"its result is not readable: {exc}"})
+                                      error=Failure("unreadable", f"its result is not readable: {exc}").to_dict())
     if result is None:
         result = ExperimentResult(job.name, job.label, job.params, status="timeout" if timed_out else "failed")
-        result.error = ({"how": "timeout", "message": f"no result within its time limit of {limit:.0f} s"}
+        result.error = (Failure("timeout", f"no result within its time limit of {limit:.0f} s").to_dict()
                         if timed_out else _how_it_ended(returncode, log))
         result.started, result.ended, result.duration = started, time.time(), time.monotonic() - t0
     result.pid = ended.pid

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Iterable
+from typing import Any
 
 from .matrix import Cell
+from .records import Failure
 
 
 @dataclass
@@ -134,10 +135,13 @@ class CellRecord:
     started: float | None = None
     ended: float | None = None
     processes: list[ProcessRecord] = field(default_factory=list)
-    error: dict[str, Any] | None = None
+    error: Failure | None = None  # a dict is read as one (bench.records.Failure.from_dict)
     noisy: bool = False
     noise_share: float = 0.0
     note: str = ""
+
+    def __post_init__(self) -> None:
+        self.error = Failure.of(self.error)
 
     @property
     def id(self) -> str:
@@ -165,35 +169,29 @@ class CellRecord:
             noisy=self.noisy, noise_share=self.noise_share,
         )
         if self.error:
-            data["error"] = self.error
+            data["error"] = Failure.of(self.error).to_dict()  # of: a dict assigned after construction
         if self.note:
             data["note"] = self.note
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "CellRecord":
+        cell = Cell.from_dict(data)
         return cls(
-            cell=Cell.from_dict(data),
+            cell=cell,
             kind=data.get("kind", ""),
             baseline=bool(data.get("baseline", False)),
             family=data.get("family", ""),
-            in_process=bool(data.get("in_process", True)),
+            # a manifest from before models recorded it: workers in the process where there is no start method
+            in_process=bool(data["in_process"]) if data.get("in_process") is not None else cell.start_method is None,
             status=data.get("status", "pending"),
             started=data.get("started"),
             ended=data.get("ended"),
             processes=[ProcessRecord.from_dict(p) for p in data.get("processes") or []],
-            error=data.get("error"),
+            error=Failure.of(data.get("error")),
             noisy=bool(data.get("noisy", False)),
             noise_share=float(data.get("noise_share") or 0.0),
             note=data.get("note", ""),
         )
 
 
-def baseline_id(records: "Iterable[CellRecord]", cell: Cell) -> str | None:
-    """The id of ``cell``'s speedup baseline: the run's cell flagged ``baseline`` with the same
-    interpreter, workload and cores (the one place this lookup lives)."""
-    for record in records:
-        c = record.cell
-        if record.baseline and (c.python, c.workload, c.cores) == (cell.python, cell.workload, cell.cores):
-            return record.id
-    return None

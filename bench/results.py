@@ -26,12 +26,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .records import FORMAT, RunManifest  # noqa: F401  FORMAT: where readers of run folders have found it
+
 if TYPE_CHECKING:
     import pyperf
-
-
-#: 2: cells hold their pyperf processes (bench.model.CellRecord); 1 had flat values
-FORMAT = 2
 
 
 class RunFolderError(Exception):
@@ -166,8 +164,11 @@ class RunFolder:
         return self.cells / f"{slug}{suffix}"
 
     # --- writes -------------------------------------------------------------------------------
-    def write_manifest(self, manifest: dict[str, Any]) -> None:
-        write_json_atomic(self.manifest, {**manifest, "format": FORMAT})
+    def write_manifest(self, manifest: "RunManifest | dict[str, Any]") -> None:
+        """Write manifest.json through its record (``bench.records.RunManifest``): one schema for every writer."""
+        if not isinstance(manifest, RunManifest):
+            manifest = RunManifest.from_dict(manifest)
+        write_json_atomic(self.manifest, {**manifest.to_dict(), "format": FORMAT})
 
     def write_json(self, path: Path, data: Any) -> None:
         write_json_atomic(path, data)
@@ -219,6 +220,10 @@ class RunFolder:
             raise RunFolderError(f"{self.manifest}: format {manifest['format']}, written by an older gilbench that did "
                                  "not keep each pyperf process's values apart; run the benchmark again")
         return manifest
+
+    def load_manifest(self) -> RunManifest:
+        """manifest.json as its record; RunFolderError as ``read_manifest``."""
+        return RunManifest.from_dict(self.read_manifest())
 
     def read_optional(self, path: Path, what: str, default: Any) -> Any:
         return read_json(path, what) if path.exists() else default

@@ -39,6 +39,7 @@ from .machine import describe, gil_enabled
 from .matrix import Cell, Plan, Timing, cpu_list, layout_pad
 from .memory import MEMORY_INTERVAL_S, TreeMemory
 from .model import CellRecord, ProcessRecord
+from .records import Failure
 from .probe import probe
 from .progress import Progress, estimate_cell_seconds, format_duration
 from .results import RunFolder
@@ -95,14 +96,14 @@ def _tree_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def _failure_from_log(log_text: str, returncode: int | None) -> dict[str, Any]:
+def _failure_from_log(log_text: str, returncode: int | None) -> Failure:
     """What the log says when a worker died without gilbench's own failure record."""
     codes = [int(c) for c in re.findall(r"exit code (-?\d+)", log_text)]
     code = next((c for c in codes if c < 0), codes[0] if codes else returncode)
     if code is not None and code < 0:
         name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
-        return {"how": "signal", "exitcode": code, "message": f"the pyperf worker was killed by signal {-code} ({name})"}
-    return {"how": "exited", "exitcode": code, "message": f"the pyperf worker exited with code {returncode}"}
+        return Failure("signal", f"the pyperf worker was killed by signal {-code} ({name})", exitcode=code)
+    return Failure("exited", f"the pyperf worker exited with code {returncode}", exitcode=code)
 
 
 def _read_accounting(path: Path) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -130,7 +131,7 @@ class ProcessOutcome:
     status: str  # ok, failed or timeout
     record: ProcessRecord
     output: Path
-    error: dict[str, Any] | None = None
+    error: Failure | None = None
 
 
 def run_process(
@@ -203,13 +204,13 @@ def run_process(
         record.mem_processes, record.mem_polls = memory.processes, memory.polls
     elif status == "ok":
         status = "failed"
-        error = {"how": "exited", "message": "the worker wrote no measurements"}
+        error = Failure("exited", "the worker wrote no measurements")
     if status == "timeout":
-        error = {"how": "timeout", "message": f"no result within the process's time limit of {timeout:.0f} s"}
+        error = Failure("timeout", f"no result within the process's time limit of {timeout:.0f} s")
     elif status == "failed" and error is None:
         text = log.read_text(encoding="utf-8", errors="replace")
-        error = failure or _failure_from_log(text, returncode)
-        error["log_tail"] = "\n".join(text.strip().splitlines()[-15:])
+        error = (Failure.from_dict(failure) if failure else _failure_from_log(text, returncode)).with_log(
+            "\n".join(text.strip().splitlines()[-15:]))
     return ProcessOutcome(status, record, out, error)
 
 
@@ -360,7 +361,7 @@ def execute(
             _finish_cell(lane, i, canaries)
             lane.save()
             statuses.append(f"{lane.name} {lane.records[i].status}".strip())
-        notes = [lane.records[i].error["message"][:60] for lane in lanes if lane.records[i].error]
+        notes = [lane.records[i].error.message[:60] for lane in lanes if lane.records[i].error]
         notes += [f"noisy: {lane.records[i].note[:70]}" for lane in lanes if lane.records[i].noisy]
         if len(blocks) > 1:
             notes.insert(0, f"{max(len(lane.records[i].processes) for lane in lanes)} rounds")
@@ -397,7 +398,7 @@ def _run_rounds(lanes: list[Lane], i: int, rounds: range, timeout: float, canari
         for lane in lanes:
             if fixture.error and lane.records[i].status == "pending":
                 lane.records[i].status = "failed"
-                lane.records[i].error = {"how": "fixture", "message": fixture.error}
+                lane.records[i].error = Failure("fixture", fixture.error)
         for index in rounds:
             order = list(lanes)
             if rng is not None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import get
 from ..bench.gil import gil_enabled, mismatch
+from ..bench.records import Failure
 from ..bench.results import write_json_atomic
 from .base import ExperimentResult, measure_context
 
@@ -45,8 +46,8 @@ def run(name: str, params: dict, label: str = "") -> ExperimentResult:
         result.status = "ok"
     except Exception as exc:  # noqa: BLE001  the runner records it; the run goes on
         result.status = "failed"
-        result.error = {"how": "raised", "type": type(exc).__name__, "message": str(exc),
-                        "traceback": traceback.format_exc()}
+        result.error = Failure("raised", str(exc), error_type=type(exc).__name__,
+                               traceback=traceback.format_exc()).to_dict()
     result.details = dict(experiment.details) if experiment else {}
     result.duration = time.monotonic() - t0
     result.ended = time.time()

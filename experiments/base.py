@@ -18,10 +18,11 @@ import os
 import platform
 import sys
 import sysconfig
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from ..bench.gil import gil_enabled
+from ..bench.records import Failure
 
 if TYPE_CHECKING:
     from ..reports.sections import Section
@@ -171,6 +172,5 @@ def describe_error(result: ExperimentResult) -> str:
     """A failed or timed-out result's error in one line."""
     if result.ok and not result.rows:
         return "it measured nothing"
-    error = result.error or {}
-    head = ": ".join(str(x) for x in (error.get("type") or error.get("how") or result.status, error.get("message")) if x)
-    return head or result.status
+    error = Failure.from_dict(result.error)
+    return (error if error.how or error.error_type else replace(error, how=result.status)).head or result.status

@@ -20,12 +20,13 @@ times are compared directly only where the same work ran on both (the baselines,
 from __future__ import annotations
 
 import math
-import statistics
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 import pandas as pd
 
+from ..bench import query
+from ..bench.records import InterpreterDescription
 from .frame import RunData, flag, python_of, scaled_workloads
 
 
@@ -33,27 +34,16 @@ def _nan(x: Any) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
-def settings_text(described: dict[str, Any]) -> str:
+def settings_text(described: "InterpreterDescription | Mapping[str, Any]") -> str:
     """"PYTHON_GIL=0" or "" for an interpreter's environment settings."""
-    return ", ".join(f"{k}={v}" for k, v in sorted((described.get("settings") or {}).items()))
-
-
-def _gil_off(described: dict[str, Any]) -> bool | None:
-    """Whether the GIL was off: the description's ``gil_enabled``, else its PYTHON_GIL setting."""
-    if described.get("gil_enabled") is not None:
-        return not described["gil_enabled"]
-    setting = str((described.get("settings") or {}).get("PYTHON_GIL", ""))
-    return {"0": True, "1": False}.get(setting)
-
-
-def _process_medians(run: RunData, cell_id: str) -> dict[int, float]:
-    values = run.values[run.values["id"] == cell_id]
-    return {int(k): float(statistics.median(g["value"])) for k, g in values.groupby("process")}
+    if not isinstance(described, InterpreterDescription):
+        described = InterpreterDescription.from_dict(described)
+    return described.settings_text
 
 
 def paired_range(run: RunData, num_id: str, den_id: str) -> tuple[float, float, int]:
     """The range over layouts of time(num) / time(den): process k of both cells ran with layout pad k."""
-    num, den = _process_medians(run, num_id), _process_medians(run, den_id)
+    num, den = run.query.process_medians(num_id), run.query.process_medians(den_id)
     ratios = [num[k] / den[k] for k in sorted(set(num) & set(den)) if den[k] > 0]
     return (min(ratios), max(ratios), len(ratios)) if ratios else (math.nan, math.nan, 0)
 
@@ -68,9 +58,9 @@ def _ok(run: RunData) -> pd.DataFrame:
 
 
 def _baseline(ok: pd.DataFrame, label: str, workload: str, cores: int) -> pd.Series | None:
-    rows = ok[(ok["python"] == label) & (ok["workload"] == workload) & (ok["cores"] == cores)
-              & flag(ok, "baseline")]
-    return rows.iloc[0] if not rows.empty else None
+    """The baseline row of ``label``, ``workload`` and ``cores`` (``bench.query``; the run's cells hold one placement)."""
+    found = query.baselines(r for _, r in ok.iterrows())
+    return next((row for key, row in found.items() if key[:3] == (label, workload, int(cores))), None)
 
 
 def _best_per_model(ok: pd.DataFrame, label: str, workload: str, cores: int) -> dict[str, pd.Series]:
@@ -89,11 +79,11 @@ def _fastest(ok: pd.DataFrame, label: str, workload: str, cores: int) -> pd.Seri
 def _shared(ok: pd.DataFrame, a: str, b: str) -> list[tuple[str, int]]:
     """(workload, the most cores) for each workload with a finished baseline on both interpreters and more
     than one worker count (a workload run with one worker only, such as the start-cost one, has no scaling)."""
-    base = flag(ok, "baseline")
+    keys = set(query.baselines(ok.itertuples()))
     both = []
     for workload in scaled_workloads(ok):
-        cores_a = set(ok[base & (ok["python"] == a) & (ok["workload"] == workload)]["cores"])
-        cores_b = set(ok[base & (ok["python"] == b) & (ok["workload"] == workload)]["cores"])
+        cores_a = {c for p, w, c, _ in keys if (p, w) == (a, workload)}
+        cores_b = {c for p, w, c, _ in keys if (p, w) == (b, workload)}
         if cores_a & cores_b:
             both.append((workload, int(max(cores_a & cores_b))))
     return both
@@ -216,14 +206,14 @@ def free_threaded_pairs(run: RunData) -> list[BuildPair]:
     pairs = []
     for a in present:
         da = described[a]
-        if not da["free_threaded"] or not da["short_version"]:
+        if not da.free_threaded or not da.short_version:
             continue
-        gil_builds = [b for b in present if not described[b]["free_threaded"] and described[b]["build"]
-                      and described[b]["short_version"] == da["short_version"]]
+        gil_builds = [b for b in present if not described[b].free_threaded and described[b].build
+                      and described[b].short_version == da.short_version]
         if not gil_builds:
             continue
         b = gil_builds[0]
-        pair = BuildPair(a, b, da["display"], described[b]["display"], da["short_version"], da["executable"])
+        pair = BuildPair(a, b, da.display, described[b].display, da.short_version, da.executable)
         for workload, cores in _shared(ok, a, b):
             trade = _trade(run, ok, a, b, workload, cores)
             if trade is None:
@@ -251,6 +241,11 @@ def free_threaded_pairs(run: RunData) -> list[BuildPair]:
     return pairs
 
 
+def _named(d: InterpreterDescription) -> str:
+    """The interpreter's name with its settings where the name does not already say them."""
+    return d.display + (f" ({d.settings_text})" if d.settings_text and d.settings_text not in d.display else "")
+
+
 def gil_effect_pairs(run: RunData) -> list[BuildPair]:
     """Each free-threaded binary that ran with the GIL off and with it on: the GIL's own effect."""
     ok = _ok(run)
@@ -260,18 +255,17 @@ def gil_effect_pairs(run: RunData) -> list[BuildPair]:
     groups: dict[tuple[str, str], list[str]] = {}
     for label in present:
         d = run.interpreter(label)
-        if d["free_threaded"]:
-            groups.setdefault((d["executable"] or d["short_version"], d["short_version"]), []).append(label)
+        if d.free_threaded:
+            groups.setdefault((d.executable or d.short_version, d.short_version), []).append(label)
     pairs = []
     for (executable, version), labels in groups.items():
-        off = [x for x in labels if _gil_off(run.interpreter(x)) is True]
-        on = [x for x in labels if _gil_off(run.interpreter(x)) is False]
+        off = [x for x in labels if run.interpreter(x).gil_off is True]
+        on = [x for x in labels if run.interpreter(x).gil_off is False]
         if not off or not on:
             continue
         a, b = off[0], on[0]
         da, db = run.interpreter(a), run.interpreter(b)
-        a_name = da["display"] + (f" ({settings_text(da)})" if settings_text(da) and settings_text(da) not in da["display"] else "")
-        b_name = db["display"] + (f" ({settings_text(db)})" if settings_text(db) and settings_text(db) not in db["display"] else "")
+        a_name, b_name = _named(da), _named(db)
         pair = BuildPair(a, b, a_name, b_name, version, executable if executable != version else "")
         for workload, cores in _shared(ok, a, b):
             trade = _trade(run, ok, a, b, workload, cores)

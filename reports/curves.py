@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ..bench import query
 from .frame import RunData, flag, python_of, scaled_workloads
 from .verdicts import BASELINE, OWN_SCALING
 
@@ -56,13 +57,11 @@ def process_medians(run: RunData) -> dict[str, list[float]]:
     """Each finished cell's process medians (the unit of analysis); a cell without per-process rows gets
     its time alone (a figure without an interval)."""
     found: dict[str, list[float]] = {}
-    procs = run.processes
-    if not procs.empty:
-        rows = procs[(procs["status"] == "ok") & procs["median"].notna()]
-        for cid, group in rows.groupby("id", sort=False):
-            found[str(cid)] = [float(x) for x in group.sort_values("process")["median"]]
     for r in run.cells[run.cells["status"] == "ok"].itertuples():
-        if str(r.id) not in found and not math.isnan(getattr(r, "time", math.nan)):
+        medians = list(run.query.process_medians(str(r.id)).values())
+        if medians:
+            found[str(r.id)] = medians
+        elif not math.isnan(getattr(r, "time", math.nan)):
             found[str(r.id)] = [float(r.time)]
     return found
 
@@ -74,15 +73,13 @@ def gil_states(run: RunData) -> dict[str, bool]:
     states = {}
     for label in dict.fromkeys(cells["python"]):
         seen = cells.loc[cells["python"] == label, "gil_enabled"] if "gil_enabled" in cells else []
-        known = [bool(x) for x in seen if x is not None and not (isinstance(x, float) and math.isnan(x))]
-        described = run.interpreter(label).get("gil_enabled")
-        states[label] = any(known) if known else (True if described is None else bool(described))
+        states[label] = query.gil_on(query.gil_state(seen, run.interpreter(label).gil_enabled))
     return states
 
 
 def cell_params(run: RunData) -> dict[str, dict[str, Any]]:
     """Each cell's workload parameters as the manifest recorded them (typed, unlike the frame's text)."""
-    return {str(c.get("id")): dict(c.get("params") or {}) for c in run.manifest.get("cells", [])}
+    return run.manifest.params()
 
 
 def curves(run: RunData) -> list[Curve]:
@@ -96,7 +93,7 @@ def curves(run: RunData) -> list[Curve]:
     ok["python"] = python_of(ok)
     ok["in_process"] = flag(ok, "in_process")
     is_base = flag(ok, "baseline")
-    baselines = {(r.python, r.workload, int(r.cores)): str(r.id) for r in ok[is_base].itertuples()}
+    baselines = query.baselines(ok.itertuples())
     gil = gil_states(run)
     found = []
     keys = ["python", "workload", "cores", "backend"]
@@ -107,8 +104,8 @@ def curves(run: RunData) -> list[Curve]:
         ones = group[group["workers"] == 1]
         if in_process and not ones.empty:
             basis, reference = OWN_SCALING, str(ones.iloc[0]["id"])
-        elif (label, workload, int(cores)) in baselines:
-            basis, reference = BASELINE, baselines[(label, workload, int(cores))]
+        elif query.baseline_key(first) in baselines:
+            basis, reference = BASELINE, str(baselines[query.baseline_key(first)].id)
         else:
             continue
         found.append(Curve(
@@ -121,7 +118,7 @@ def curves(run: RunData) -> list[Curve]:
 
 def interpreter_name(run: RunData, label: str) -> str:
     """How the report names an interpreter."""
-    return run.interpreter(label)["display"]
+    return run.interpreter(label).display
 
 
 def panel_title(run: RunData, cells: "pd.DataFrame", workload: str, python: str) -> str:

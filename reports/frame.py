@@ -30,9 +30,10 @@ from typing import Any, Iterable
 import pandas as pd
 
 from .. import workloads
-from ..bench import stats
-from ..bench.interpreters import short_name
+from ..bench import query, stats
 from ..bench.model import CellRecord, ProcessRecord
+from ..bench.query import RunQuery
+from ..bench.records import Failure, InterpreterDescription, RunManifest
 from ..bench.results import RunFolder, RunFolderError
 from ..bench.topology import Topology
 from ..experiments.base import ExperimentResult
@@ -70,7 +71,7 @@ GAP_COLUMNS = [
 @dataclass
 class RunData:
     path: Path
-    manifest: dict[str, Any]
+    manifest: RunManifest
     machine: dict[str, Any]
     lesson: list[dict[str, Any]]
     cells: pd.DataFrame
@@ -80,10 +81,12 @@ class RunData:
     processes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROCESS_COLUMNS))
     gaps: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=GAP_COLUMNS))
     #: label -> description (see ``describe_interpreters``), in the order the run's cells name them
-    interpreters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    interpreters: dict[str, InterpreterDescription] = field(default_factory=dict)
     start_costs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=START_COST_COLUMNS))
     #: the experiments' results (experiments/*.json), one per experiment and interpreter
     experiments: list[ExperimentResult] = field(default_factory=list)
+    #: the run's records, for the questions every report module asks of them (``bench.query``)
+    query: RunQuery = field(default_factory=RunQuery)
     #: cells that measured the cores again under another placement than the run's first (``Cell.placement``),
     #: with their speedups against their own placement's baseline; ``cells`` holds the first placement's only,
     #: so that every other table keeps one cell per model, workers and cores. Both carry ``placement`` where
@@ -97,14 +100,12 @@ class RunData:
             return self.cells
         return self.cells[self.cells["status"] == SKIPPED]
 
-    def interpreter(self, label: str) -> dict[str, Any]:
+    def interpreter(self, label: str) -> InterpreterDescription:
         return self.interpreters.get(label) or describe_interpreter(self.machine, label)
 
     @property
     def complete(self) -> bool:
-        return self.manifest.get("status") == "complete" and all(
-            c.get("status") != "pending" for c in self.manifest["cells"]
-        )
+        return self.manifest.complete
 
     @property
     def cpu_columns(self) -> list[str]:
@@ -161,7 +162,7 @@ def process_summary(processes: list[ProcessRecord]) -> dict[str, Any]:
     over their median (the same work, different layouts); the canary's median (ms) and spread.
     """
     procs = [p for p in processes if p.values]
-    medians = [p.median for p in procs]
+    medians = [query.process_summary(p, "median") for p in procs]
     between, n_eff = stats.variance_components([p.values for p in procs])
     canaries = _finite(p.canary for p in processes)
     return {
@@ -189,78 +190,27 @@ def process_summary(processes: list[ProcessRecord]) -> dict[str, Any]:
     }
 
 
-def describe_interpreter(machine: dict[str, Any], label: str) -> dict[str, Any]:
-    """One interpreter of the run, from machine.json: its ``interpreters`` entry, or for the label ""
-    (the interpreter gilbench itself ran on) the machine's top-level description.
-
-    Keys: label, display (how the report names it: the label, else the short version such as 3.12 or
-    3.14t), version, short_version (major.minor, the build aside), implementation, build
-    ("gil" or "free-threading"), free_threaded, gil_enabled (None: not known), default_start_method,
-    settings (environment settings such as PYTHON_GIL), executable.
-    """
-    described = (machine.get("interpreters") or {}).get(label)
-    if described is None and label == "":
-        described = {
-            "version": machine.get("python_version", ""), "implementation": machine.get("python_implementation", ""),
-            "build": machine.get("python_build", ""), "gil_enabled": machine.get("gil_enabled"),
-            "default_start_method": machine.get("default_start_method", ""),
-            "executable": machine.get("python_executable", ""), "settings": {},
-        }
-    described = dict(described or {})
-    version = str(described.get("version") or described.get("python_version") or "")
-    build = str(described.get("build") or described.get("python_build") or "")
-    gil = described.get("gil_enabled")
-    return {
-        **described,
-        "label": label,
-        "display": label or (short_name(version, build == "free-threading") if version else "this interpreter"),
-        "version": version,
-        "short_version": short_name(version, False),
-        "implementation": str(described.get("implementation") or described.get("python_implementation") or ""),
-        "build": build,
-        "free_threaded": build == "free-threading",
-        "gil_enabled": None if gil is None else bool(gil),
-        "default_start_method": str(described.get("default_start_method") or ""),
-        "settings": dict(described.get("settings") or {}),
-        "executable": str(described.get("executable") or described.get("python_executable") or ""),
-    }
+def describe_interpreter(machine: dict[str, Any], label: str) -> InterpreterDescription:
+    """One interpreter of the run, from machine.json (``InterpreterDescription.from_machine``)."""
+    return InterpreterDescription.from_machine(machine, label)
 
 
-def describe_interpreters(machine: dict[str, Any], labels: Iterable[str]) -> dict[str, dict[str, Any]]:
+def describe_interpreters(machine: dict[str, Any], labels: Iterable[str]) -> dict[str, InterpreterDescription]:
     """Every interpreter of the run: those the cells name (in their order), then any other machine.json
     describes. Display names are unique: the harness's own interpreter gets " (harness)" where its version
     is also another interpreter's label."""
     order = list(dict.fromkeys(labels))
     order += [k for k in (machine.get("interpreters") or {}) if k not in order]
     found = {label: describe_interpreter(machine, label) for label in order}
-    if "" in found and any(k and k == found[""]["display"] for k in found):
-        found[""]["display"] += " (harness)"
+    if "" in found and any(k and k == found[""].display for k in found):
+        found[""] = found[""].renamed(found[""].display + " (harness)")
     return found
-
-
-def _error_text(error: dict[str, Any]) -> tuple[str, str]:
-    head = ": ".join(str(x) for x in (error.get("error_type") or error.get("how"), error.get("message")) if x)
-    detail = error.get("traceback") or error.get("log_tail") or error.get("detail") or ""
-    return head, str(detail)
-
-
-def _in_process(entry: dict[str, Any], record: CellRecord) -> bool:
-    """Whether the model's workers share the process, as recorded; a manifest from before models
-    recorded it: no start method."""
-    return record.in_process if entry.get("in_process") is not None else record.cell.start_method is None
-
-
-def _gil_state(processes: list[ProcessRecord], described: bool | None) -> bool | None:
-    """Whether the GIL was on while the cell ran: as its processes saw it where they recorded it
-    (on in any of them counts as on), else as the interpreter's description says."""
-    seen = [p.gil_enabled for p in processes if getattr(p, "gil_enabled", None) is not None]
-    return any(seen) if seen else described
 
 
 def load(path: Path | str) -> RunData:
     """Read a run folder into frames; RunFolderError with a clear message if it is not one."""
     folder = RunFolder(path)
-    manifest = folder.read_manifest()
+    manifest = folder.load_manifest()
     machine = folder.read_optional(folder.machine, "machine.json", {})
     lesson = folder.read_optional(folder.lesson, "lesson.json", [])
     suite = folder.load_suite()
@@ -268,30 +218,29 @@ def load(path: Path | str) -> RunData:
     topology = Topology.from_dict(machine.get("topology"))  # unknown (older runs): every CPU its own core
 
     by_name = {b.get_name(): b for b in suite.get_benchmarks()} if suite else {}
-    entries = [(entry, CellRecord.from_dict(entry)) for entry in manifest["cells"]]
+    entries = manifest.records
     # machine.json describes the interpreters; the manifest's plan does too (a run stopped before machine.json)
-    known = {**(manifest.get("interpreters") or {}), **(machine.get("interpreters") or {})}
-    interpreters = describe_interpreters({**machine, "interpreters": known}, [r.cell.python for _, r in entries])
+    known = {**manifest.interpreters, **(machine.get("interpreters") or {})}
+    interpreters = describe_interpreters({**machine, "interpreters": known}, [r.cell.python for r in entries])
+    ask = RunQuery(entries, interpreters)
     rows, value_rows, process_rows, records, metadata = [], [], [], {}, {}
     placed_rows: list[dict[str, Any]] = []
-    primary = str(manifest.get("placement") or "")
-    several_placements = len(manifest.get("placements") or ()) > 1
-    for entry, record in entries:
+    primary = manifest.placement
+    several_placements = len(manifest.placements) > 1
+    for record in entries:
         cell = record.cell
-        cid, family, in_process = cell.id, record.family or cell.backend, _in_process(entry, record)
-        described = interpreters[cell.python]
+        cid, family, in_process = cell.id, query.family_of(record), record.in_process
+        failure = record.error or Failure()
         row: dict[str, Any] = {
             "id": cid, "python": cell.python, "workload": cell.workload, "kind": record.kind,
             "backend": cell.backend, "family": family, "workers": cell.workers, "cores": cell.cores,
             "tasks": cell.tasks, "start_method": cell.start_method, "scale": cell.scale, "baseline": record.baseline,
-            "in_process": in_process, "build": described["build"],
-            "gil_enabled": _gil_state(record.processes, described["gil_enabled"]),
+            "in_process": in_process, "build": interpreters[cell.python].build, "gil_enabled": ask.cell_gil(cid),
         }
         row["status"] = record.status
         row["params"] = ", ".join(f"{k}={v}" for k, v in (cell.params or {}).items())
-        row["error"], row["error_detail"] = _error_text(record.error or {})
+        row["error"], row["error_detail"] = failure.head, failure.detail
         row["started"], row["ended"] = record.started, record.ended
-        row["load_avg_before"] = entry.get("load_avg_before")
         row["noisy"] = record.noisy
         row["noise_share"] = record.noise_share
         row["note"] = record.note
@@ -351,7 +300,8 @@ def load(path: Path | str) -> RunData:
     experiments = [ExperimentResult.from_dict(d) for d in folder.read_experiments() if isinstance(d, dict)]
     placed = add_memory(add_scaling(pd.DataFrame(placed_rows))) if placed_rows else pd.DataFrame()
     return RunData(Path(path), manifest, machine, lesson, cells, values_frame, samples, metadata,
-                   processes_frame, gaps, interpreters, costs, experiments=experiments, other_placements=placed)
+                   processes_frame, gaps, interpreters, costs, experiments=experiments, other_placements=placed,
+                   query=ask)
 
 
 def flag(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -385,6 +335,17 @@ def _paired_ratios(base: CellRecord | None, other: CellRecord | None) -> list[di
     return pairs
 
 
+def _of(baselines: dict[query.Key, Any], row: Any, column: str) -> float:
+    """``column`` of the row's baseline (``bench.query.baselines``), nan where it has none."""
+    base = baselines.get(query.baseline_key(row))
+    return getattr(base, column) if base is not None else math.nan
+
+
+def _same_key(frame: pd.DataFrame, key: query.Key) -> pd.Series:
+    """The rows that share ``key`` (interpreter, workload, cores, placement: ``bench.query.baseline_key``)."""
+    return pd.Series([query.baseline_key(r) == key for r in frame.itertuples()], index=frame.index, dtype=bool)
+
+
 def add_scaling(cells: pd.DataFrame) -> pd.DataFrame:
     """Speedup against the baseline cell (the ``baseline`` flag) of the same interpreter, workload and
     cores, ideal, efficiency, and ``scaling``: against the same model's 1-worker cell, same interpreter,
@@ -395,10 +356,9 @@ def add_scaling(cells: pd.DataFrame) -> pd.DataFrame:
     cells = cells.copy()
     cells["python"] = python_of(cells)
     ok = cells["status"] == "ok"
-    is_base = flag(cells, "baseline")
-    baseline = {(r.python, r.workload, r.cores): r.time for r in cells[ok & is_base].itertuples()}
+    baselines = query.baselines(cells[ok].itertuples())
     one = {(r.python, r.workload, r.cores, r.backend): r.time for r in cells[ok & (cells["workers"] == 1)].itertuples()}
-    cells["baseline_time"] = [baseline.get((r.python, r.workload, r.cores), math.nan) for r in cells.itertuples()]
+    cells["baseline_time"] = [_of(baselines, r, "time") for r in cells.itertuples()]
     cells["speedup"] = [stats.speedup(r.baseline_time, r.time) for r in cells.itertuples()]
     cells["ideal"] = [stats.ideal_speedup(r.kind, r.workers, r.cores, r.tasks) for r in cells.itertuples()]
     cells["efficiency"] = [stats.efficiency(r.speedup, r.ideal) for r in cells.itertuples()]
@@ -422,10 +382,10 @@ def add_memory(cells: pd.DataFrame) -> pd.DataFrame:
         if column not in cells:
             cells[column] = math.nan
     ok = cells["status"] == "ok"
-    base = {(r.python, r.workload, r.cores): r for r in cells[ok & flag(cells, "baseline")].itertuples()}
+    baselines = query.baselines(cells[ok].itertuples())
     per_worker, spreads, per_gib = [], [], []
     for r in cells.itertuples():
-        b = base.get((r.python, r.workload, r.cores))
+        b = baselines.get(query.baseline_key(r))
         estimate, spread_ = math.nan, math.nan
         if b is not None and r.workers and not r.baseline:
             estimate = (_number(r.memory) - _number(b.memory)) / r.workers
@@ -462,10 +422,8 @@ def main_thread_gaps(cells: pd.DataFrame, records: dict[str, CellRecord]) -> pd.
     ok = cells[(cells["status"] == "ok") & ~cells["workload"].isin(start_cost_workloads())].copy()
     ok["python"] = python_of(ok)  # a start-cost task does nothing: its ratio would be the start cost, not a gap
     rows = []
-    base_rows = ok[flag(ok, "baseline")].sort_values(["python", "workload", "cores"])
-    for _, base in base_rows.iterrows():
-        same = ok[(ok["python"] == base.python) & (ok["workload"] == base.workload) & (ok["cores"] == base.cores)
-                  & (ok["workers"] == 1) & ~flag(ok, "baseline") & flag(ok, "in_process")]
+    for key, base in sorted(query.baselines(r for _, r in ok.iterrows()).items()):
+        same = ok[_same_key(ok, key) & (ok["workers"] == 1) & ~flag(ok, "baseline") & flag(ok, "in_process")]
         key = {"python": base.python, "workload": base.workload, "cores": base.cores, "baseline_id": base.id}
         if same.empty:
             rows.append({**key, "thread_id": "", "backend": "", "gap": math.nan, "gap_low": math.nan,
@@ -520,9 +478,8 @@ def start_costs(cells: pd.DataFrame, records: dict[str, CellRecord],
     ok = cells[(cells["status"] == "ok") & cells["workload"].isin(chosen) & (cells["workers"] == 1)].copy()
     ok["python"] = python_of(ok)
     rows = []
-    for _, base in ok[flag(ok, "baseline")].iterrows():
-        others = ok[(ok["python"] == base.python) & (ok["workload"] == base.workload) & (ok["cores"] == base.cores)
-                    & ~flag(ok, "baseline")]
+    for key, base in query.baselines(r for _, r in ok.iterrows()).items():
+        others = ok[_same_key(ok, key) & ~flag(ok, "baseline")]
         for _, other in others.sort_values(["family", "backend"]).iterrows():
             diffs = [(x["other"] - x["base"]) * 1e3 for x in _paired_ratios(records.get(base.id), records.get(other.id))]
             rows.append({

@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from ..bench import query
 from .fits import Estimate
 from .frame import RunData, flag, python_of
 
@@ -61,28 +62,23 @@ def cell_figures(run: RunData) -> list[CellFigures]:
         return []
     cells = cells.assign(python=python_of(cells), baseline=flag(cells, "baseline"))
     ok = cells[(cells["status"] == "ok") & cells["time"].notna()]
-    procs = run.processes
-    medians: dict[str, dict[int, float]] = {}
-    parallel: dict[str, list[float]] = {}
-    for p in procs.itertuples():
-        if _finite(p.median) and p.n:
-            medians.setdefault(p.id, {})[int(p.process)] = float(p.median)
-            parallel.setdefault(p.id, []).append(p.parallelism)
-    baselines = {(r.python, r.workload, r.cores): r.id for r in ok[ok["baseline"]].itertuples()}
+    baselines = query.baselines(ok.itertuples())
     found = []
-    for row in ok.to_dict("records"):
+    for row, r in zip(ok.to_dict("records"), ok.itertuples()):
         cid = row["id"]
-        mine = medians.get(cid, {})
+        mine = run.query.process_medians(cid)
         time = around(row["time"], mine.values())
         speedup = efficiency = None
-        base_id = "" if row["baseline"] else baselines.get((row["python"], row["workload"], row["cores"]), "")
+        base = baselines.get(query.baseline_key(r))
+        base_id = "" if row["baseline"] or base is None else str(base.id)
         if base_id and _finite(row.get("speedup")):
-            base = medians.get(base_id, {})
+            base = run.query.process_medians(base_id)
             ratios = [base[k] / mine[k] for k in sorted(set(base) & set(mine)) if mine[k] > 0]
             speedup = around(row["speedup"], ratios)
             ideal = row.get("ideal")
             if _finite(ideal) and ideal > 0:
                 efficiency = speedup.scaled(1 / ideal)
-        parallelism = around(row["parallelism"], parallel.get(cid, [])) if _finite(row.get("parallelism")) else None
+        parallel = [query.process_summary(p, "parallelism") for p in run.query.cells[cid].processes if p.values]
+        parallelism = around(row["parallelism"], parallel) if _finite(row.get("parallelism")) else None
         found.append(CellFigures(cid, row, time, speedup, efficiency, parallelism, base_id))
     return found

@@ -27,6 +27,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from ..bench import query
 from ..bench.results import RunFolder, RunFolderError, read_json, write_text_atomic
 from .figures import interpreter_order
 from .frame import RunData, flag, load, python_of, scaled_workloads
@@ -88,8 +89,7 @@ def _recorded_format(path: Path) -> Any:
 
 def _identity(run: RunData) -> tuple[Any, ...]:
     """What one run has however its folder was copied or renamed: when it began and when each cell started."""
-    return (run.manifest.get("created"),
-            tuple((c.get("id"), c.get("started")) for c in run.manifest.get("cells", [])))
+    return (run.manifest.created, tuple((c.get("id"), c.get("started")) for c in run.manifest.cells))
 
 
 def _scaled(run: RunData) -> list[str]:
@@ -115,7 +115,7 @@ def load_runs(paths: Sequence[Path | str]) -> list[MergedRun]:
     for path, run in zip(paths, runs):
         first = seen.setdefault(_identity(run), path)
         if first is not path:
-            raise MergeError(f"{first} and {path} are the same run (created {run.manifest.get('created')}): "
+            raise MergeError(f"{first} and {path} are the same run (created {run.manifest.created or None}): "
                              "give each run once")
     merged = [MergedRun(name, run) for name, run in zip(run_names([r.machine for r in runs]), runs)]
     common_workloads(merged)
@@ -150,7 +150,7 @@ def _series(runs: Sequence[MergedRun], workloads: Sequence[str]) -> list[tuple[M
     for r in runs:
         cells = pd.concat([_curves(r.run, w) for w in workloads])
         for python in interpreter_order(cells):
-            display = r.run.interpreter(python)["display"]
+            display = r.run.interpreter(python).display
             mine = cells[cells["python"] == python]
             cores = {int(group["cores"].max()) for _, group in mine.groupby("workload")}  # its most, per workload
             where = f", {cores.pop()} cores" if len(cores) == 1 else ""
@@ -236,16 +236,16 @@ def _describe(r: MergedRun) -> dict[str, str]:
         "CPU frequency": fmt(m.get("cpu_freq_mhz"), ".0f", " MHz"),
         "memory": fmt(memory / 2**30 if memory else None, ".1f", " GiB"),
         "OS": str(m.get("os", "?")),
-        "interpreters": "; ".join(f"{d['display']}: {d['implementation']} {d['version']}, {d['build'] or '?'} build"
-                                  + "".join(f", {k}={v}" for k, v in d["settings"].items()) for d in interpreters),
-        "GIL": "; ".join(f"{d['display']}: {_gil_text(d['gil_enabled'])}" for d in interpreters),
-        "default start method": "; ".join(f"{d['display']}: {d['default_start_method'] or '?'}" for d in interpreters),
-        "date": str(man.get("created", "?")),
-        "profile": f"{man.get('profile', '?')}: {timing.processes} processes x {timing.values} values a cell",
+        "interpreters": "; ".join(f"{d.display}: {d.implementation} {d.version}, {d.build or '?'} build"
+                                  + "".join(f", {k}={v}" for k, v in d.settings.items()) for d in interpreters),
+        "GIL": "; ".join(f"{d.display}: {_gil_text(d.gil_enabled)}" for d in interpreters),
+        "default start method": "; ".join(f"{d.display}: {d.default_start_method or '?'}" for d in interpreters),
+        "date": man.created or "?",
+        "profile": f"{man.profile or '?'}: {timing.processes} processes x {timing.values} values a cell",
         "cells": (f"{int((cells['status'] == 'ok').sum())} ok of {len(cells)}"
                   + (f", {int(cells['noisy'].sum())} noisy" if not cells.empty and cells['noisy'].any() else ""))
                  if not cells.empty else "none",
-        "gilbench": str(man.get("gilbench_version", "?")),
+        "gilbench": man.gilbench_version or "?",
         "run folder": str(run.path),
     }
 
@@ -262,7 +262,7 @@ def key_numbers(runs: Sequence[MergedRun], workloads: Sequence[str]) -> list[dic
     rows = []
     for r in runs:
         run = r.run
-        gil = {label: (True if d["gil_enabled"] is None else d["gil_enabled"]) for label, d in run.interpreters.items()}
+        gil = {label: query.gil_on(d.gil_enabled) for label, d in run.interpreters.items()}
         judged = verdicts(run.cells, gil, run.gaps) if not run.cells.empty else []
         for workload in workloads:
             cells = _curves(run, workload)
@@ -274,7 +274,7 @@ def key_numbers(runs: Sequence[MergedRun], workloads: Sequence[str]) -> list[dic
                 verdict = next((v for v in judged if v.python == python and v.workload == workload
                                 and v.cores == cores and v.workers == workers), None)
                 rows.append({
-                    "workload": workload, "machine": r.name, "interpreter": run.interpreter(python)["display"],
+                    "workload": workload, "machine": r.name, "interpreter": run.interpreter(python).display,
                     "cores": cores, "workers": workers, "best": str(best["backend"]),
                     "speedup": float(best["speedup"]), "ideal": float(best["ideal"]),
                     "efficiency": float(best["efficiency"]), "baseline_ms": float(best["baseline_time"]) * 1e3,

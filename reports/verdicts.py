@@ -21,6 +21,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
+from ..bench import query
 from .frame import flag, python_of
 
 #: a model "scales" when its efficiency (speedup / ideal; in-process models: own scaling / ideal) reaches this
@@ -221,15 +222,9 @@ def _time_ratio(one: pd.Series, many: pd.Series) -> float:
 
 def _gil_of(group: pd.DataFrame, label: str, gil: bool | Mapping[str, Any]) -> bool:
     """The interpreter's GIL state: the cells' ``gil_enabled`` where known, else ``gil`` (one bool, or
-    one per interpreter label); unknown counts as on."""
-    if "gil_enabled" in group:
-        known = [bool(x) for x in group["gil_enabled"] if not _nan(x)]
-        if known:
-            return any(known)
-    if isinstance(gil, Mapping):
-        value = gil.get(label)
-        return True if value is None else bool(value)
-    return bool(gil)
+    one per interpreter label); unknown counts as on (``bench.query.gil_state``)."""
+    seen = group["gil_enabled"] if "gil_enabled" in group else []
+    return query.gil_on(query.gil_state(seen, gil.get(label) if isinstance(gil, Mapping) else gil))
 
 
 def verdicts(cells: pd.DataFrame, gil: bool | Mapping[str, Any] = True, gaps: pd.DataFrame | None = None,

@@ -788,3 +788,15 @@ def test_with_ties_the_exact_p_decides_even_where_the_untied_bound_sits_on_zero(
     test = compare_mod.paired_test(d, level=p)  # at a level the exact test just reaches
     assert test.p <= test.level
     assert verdict("time", test, 0.10)[1]  # a regression: the ties do not hide it
+
+
+def test_the_speedup_baseline_and_the_cells_an_open_row_reads_come_from_the_query_layer():
+    from gilbench.bench import query
+
+    run = side({SEQ: procs(1.0, 4, 0.005, 1), CID: procs(0.5, 4, 0.005, 2),
+                SEQ + "@3.12": procs(2.0, 4, 0.005, 3), CID + "@3.12": procs(1.0, 4, 0.005, 4)})
+    for cid, base in ((CID, SEQ), (CID + "@3.12", SEQ + "@3.12")):
+        assert run.baseline_of(cid) == base == query.RunQuery(run.cells.values()).baseline_of(cid)
+    # an undecided speedup row of 3.12 keeps 3.12's baseline running in ab, not the first interpreter's
+    still = Comparison("a", "b", [SPEEDUP10], rows=[Row(CID + "@3.12", "speedup", "open")])
+    assert open_cells(still, run.cells) == {CID + "@3.12", SEQ + "@3.12"}

@@ -131,7 +131,7 @@ def test_a_failing_experiment_is_recorded_and_the_run_goes_on(finished) -> None:
     folder, results, lines = finished
     failed = results[0]
     assert failed.status == "failed" and failed.rows == []
-    assert failed.error["type"] == "ValueError" and "bogus" in failed.error["message"]
+    assert failed.error["error_type"] == "ValueError" and "bogus" in failed.error["message"]
     assert "Traceback" in failed.error["traceback"]
     assert json.loads(result_path(folder, "convoy", "broken").read_text())["status"] == "failed"
     assert [r.status for r in results[1:]] == ["ok", "ok"]  # the next ones ran

@@ -62,7 +62,7 @@ def cell_sentences(run: RunData) -> list[str]:
         return []
     ran = cells[cells["status"] == "ok"]
     shared = ran[flag(ran, "shared_core")]
-    how = HOW.get(run.manifest.get("placement", "logical"), "the first logical CPUs as listed (--logical-cpus)")
+    how = HOW.get(run.manifest.placement, "the first logical CPUs as listed (--logical-cpus)")
     if shared.empty:
         known = ran["shared_core"].notna().any()
         return [f"Cells took their CPUs by {how}; "

@@ -17,9 +17,11 @@ import jinja2
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from ...bench import query
 from ...bench.matrix import Timing
+from ...bench.records import RunManifest
 from .. import figures
-from ..builds import free_threaded_pairs, gil_effect_pairs, settings_text
+from ..builds import free_threaded_pairs, gil_effect_pairs
 from ..frame import SKIPPED, RunData, flag, start_cost_workloads
 from ..intervals import cell_figures
 from ..noise import noise
@@ -46,7 +48,7 @@ def fmt(value: Any, spec: str = ".2f", suffix: str = "") -> str:
 
 def names(run: RunData) -> dict[str, str]:
     """Interpreter label -> how the report names it."""
-    return {label: d["display"] for label, d in run.interpreters.items()}
+    return {label: d.display for label, d in run.interpreters.items()}
 
 
 def several_interpreters(run: RunData) -> bool:
@@ -64,7 +66,7 @@ def unit_costs(run: RunData) -> list[str]:
     if run.cells.empty:
         return lines
     base = run.cells[flag(run.cells, "baseline") & (run.cells["status"] == "ok")].set_index("id")
-    recorded = {c.get("id"): c.get("params") or {} for c in run.manifest["cells"]}
+    recorded = run.manifest.params()
     for r in base.itertuples():
         params = recorded.get(r.Index, {})
         if "units" not in params:
@@ -118,11 +120,11 @@ def interpreter_rows(run: RunData) -> list[dict[str, Any]]:
     cells = run.cells
     for label, d in run.interpreters.items():
         mine = cells[cells["python"] == label] if not cells.empty else cells
-        gil = d["gil_enabled"]
+        gil = d.gil_enabled
         rows.append({
-            **d,
+            **d.to_dict(),
             "gil_text": "unknown" if gil is None else "on" if gil else "off",
-            "settings_text": settings_text(d) or "–",
+            "settings_text": d.settings_text or "–",
             "cells": int(len(mine)),
             "ok": int((mine["status"] == "ok").sum()) if len(mine) else 0,
             "skipped": int((mine["status"] == SKIPPED).sum()) if len(mine) else 0,
@@ -180,16 +182,16 @@ def machine_speed(run: RunData) -> dict[str, Any]:
     }
 
 
-def timing_of(manifest: dict[str, Any]) -> SimpleNamespace:
+def timing_of(manifest: RunManifest) -> SimpleNamespace:
     """The manifest's timing (its ``Timing`` fields) as attributes, "?" for any it lacks."""
-    recorded = manifest.get("timing") or {}
+    recorded = manifest.timing
     return SimpleNamespace(**{f.name: recorded.get(f.name, "?") for f in fields(Timing)})
 
 
 def environment(run: RunData) -> list[tuple[str, str]]:
     m, man = run.machine, run.manifest
     loads = run.cells["load_avg_1min"].dropna() if "load_avg_1min" in run.cells else []
-    methods = sorted({c["start_method"] for c in man["cells"] if c.get("start_method")})
+    methods = sorted({r.cell.start_method for r in man.records if r.cell.start_method})
     t = timing_of(man)
     return [
         ("host", m.get("hostname", "?")),
@@ -205,9 +207,9 @@ def environment(run: RunData) -> list[tuple[str, str]]:
         ("packages", ", ".join(f"{k} {v}" for k, v in (m.get("packages") or {}).items())),
         ("load average at start (1, 5, 15 min)", ", ".join(f"{x:.2f}" for x in m.get("load_avg") or []) or "?"),
         ("highest 1-min load during a cell", fmt(max(loads) if len(loads) else math.nan)),
-        ("profile", f"{man.get('profile')}: pyperf {t.processes} processes x ({t.warmups} warmup + "
+        ("profile", f"{man.profile or None}: pyperf {t.processes} processes x ({t.warmups} warmup + "
                     f"{t.values} values), loops {t.loops}"),
-        ("run", f"{man.get('created')} to {man.get('finished') or '(not finished)'}; status {man.get('status')}"),
+        ("run", f"{man.created or None} to {man.finished or '(not finished)'}; status {man.status or None}"),
     ]
 
 
@@ -241,6 +243,10 @@ def speedup_bands(run: RunData) -> dict[str, tuple[float, float]]:
     return {f.id: (f.speedup.low, f.speedup.high) for f in cell_figures(run) if f.speedup is not None and f.speedup.bounded}
 
 
+def _or_nan(x: float | None) -> float:
+    return math.nan if x is None else x
+
+
 class HtmlOutput(Output):
     name = "html"
     filename = "report.html"
@@ -253,7 +259,7 @@ class HtmlOutput(Output):
         )
         env.filters["fmt"] = fmt
         cells = run.cells
-        gil = {label: (True if d["gil_enabled"] is None else d["gil_enabled"]) for label, d in run.interpreters.items()}
+        gil = {label: query.gil_on(d.gil_enabled) for label, d in run.interpreters.items()}
         reps = figures.representative_cells(cells) if not cells.empty else cells
         labels = names(run)
         ran = cells[cells["status"] != SKIPPED] if not cells.empty else cells
@@ -262,7 +268,7 @@ class HtmlOutput(Output):
         found = verdicts(cells, gil, run.gaps, labels if several_interpreters(run) else None) if not cells.empty else []
         return env.get_template("report.html.j2").render(
             run=run,
-            title=f"gilbench report: {run.machine.get('hostname', '?')}, {run.manifest.get('created', '')}",
+            title=f"gilbench report: {run.machine.get('hostname', '?')}, {run.manifest.created}",
             complete=run.complete,
             verdicts=found,
             verdict_rows=verdict_rows(found),
@@ -284,20 +290,20 @@ class HtmlOutput(Output):
             speed=machine_speed(run),
             canary_png=figure_data_uri(figures.canary_figure(
                 run.processes, figures.backend_colors(cells["backend"]) if not cells.empty else None)),
-            canary_threshold=run.manifest.get("canary_slow", math.nan) - 1,
-            canary_cpu_share=run.manifest.get("canary_on_cpu", math.nan),
+            canary_threshold=_or_nan(run.manifest.canary_slow) - 1,
+            canary_cpu_share=_or_nan(run.manifest.canary_on_cpu),
             thresholds=THRESHOLDS,
             cells=cells.to_dict("records"),
             failed=ran[~ran["status"].isin(["ok"])].to_dict("records") if not cells.empty else [],
             noisy=cells[cells["noisy"]].to_dict("records") if not cells.empty else [],
-            noisy_share=run.manifest.get("noise_threshold", math.nan),
+            noisy_share=_or_nan(run.manifest.noise_threshold),
             speedup_png=figure_data_uri(figures.speedup_figure(cells, labels, bands)) if not cells.empty else "",
             heatmap_png=figure_data_uri(figures.heatmap_figure(run.samples, reps)) if not reps.empty else "",
             distribution_png=figure_data_uri(figures.distribution_figure(cells, run.values, labels)) if not cells.empty else "",
             environment=environment(run),
             unit_costs=unit_costs(run),
             lesson=run.lesson,
-            interval=run.manifest.get("sample_interval"),
-            timing=run.manifest.get("timing", {}),
+            interval=run.manifest.sample_interval,
+            timing=run.manifest.timing,
             sections=section_views(run),
         )

@@ -1,0 +1,287 @@
+"""The run folder's own records, typed, with JSON in and out in one place: the run manifest, a failure,
+an interpreter's description.
+
+Cells and their processes are ``bench.model``'s (``CellRecord``, ``ProcessRecord``); this module holds
+what surrounds them, so that no reader picks a manifest or an error apart by string keys of its own.
+Every ``from_dict`` reads what any gilbench wrote so far (older run folders keep loading: a missing key
+takes its default, a key this version does not know is kept and written back), and ``to_dict`` writes
+what the readers of earlier versions expect. Light on purpose: measured processes and the interpreters
+under test import it (no pandas, no process started).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Any, Mapping
+
+from .interpreters import short_name
+
+if TYPE_CHECKING:
+    from .model import CellRecord
+
+#: 2: cells hold their pyperf processes (bench.model.CellRecord); 1 had flat values
+FORMAT = 2
+
+
+class _ReadByKey:
+    """A record's items read as from the dict it replaced (``d["display"]``, ``d.get("status")``), so that
+    code written against that dict keeps working while it moves to attributes."""
+
+    def _as_read(self) -> Mapping[str, Any]:
+        raise NotImplementedError
+
+    def __getitem__(self, key: str) -> Any:
+        return self._items[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._items.get(key, default)
+
+    @functools.cached_property
+    def _items(self) -> Mapping[str, Any]:
+        return self._as_read()
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a cell, a process or an experiment did not finish: what its writer knew of the error.
+
+    ``how``: raised (a task raised ``error_type``), exited (non-zero exit code), signal (killed),
+    timeout, fixture (the workload's fixture did not start), unreadable (a result that could not be read).
+    ``traceback`` is where a task raised, ``log_tail`` the last lines of the process's log.
+    """
+
+    how: str = ""
+    message: str = ""
+    error_type: str = ""  # the exception's type name; experiment results before this record wrote "type"
+    traceback: str = ""
+    log_tail: str = ""
+    exitcode: int | None = None
+    worker: int | None = None
+
+    @property
+    def head(self) -> str:
+        """One line: "ValueError: bad input", "timeout: no result within ..."."""
+        return ": ".join(str(x) for x in (self.error_type or self.how, self.message) if x)
+
+    @property
+    def detail(self) -> str:
+        """What a reader looks at next: the traceback, else the log's tail."""
+        return self.traceback or self.log_tail
+
+    def with_log(self, log_tail: str) -> "Failure":
+        return replace(self, log_tail=log_tail)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields that say something (an empty text or an unknown number is left out)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) not in ("", None)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> "Failure":
+        data = dict(data or {})
+        if not data.get("error_type") and data.get("type"):  # experiment results before one spelling
+            data["error_type"] = data["type"]
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names and v is not None})
+
+    @classmethod
+    def of(cls, error: "Failure | Mapping[str, Any] | None") -> "Failure | None":
+        """``error`` as a Failure: a Failure as it is, a dict read, nothing (or an empty dict) None."""
+        if error is None or isinstance(error, Failure):
+            return error
+        return cls.from_dict(error) if error else None
+
+
+@dataclass(frozen=True)
+class InterpreterDescription(_ReadByKey):
+    """One interpreter of a run as the report names and groups it (machine.json describes it).
+
+    ``label`` is the run's name for it ("" for the interpreter gilbench itself ran on); ``display`` how
+    the report names it (the label, else the short version such as 3.12 or 3.14t); ``build`` is "gil"
+    or "free-threading"; ``gil_enabled`` None where it is not known; ``settings`` are environment
+    settings such as PYTHON_GIL. ``raw`` keeps every key of the description as written (machine.json
+    holds more: start methods, prefix, ...). Read by key, it is ``to_dict()``.
+    """
+
+    label: str
+    display: str
+    version: str = ""
+    short_version: str = ""
+    implementation: str = ""
+    build: str = ""
+    free_threaded: bool = False
+    gil_enabled: bool | None = None
+    default_start_method: str = ""
+    settings: Mapping[str, str] = field(default_factory=dict)
+    executable: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_machine(cls, machine: Mapping[str, Any], label: str) -> "InterpreterDescription":
+        """The interpreter ``label`` of machine.json: its ``interpreters`` entry, or for the label "" the
+        machine's top-level description (the interpreter gilbench ran on)."""
+        described = (machine.get("interpreters") or {}).get(label)
+        if described is None and label == "":
+            described = {
+                "version": machine.get("python_version", ""), "implementation": machine.get("python_implementation", ""),
+                "build": machine.get("python_build", ""), "gil_enabled": machine.get("gil_enabled"),
+                "default_start_method": machine.get("default_start_method", ""),
+                "executable": machine.get("python_executable", ""), "settings": {},
+            }
+        return cls.from_dict({**(described or {}), "label": label})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "InterpreterDescription":
+        """From a description as ``bench.interpreters`` writes it, or as ``to_dict`` did (older spellings:
+        python_version, python_build, python_implementation, python_executable)."""
+        label = str(data.get("label") or "")
+        version = str(data.get("version") or data.get("python_version") or "")
+        build = str(data.get("build") or data.get("python_build") or "")
+        gil = data.get("gil_enabled")
+        raw = {k: v for k, v in data.items() if k != "display"}
+        return cls(
+            label=label,
+            display=label or (short_name(version, build == "free-threading") if version else "this interpreter"),
+            version=version,
+            short_version=short_name(version, False),
+            implementation=str(data.get("implementation") or data.get("python_implementation") or ""),
+            build=build,
+            free_threaded=build == "free-threading",
+            gil_enabled=None if gil is None else bool(gil),
+            default_start_method=str(data.get("default_start_method") or ""),
+            settings=dict(data.get("settings") or {}),
+            executable=str(data.get("executable") or data.get("python_executable") or ""),
+            raw=raw,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every key of the description as written, with the derived ones (display, build, ...)."""
+        own = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "raw"}
+        own["settings"] = dict(self.settings)
+        return {**self.raw, **own}
+
+    def renamed(self, display: str) -> "InterpreterDescription":
+        return replace(self, display=display)
+
+    @property
+    def settings_text(self) -> str:
+        """"PYTHON_GIL=0", or "" without settings."""
+        return ", ".join(f"{k}={v}" for k, v in sorted(self.settings.items()))
+
+    @property
+    def gil_off(self) -> bool | None:
+        """Whether the GIL was off: from ``gil_enabled``, else from a PYTHON_GIL setting; None: unknown."""
+        if self.gil_enabled is not None:
+            return not self.gil_enabled
+        return {"0": True, "1": False}.get(str(self.settings.get("PYTHON_GIL", "")))
+
+    def _as_read(self) -> Mapping[str, Any]:
+        return self.to_dict()
+
+
+#: the manifest's keys every run writes, in the order the runner writes them (written even when empty)
+_CORE = ("gilbench_version", "created", "finished", "status", "argv", "config", "python", "sample_interval",
+         "memory_interval", "noise_threshold", "canary_slow", "canary_on_cpu", "profile", "timing", "cells",
+         "interpreters", "skipped", "placement")
+#: keys only some runs write: runs of several placements, resumed runs, experiments, the two sides of ``gilbench ab``
+_OPTIONAL = ("placements", "placement_skipped", "resumed", "experiments", "side", "interleaved_with", "gate_design")
+
+
+@dataclass(frozen=True)
+class RunManifest(_ReadByKey):
+    """manifest.json: the plan, each cell's status and processes, timestamps, the run's settings.
+
+    ``cells`` are the cells' entries as written (``CellRecord.to_dict``; ``records`` reads them);
+    ``timing`` the pyperf timing (``bench.matrix.Timing``'s fields); ``interpreters`` the plan's
+    interpreter descriptions by label; ``skipped`` cell id -> why it cannot run. The thresholds the
+    runner judged noise by: ``noise_threshold`` (CPU share others took), ``canary_slow`` and
+    ``canary_on_cpu``. ``extra`` keeps keys this version does not know, written back unchanged. Read by
+    key, it is the manifest as read (a missing key is missing, as it was).
+    """
+
+    cells: tuple[Mapping[str, Any], ...] = ()
+    format: int = FORMAT
+    gilbench_version: str = ""
+    created: str = ""
+    finished: str | None = None
+    status: str = ""  # running, complete, interrupted, unwritable
+    argv: tuple[str, ...] = ()
+    config: Any = None
+    python: str = ""
+    sample_interval: float | None = None
+    memory_interval: float | None = None
+    noise_threshold: float | None = None
+    canary_slow: float | None = None
+    canary_on_cpu: float | None = None
+    profile: str = ""
+    timing: Mapping[str, Any] = field(default_factory=dict)
+    interpreters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    skipped: Mapping[str, str] = field(default_factory=dict)
+    placement: str = "logical"  # the run's (first) placement; a run from before placements took the first CPUs
+    placements: tuple[str, ...] = ()  # a run of several placements: all of them, the first first
+    placement_skipped: Mapping[str, str] = field(default_factory=dict)  # "placement/cN" -> why it was not measured
+    resumed: tuple[str, ...] = ()
+    experiments: tuple[Mapping[str, Any], ...] = ()
+    side: str = ""  # gilbench ab: "base: main" or "cand: ..."
+    interleaved_with: str = ""  # gilbench ab: the folder that holds both sides
+    gate_design: Mapping[str, Any] | None = None  # gilbench ab: bench.sequential.Design.to_dict()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    #: the manifest as it was read (``from_dict``), for reads by key (``get``)
+    source: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "RunManifest":
+        known = {f.name for f in fields(cls)} - {"extra", "source"}
+        values: dict[str, Any] = {k: v for k, v in data.items() if k in known and v is not None}
+        for name in ("cells", "argv", "placements", "resumed", "experiments"):
+            if name in values:
+                values[name] = tuple(values[name])
+        for name in ("timing", "interpreters", "skipped", "placement_skipped"):
+            if name in values:
+                values[name] = dict(values[name])
+        for name in ("finished", "config", "sample_interval", "memory_interval", "noise_threshold", "canary_slow",
+                     "canary_on_cpu", "gate_design"):
+            if data.get(name) is None:
+                values.pop(name, None)
+        return cls(**values, extra={k: v for k, v in data.items() if k not in known and k not in ("extra", "source")},
+                   source=data)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The manifest as written: every run's keys, the optional ones where set, unknown keys kept."""
+        out: dict[str, Any] = dict(self.extra)
+        for name in _CORE:
+            out[name] = _plain(getattr(self, name))
+        for name in _OPTIONAL:
+            value = getattr(self, name)
+            if value not in ((), "", None, {}):
+                out[name] = _plain(value)
+        out["format"] = self.format
+        return out
+
+    @functools.cached_property
+    def records(self) -> "tuple[CellRecord, ...]":
+        """The cells as records (``bench.model.CellRecord``), in the manifest's order."""
+        from .model import CellRecord  # bench.model's records name a Failure of this module
+
+        return tuple(CellRecord.from_dict(entry) for entry in self.cells)
+
+    @property
+    def complete(self) -> bool:
+        """The run ended on its own and no cell is left pending."""
+        return self.status == "complete" and all(c.get("status") != "pending" for c in self.cells)
+
+    def params(self) -> dict[str, dict[str, Any]]:
+        """Each cell's workload parameters as recorded (typed, unlike the report table's text)."""
+        return {str(c.get("id")): dict(c.get("params") or {}) for c in self.cells}
+
+    def _as_read(self) -> Mapping[str, Any]:
+        return self.source if self.source is not None else self.to_dict()
+
+
+def _plain(value: Any) -> Any:
+    """JSON data: tuples as lists, mappings as dicts."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
