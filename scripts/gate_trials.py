@@ -6,7 +6,7 @@ commit, made here on a detached worktree, whose hello-cpu inner loop runs PCT % 
 failure is a catch). Kinds alternate, so that the machine's moods fall on all of them alike.
 
     .venv/bin/python scripts/gate_trials.py [--trials 20] [--kinds aa,5,10] [--json trials.json]
-    .venv/bin/python scripts/gate_trials.py --record 3 --out tests/fixtures/gate-rounds
+    .venv/bin/python scripts/gate_trials.py --record 3 --out tests/fixtures/gate-rounds/quiet
 
 ``--dirs`` uses directory copies of the checkout instead of commits (a machine without the git
 history); ``--record N`` runs N A/A ab with every round (``--all-rounds``) and saves their rounds,
@@ -119,7 +119,8 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="write every trial's outcome and rows here")
     parser.add_argument("--dirs", action="store_true", help="directory copies instead of git commits")
     parser.add_argument("--record", type=int, default=0, help="record N A/A ab runs with every round instead")
-    parser.add_argument("--out", type=Path, default=ROOT / "tests" / "fixtures" / "gate-rounds")
+    parser.add_argument("--out", type=Path, default=ROOT / "tests" / "fixtures" / "gate-rounds" / "quiet",
+                        help="where --record writes (default: %(default)s; recordings made under load go to loaded/)")
     args = parser.parse_args()
     extra = [f"--fail-on={t}" for t in (args.fail_on or [])]
     with tempfile.TemporaryDirectory(prefix="gilbench-trials-") as tmp_name:

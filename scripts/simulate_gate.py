@@ -1,7 +1,8 @@
 """How often the gate cries wolf, and how often it catches a slowdown, with noise replayed from real rounds.
 
 The noise is not a model: it is what real A/A ``gilbench ab --profile gate --all-rounds`` runs recorded
-(``scripts/gate_trials.py --record N`` writes them to tests/fixtures/gate-rounds/): every process's
+(``scripts/gate_trials.py --record N`` writes them; tests/fixtures/gate-rounds/ keeps ``quiet/`` ones,
+made with nothing else running, and ``loaded/`` ones, made while other work shared the CPUs): every process's
 batch times as measured, in their rounds and with their order, so that run offsets, one-sided delays
 (preemption only adds time), drift and the order effect stay as they were. Nothing is measured here
 and no process is started; every gate goes through the real ``bench.compare.compare`` with the gate's
@@ -56,7 +57,7 @@ class Recording:
 
 def load_recordings(folder: Path = RECORDINGS) -> list[Recording]:
     found = []
-    for path in sorted(folder.glob("*.json")):
+    for path in sorted(folder.rglob("*.json")):  # a folder and its subfolders (quiet/, loaded/)
         data = json.loads(path.read_text())
         found.append(Recording(path.name, data["machine"], data["sides"]))
     if not found:
@@ -118,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gates", type=int, default=2000, help="gates per kind (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default: %(default)s)")
     parser.add_argument("--slowdowns", default="5,10", help="slowdowns in percent (default: %(default)s)")
-    parser.add_argument("--recordings", type=Path, default=RECORDINGS)
+    parser.add_argument("--recordings", type=Path, default=RECORDINGS,
+                        help="a folder of recordings, its subfolders included (default: %(default)s)")
     args = parser.parse_args(argv)
     recordings = load_recordings(args.recordings)
     print(f"{len(recordings)} recordings ({', '.join(r.name for r in recordings)}), "

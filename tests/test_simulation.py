@@ -1,7 +1,9 @@
 """The gate's error rates with noise replayed from real recorded ab rounds (scripts/simulate_gate.py).
 
 The recordings (tests/fixtures/gate-rounds/) are A/A ``gilbench ab --profile gate --all-rounds`` runs of
-a 2-vCPU machine; each gate goes through the real comparison with the gate's sequential design.
+a 2-vCPU machine: ``quiet/`` made with nothing else running (the issue's bars hold there), ``loaded/``
+made while other work shared both CPUs (no false alarm may come of it; catches are rarer there, and
+what they are is asserted). Each gate goes through the real comparison with the gate's sequential design.
 """
 
 from __future__ import annotations
@@ -19,52 +21,51 @@ sys.modules.setdefault("simulate_gate", sim)  # dataclasses look their module up
 _spec.loader.exec_module(sim)
 
 
-@pytest.fixture(scope="module")
-def recordings():
-    found = sim.load_recordings()
-    assert found and all(r.rounds >= 24 for r in found)  # the gate's design has its looks up to 32 rounds
+CELLS = ("hello-cpu/processes/w2/c2", "hello-cpu/sequential/w1/c2", "hello-cpu/threads/w2/c2")
+
+
+def _load(which: str) -> list:
+    found = sim.load_recordings(sim.RECORDINGS / which)
+    assert len(found) >= 3 and all(r.rounds >= 40 for r in found)  # the gate's design looks up to 40 rounds
+    assert all(r.machine["logical_cpus"] == 2 for r in found)  # this machine's noise, not a model's
     return found
 
 
-def test_replayed_equal_runs_fail_the_gate_at_most_one_percent_of_the_time(recordings):
-    rates = sim.simulate(recordings, gates=300, seed=11, slowdown=0.0)
-    assert rates["failed"] <= 0.01
+@pytest.fixture(scope="module")
+def quiet():
+    return _load("quiet")
 
 
-def test_a_replayed_5_percent_slowdown_is_caught(recordings):
-    rates = sim.simulate(recordings, gates=120, seed=12, slowdown=0.05)
+@pytest.fixture(scope="module")
+def loaded():
+    return _load("loaded")
+
+
+def test_replayed_equal_runs_fail_the_gate_at_most_one_percent_of_the_time(quiet, loaded):
+    for recordings in (quiet, loaded):
+        rates = sim.simulate(recordings, gates=300, seed=11, slowdown=0.0)
+        assert rates["failed"] <= 0.01, rates
+
+
+def test_a_replayed_5_percent_slowdown_is_caught_in_19_of_20_gates_and_in_every_cell(quiet):
+    rates = sim.simulate(quiet, gates=150, seed=12, slowdown=0.05)
     assert rates["failed"] >= 0.95, rates  # the issue's bar: >= 19 of 20 gates
+    assert set(rates["cells"]) == set(CELLS) and min(rates["cells"].values()) >= 0.85, rates  # >= 17/20 each
+
+
+def test_a_replayed_10_percent_slowdown_is_always_caught(quiet):
+    rates = sim.simulate(quiet, gates=60, seed=13, slowdown=0.10)
+    assert rates["failed"] == 1.0 and min(rates["cells"].values()) >= 0.95, rates
+
+
+def test_on_a_loaded_machine_the_gate_still_catches_but_processes_less_often(loaded):
+    """A CPU lost to other work for a while doubles processes x2's batch on one side of a round: 40 rounds
+    see 5 % there only some of the time. The gate as a whole still fails; what each cell gets is held so
+    that a change making the gate blinder under load shows."""
+    rates = sim.simulate(loaded, gates=120, seed=14, slowdown=0.05)
+    assert rates["failed"] >= 0.95, rates
     cells = rates["cells"]
-    assert len(cells) == 3 and cells["hello-cpu/threads/w2/c2"] >= 0.85, rates  # >= 17/20
-    # the recorded machine (2 shared vCPUs) often lost one CPU for a while: processes x2's batch time then
-    # doubles on one side of a round, and 40 rounds see 5 % there only some of the time (the resolution
-    # of issue 14 gives the figures); asserted is that the cell is seen at all, and more often at 10 %
-    assert cells["hello-cpu/sequential/w1/c2"] >= 0.6 and cells["hello-cpu/processes/w2/c2"] >= 0.1, rates
-
-
-def test_a_replayed_10_percent_slowdown_is_always_caught(recordings):
-    rates = sim.simulate(recordings, gates=60, seed=13, slowdown=0.10)
-    assert rates["failed"] == 1.0, rates
-    assert rates["cells"]["hello-cpu/sequential/w1/c2"] >= 0.9 and rates["cells"]["hello-cpu/threads/w2/c2"] >= 0.95
-    assert rates["cells"]["hello-cpu/processes/w2/c2"] >= 0.5, rates
-
-
-def test_swapping_sides_keeps_each_rounds_pair_and_the_slowdown_multiplies_only_hello_cpu(recordings):
-    import numpy as np
-
-    rec = recordings[0]
-    base, cand = sim.draw(rec, np.random.default_rng(0), 0.5)
-    for cell in rec.sides["base"]:
-        cid = cell["id"]
-        other = next(c for c in rec.sides["cand"] if c["id"] == cid)
-        factor = 1.5 if cell["workload"] == "hello-cpu" else 1.0
-        for k, (pb, pc) in enumerate(zip(base.cells[cid].processes, cand.cells[cid].processes)):
-            pair = {tuple(cell["processes"][k]["values"]), tuple(other["processes"][k]["values"])}
-            assert {tuple(pb.values), tuple(v / factor for v in pc.values)} == pair or \
-                pytest.approx(sorted(pair)) == sorted([tuple(pb.values), tuple(v / factor for v in pc.values)])
-
-
-def test_the_script_prints_each_kind(capsys):
-    assert sim.main(["--gates", "4", "--slowdowns", "5"]) == 0
-    out = capsys.readouterr().out
-    assert "A/A: gates failed" in out and "5 % slower" in out and "sequential" in out
+    assert cells["hello-cpu/threads/w2/c2"] >= 0.85 and cells["hello-cpu/sequential/w1/c2"] >= 0.6, rates
+    assert cells["hello-cpu/processes/w2/c2"] >= 0.1, rates
+    rates = sim.simulate(loaded, gates=60, seed=15, slowdown=0.10)
+    assert rates["failed"] == 1.0 and rates["cells"]["hello-cpu/processes/w2/c2"] >= 0.5, rates
