@@ -135,11 +135,11 @@ def test_a_child_started_with_on_parent_death_dies_with_its_parent(tmp_path):
 def test_die_with_parent_signals_at_once_when_the_parent_is_already_gone():
     # the parent recorded before the start (here: a pid that is not the parent) differs from
     # os.getppid(): the death signal would never come, so the process ends itself
-    code = "import os, signal; from bench.lifeline import die_with_parent; " \
+    code = "import os, signal; from gilbench.bench.lifeline import die_with_parent; " \
            "die_with_parent(signal.SIGKILL, os.getppid() + 1); print('survived')"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert done.returncode == -signal.SIGKILL and "survived" not in done.stdout
-    same = "import os, signal; from bench.lifeline import die_with_parent; " \
+    same = "import os, signal; from gilbench.bench.lifeline import die_with_parent; " \
            "print(die_with_parent(signal.SIGKILL, os.getppid()))"
     done = subprocess.run([sys.executable, "-c", same], cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert done.returncode == 0 and done.stdout.strip() == "True"
