@@ -28,18 +28,24 @@ def gilbench(*args: str, cwd: Path | None = None, timeout: float = 300) -> subpr
     )
 
 
-def gilbench_here(*args: str) -> subprocess.CompletedProcess[str]:
+def gilbench_here(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """The gilbench CLI in this process (``bench.cli.main``): its exit code, stdout and stderr, as
     :func:`gilbench` returns them, for commands that end before anything is run (usage errors, help,
-    list). argparse's own exits (``SystemExit``) are caught and their code returned."""
+    list). argparse's own exits (``SystemExit``) are caught and their code returned; ``cwd`` is the working
+    directory during the call (as for a child started there)."""
     from gilbench.bench.cli import main
 
     out, err = io.StringIO(), io.StringIO()
+    here = os.getcwd()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
+            if cwd is not None:
+                os.chdir(cwd)
             code = main(list(args))
         except SystemExit as exc:  # argparse: --help (0), a malformed option (2)
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        finally:
+            os.chdir(here)
     return subprocess.CompletedProcess(["gilbench", *args], code, out.getvalue(), err.getvalue())
 
 

@@ -73,6 +73,7 @@ def test_report_given_a_file_says_so(tmp_path):
     assert done.returncode == 2 and "a file, not a run folder" in done.stderr
 
 
+@pytest.mark.slow
 def test_report_with_a_corrupt_pyperf_suite_is_a_clear_error(smoke_run, tmp_path):
     import shutil
 

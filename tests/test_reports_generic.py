@@ -170,6 +170,7 @@ def test_verdicts_per_interpreter_name_the_models_in_order(run, html):
         assert v.sentence not in html
 
 
+@pytest.mark.slow
 def test_a_toy_model_appears_everywhere_without_an_edit_in_reports(run_path, run, html):
     assert TOY in html
     assert html.count(TOY) > 10  # verdicts, tables, layout groups, start costs, the models table

@@ -26,6 +26,7 @@ def recordings():
     return found
 
 
+@pytest.mark.slow
 def test_replayed_equal_runs_fail_the_gate_at_most_one_percent_of_the_time(recordings):
     rates = sim.simulate(recordings, gates=300, seed=11, slowdown=0.0)
     assert rates["failed"] <= 0.01
