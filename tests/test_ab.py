@@ -31,7 +31,7 @@ def in_git() -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.serial
+@pytest.mark.serial  # 10 rounds catch the slower side only if every round sees it: no other test beside it
 @pytest.mark.skipif(not in_git(), reason="needs a git checkout with a commit")
 def test_ab_against_a_git_ref_catches_a_slower_candidate_and_removes_its_worktree(tmp_path):
     before = side_worktrees()
@@ -60,8 +60,7 @@ def test_ab_against_a_git_ref_catches_a_slower_candidate_and_removes_its_worktre
     assert side_worktrees() <= before
 
 
-@pytest.mark.slow
-@pytest.mark.serial
+@pytest.mark.slow  # not serial: each round runs its sides in random order, so load elsewhere falls on both alike
 def test_ab_same_code_twice_passes(tmp_path):
     done = gilbench("ab", ".", ".", *SMALL, "--output", str(tmp_path / "r"), cwd=ROOT)
     assert done.returncode == 0, done.stdout + done.stderr
