@@ -36,8 +36,8 @@ bench: $(STAMP)
 # Exit status 5 (no test selected, e.g. ARGS='-k name') is not a failure.
 define pytest_two_passes
 	@status=0; \
-	echo "$(BIN)/python -m pytest -n $(JOBS) -m '$(1)' $(ARGS)"; \
-	$(BIN)/python -m pytest -n $(JOBS) -m "$(1)" $(ARGS); rc=$$?; [ $$rc -eq 0 -o $$rc -eq 5 ] || status=$$rc; \
+	echo "$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -m '$(1)' $(ARGS)"; \
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -m "$(1)" $(ARGS); rc=$$?; [ $$rc -eq 0 -o $$rc -eq 5 ] || status=$$rc; \
 	echo "$(BIN)/python -m pytest -m '$(2)' $(ARGS)"; \
 	$(BIN)/python -m pytest -m "$(2)" $(ARGS); rc=$$?; [ $$rc -eq 0 -o $$rc -eq 5 ] || status=$$rc; \
 	exit $$status

@@ -21,6 +21,8 @@ from gilbench.experiments.convoy import Convoy
 from gilbench.experiments.crossover import crossover
 from tests.conftest import gilbench_here
 
+pytestmark = pytest.mark.xdist_group("experiments")  # its fixtures: made once, on one xdist worker
+
 CONVOY_TINY = {"modes": ["threads", "processes"], "ks": [0, 1], "intervals_ms": [5.0], "seconds": 0.2,
                "warmup_s": 0.02}
 CROSSOVER_TINY = {"work_s": 0.02, "sizes_us": [100, 10_000], "workers": 2, "reps": 1, "chunks_per_worker": 4}

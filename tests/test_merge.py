@@ -22,6 +22,8 @@ from gilbench.reports.merge import MergeError, key_numbers, load_runs, merge, ru
 from tests.conftest import gilbench, gilbench_here
 from tests.fixtures import make_runs as fx
 
+pytestmark = pytest.mark.xdist_group("merge")  # its fixtures: made once, on one xdist worker
+
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "run-1cpu"
 
 

@@ -28,6 +28,8 @@ from tests.browser import find_chromium, open_page, pixel_std
 from tests.conftest import gilbench
 from tests.fixtures import make_runs as fx
 
+pytestmark = pytest.mark.xdist_group("pages")  # its fixtures: made once, on one xdist worker
+
 
 @pytest.fixture(scope="module")
 def chromium() -> str:

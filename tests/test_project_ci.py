@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+pytestmark = pytest.mark.xdist_group("project_ci")  # its fixtures: made once, on one xdist worker
+
 ROOT = Path(__file__).resolve().parent.parent
 RECIPE = ROOT / "examples" / "github-actions-project.yml"
 #: gilbench's repository folders: in a wheel they are inside the gilbench package, never top-level

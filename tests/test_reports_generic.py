@@ -25,6 +25,8 @@ from gilbench.reports.verdicts import verdicts
 from tests.fixtures import make_runs as fx
 from tests.fixtures.make_runs import FT_OFF, FT_ON, GIL, TIMES, TOY, cell_id
 
+pytestmark = pytest.mark.xdist_group("reports_generic")  # its fixtures: made once, on one xdist worker
+
 REPORTS = Path(__file__).resolve().parent.parent / "reports"
 
 
