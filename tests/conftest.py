@@ -3,7 +3,9 @@ CLI called in-process for tests of its usage errors.
 
 Markers (registered in pyproject.toml): ``slow`` tests start real runs (seconds each); ``make check`` leaves
 them out. ``serial`` tests measure time or need the CPUs to themselves; ``make test`` runs them after the
-others, one at a time, never beside another test.
+others, one at a time, never beside another test. Every other test must pass on a busy machine (the
+parallel pass is one): a test that loads the CPUs on purpose (the CPU hog of test_reliability) may run
+beside them.
 """
 
 from __future__ import annotations

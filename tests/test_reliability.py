@@ -160,7 +160,6 @@ def test_hostile_names_are_escaped_end_to_end(tmp_path):
     assert all("/" not in p.name and "<" not in p.name for p in (run / "cells").iterdir())
 
 
-@pytest.mark.serial  # it fills every CPU on purpose: nothing else may run beside it
 def test_cells_run_beside_a_cpu_hog_are_flagged_noisy(tmp_path):
     hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(psutil.cpu_count())]
     try:
