@@ -108,3 +108,13 @@ def test_the_gates_rule_is_stated_once_in_bench_compare() -> None:
         assert clause in rule
         assert not [p.name for p in PAGES if clause in p.read_text()], clause
     assert "docstring of `bench/compare.py`" in (ROOT / "docs" / "gate.md").read_text()
+
+
+def test_the_architecture_names_every_module_of_the_parts() -> None:
+    """docs/architecture.md stays true to the code: a module added to a part is named there too."""
+    words = set(re.findall(r"\w+", (ROOT / "docs" / "architecture.md").read_text()))
+    unnamed = [path.relative_to(ROOT).as_posix()
+               for part in ("bench", "workloads", "reports", "experiments")
+               for path in sorted((ROOT / part).rglob("*.py"))
+               if "__pycache__" not in path.parts and not path.stem.startswith("__") and path.stem not in words]
+    assert unnamed == []
