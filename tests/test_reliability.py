@@ -72,7 +72,7 @@ def test_a_raising_workload_fails_its_cells_and_the_run_goes_on(tmp_path):
 
 def test_a_hanging_cell_is_ended_whole_and_the_run_goes_on(tmp_path):
     t0 = time.monotonic()
-    done, run = faulty_run(tmp_path, "--workload", "fault-hang,hello-sleep", "--backend", "processes",
+    done, run = faulty_run(tmp_path, "--no-report", "--workload", "fault-hang,hello-sleep", "--backend", "processes",
                            "--workers", "2", "--timeout", "4")
     assert time.monotonic() - t0 < 60
     assert done.returncode == 1, done.stderr
@@ -99,7 +99,7 @@ def test_a_probe_that_hangs_is_killed_at_its_limit_keeping_what_it_timed():
 
 @pytest.mark.parametrize("backend, how", [("processes", "killed by signal 9"), ("threads", "killed by signal 9")])
 def test_a_killed_worker_is_recorded_with_its_signal(tmp_path, backend, how):
-    done, run = faulty_run(tmp_path, "--workload", "fault-kill", "--backend", backend, "--workers", "2")
+    done, run = faulty_run(tmp_path, "--no-report", "--workload", "fault-kill", "--backend", backend, "--workers", "2")
     assert done.returncode == 1
     (cell,) = cells_by_id(run).values()
     assert cell["status"] == "failed" and cell["error"]["how"] == "signal", cell["error"]
@@ -204,8 +204,8 @@ def test_a_full_disk_mid_run_stops_with_a_clear_message_and_keeps_what_finished(
 @pytest.mark.parametrize("method", ["spawn", "forkserver"])
 def test_spawned_children_start_cleanly_and_leak_nothing(tmp_path, method):
     root = tmp_path / "results"
-    done = gilbench("run", "--profile", "smoke", "--no-experiments", "--workload", "hello-sleep", "--backend",
-                    "processes", "--workers", "2", "--start-method", method, "--output", str(root))
+    done = gilbench("run", "--profile", "smoke", "--no-experiments", "--no-report", "--workload", "hello-sleep",
+                    "--backend", "processes", "--workers", "2", "--start-method", method, "--output", str(root))
     assert done.returncode == 0, done.stderr
     run = (root / "latest").resolve()
     (cell,) = manifest(run)["cells"]

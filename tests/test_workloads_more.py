@@ -317,8 +317,8 @@ def test_threads_scale_sha256_but_not_pure_python_with_the_gil():
 def test_tcp_echo_runs_end_to_end_through_the_harness_and_leaves_no_server(tmp_path, monkeypatch):
     marker = uuid.uuid4().hex  # the run's echo servers inherit it: other runs' servers are not ours
     monkeypatch.setenv("GILBENCH_TEST_MARK", marker)
-    done = gilbench("run", "--profile", "smoke", "--no-experiments", "--workload", "tcp-echo", "--output", str(tmp_path),
-                    timeout=120)
+    done = gilbench("run", "--profile", "smoke", "--no-experiments", "--no-report", "--workload", "tcp-echo", "--output",
+                    str(tmp_path), timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     manifest = json.loads((tmp_path / "latest" / "manifest.json").read_text(encoding="utf-8"))
     cells = manifest["cells"]
