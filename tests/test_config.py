@@ -181,6 +181,7 @@ name = "configured"
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # two separate runs must compare as "no regression": their times must not see other tests
 def test_named_runs_compare_and_a_results_folder_means_its_latest_run(tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
     for name in ("main", "pr"):
