@@ -1,4 +1,4 @@
-# gilbench: `make bench` and `make test` set themselves up on a machine with only python3.
+# gilbench: `make bench`, `make test` and `make check` set themselves up on a machine with only python3.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -7,12 +7,15 @@ PROFILE ?= default
 RUN ?= results/latest
 ARGS ?=
 FAIL_ON ?= time:10%
+# pytest-xdist workers for the tests that may run side by side (the `serial` ones always run alone, after)
+JOBS ?= 2
 
-.PHONY: bench test report compare clean help
+.PHONY: bench test check report compare clean help
 
 help:
 	@echo "make bench [PROFILE=quick|default|smoke] [ARGS='--workers 1,2']  run a benchmark, write its report"
-	@echo "make test                                                         run the test suite"
+	@echo "make test [JOBS=2] [ARGS=...]                                     run the whole test suite (what CI runs)"
+	@echo "make check [JOBS=2] [ARGS=...]                                    the fast tier: every test not marked slow"
 	@echo "make report [RUN=results/latest]                                  rebuild a run's report"
 	@echo "make compare BASE=results/a CAND=results/b [FAIL_ON=time:10%]     compare two runs, exit 1 on a regression"
 	@echo "make clean                                                        remove .venv and results"
@@ -28,8 +31,23 @@ $(STAMP): pyproject.toml | $(BIN)/python
 bench: $(STAMP)
 	$(BIN)/gilbench run --profile $(PROFILE) $(ARGS)
 
+# Two passes: the tests that may share the machine in JOBS parallel workers, then the `serial` ones
+# (they time things or fill the CPUs) one at a time; both always run, and either failing fails the target.
+# Exit status 5 (no test selected, e.g. ARGS='-k name') is not a failure.
+define pytest_two_passes
+	@status=0; \
+	echo "$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -m '$(1)' $(ARGS)"; \
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -m "$(1)" $(ARGS); rc=$$?; [ $$rc -eq 0 -o $$rc -eq 5 ] || status=$$rc; \
+	echo "$(BIN)/python -m pytest -m '$(2)' $(ARGS)"; \
+	$(BIN)/python -m pytest -m "$(2)" $(ARGS); rc=$$?; [ $$rc -eq 0 -o $$rc -eq 5 ] || status=$$rc; \
+	exit $$status
+endef
+
 test: $(STAMP)
-	$(BIN)/python -m pytest $(ARGS)
+	$(call pytest_two_passes,not serial,serial)
+
+check: $(STAMP)
+	$(call pytest_two_passes,not slow and not serial,serial and not slow)
 
 report: $(STAMP)
 	$(BIN)/gilbench report $(RUN)

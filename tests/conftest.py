@@ -1,9 +1,23 @@
-"""Shared fixtures: one real smoke run, reused by the tests that read a run folder."""
+"""Shared fixtures and helpers: one real smoke run, reused by every test that reads a run folder, and the
+CLI called in-process for tests of its usage errors.
+
+Markers (registered in pyproject.toml): ``slow`` tests start real runs (seconds each); ``make check`` leaves
+them out. ``serial`` tests measure time or need the CPUs to themselves; ``make test`` runs them after the
+others, one at a time, never beside another test. Every other test must pass on a busy machine (the
+parallel pass is one): a test that loads the CPUs on purpose (the CPU hog of test_reliability) may run
+beside them.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import io
+import json
+import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,10 +30,65 @@ def gilbench(*args: str, cwd: Path | None = None, timeout: float = 300) -> subpr
     )
 
 
+def gilbench_here(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The gilbench CLI in this process (``bench.cli.main``): its exit code, stdout and stderr, as
+    :func:`gilbench` returns them, for commands that end before anything is run (usage errors, help,
+    list). argparse's own exits (``SystemExit``) are caught and their code returned; ``cwd`` is the working
+    directory during the call (as for a child started there)."""
+    from gilbench.bench.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    here = os.getcwd()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            if cwd is not None:
+                os.chdir(cwd)
+            code = main(list(args))
+        except SystemExit as exc:  # argparse: --help (0), a malformed option (2)
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        finally:
+            os.chdir(here)
+    return subprocess.CompletedProcess(["gilbench", *args], code, out.getvalue(), err.getvalue())
+
+
+@dataclass(frozen=True)
+class SmokeRun:
+    """A finished `gilbench run --profile smoke`: its run folder and what the command printed."""
+
+    folder: Path
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _shared_smoke_run(root: Path) -> SmokeRun:
+    """Made once per test session, whether or not pytest-xdist splits it over workers: the first worker
+    to take the lock runs it, the others read what it recorded."""
+    root.mkdir(parents=True, exist_ok=True)
+    record = root / "smoke-run.json"
+    with open(root / "smoke-run.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not record.exists():
+            done = gilbench("run", "--profile", "smoke", "--output", str(root / "results"))
+            folder = (root / "results" / "latest").resolve() if done.returncode == 0 else root
+            record.write_text(json.dumps({"folder": str(folder), "returncode": done.returncode,
+                                          "stdout": done.stdout, "stderr": done.stderr}))
+    saved = json.loads(record.read_text())
+    return SmokeRun(Path(saved["folder"]), saved["returncode"], saved["stdout"], saved["stderr"])
+
+
 @pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real `gilbench run --profile smoke`, its run folder."""
-    root = tmp_path_factory.mktemp("results")
-    done = gilbench("run", "--profile", "smoke", "--output", str(root))
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> SmokeRun:
+    """One real `gilbench run --profile smoke` (both hello workloads, both experiments) for the session.
+    Tests read it and copy it before they change anything."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # xdist: one folder per worker
+    done = _shared_smoke_run(shared / "shared-smoke")
     assert done.returncode == 0, done.stderr
-    return (root / "latest").resolve()
+    return done
+
+
+@pytest.fixture(scope="session")
+def smoke_run(smoke: SmokeRun) -> Path:
+    """The shared smoke run's folder."""
+    return smoke.folder

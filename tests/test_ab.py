@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import gilbench
+from tests.conftest import gilbench, gilbench_here
 
 ROOT = Path(__file__).resolve().parent.parent
 #: 2 cells x (min, mean) = 4 rows; the mean rows' share of alpha is 0.01 / 6, which the exact one-sided
@@ -30,6 +30,8 @@ def in_git() -> bool:
     return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True).returncode == 0
 
 
+@pytest.mark.slow
+@pytest.mark.serial  # 10 rounds catch the slower side only if every round sees it: no other test beside it
 @pytest.mark.skipif(not in_git(), reason="needs a git checkout with a commit")
 def test_ab_against_a_git_ref_catches_a_slower_candidate_and_removes_its_worktree(tmp_path):
     before = side_worktrees()
@@ -58,6 +60,7 @@ def test_ab_against_a_git_ref_catches_a_slower_candidate_and_removes_its_worktre
     assert side_worktrees() <= before
 
 
+@pytest.mark.slow  # not serial: each round runs its sides in random order, so load elsewhere falls on both alike
 def test_ab_same_code_twice_passes(tmp_path):
     done = gilbench("ab", ".", ".", *SMALL, "--output", str(tmp_path / "r"), cwd=ROOT)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -65,16 +68,17 @@ def test_ab_same_code_twice_passes(tmp_path):
 
 
 def test_ab_bad_sides_are_usage_errors(tmp_path):
-    done = gilbench("ab", str(tmp_path), ".", *SMALL, "--output", str(tmp_path / "r"), cwd=ROOT)
+    done = gilbench_here("ab", str(tmp_path), ".", *SMALL, "--output", str(tmp_path / "r"), cwd=ROOT)
     assert done.returncode == 2 and "no workloads/ package" in done.stderr
-    done = gilbench("ab", "no-such-ref-xyz", ".", *SMALL, "--output", str(tmp_path / "r"), cwd=ROOT)
+    done = gilbench_here("ab", "no-such-ref-xyz", ".", *SMALL, "--output", str(tmp_path / "r"), cwd=ROOT)
     assert done.returncode == 2 and "no-such-ref-xyz" in done.stderr
 
 
+@pytest.mark.slow
 def test_ab_with_an_interpreter_lacking_pyperf_says_what_to_install(tmp_path):
     bare = tmp_path / "bare"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
-    done = gilbench("ab", ".", ".", *SMALL, "--cand-python", str(bare / "bin" / "python"),
+    done = gilbench_here("ab", ".", ".", *SMALL, "--cand-python", str(bare / "bin" / "python"),
                     "--output", str(tmp_path / "r"), cwd=ROOT)
     assert done.returncode == 2 and "pip install pyperf psutil" in done.stderr
 
@@ -91,6 +95,7 @@ def _other_python() -> str | None:
     return None
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(_other_python() is None, reason="no second CPython 3.10-3.13 under pyenv")
 def test_ab_across_two_interpreters(tmp_path):
     venv = tmp_path / "venv"
@@ -120,7 +125,7 @@ def test_the_ci_recipe_is_valid_yaml_calling_real_commands():
     assert ".installed-stamp" in commands and ".installed-stamp:" in (ROOT / "Makefile").read_text().replace(
         "$(STAMP):", ".installed-stamp:")
     # every gilbench option the recipe uses is one `gilbench ab` accepts
-    help_text = gilbench("ab", "--help").stdout
+    help_text = gilbench_here("ab", "--help").stdout
     for option in ("--profile", "--fail-on", "--output", "--html", "--markdown"):
         assert option in commands and option in help_text
     assert any("upload-artifact" in s.get("uses", "") for s in steps)
@@ -133,6 +138,7 @@ def _processes_mentioning(marker: str) -> list:
             and p.pid != __import__("os").getpid()]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not in_git(), reason="needs a git checkout with a commit")
 def test_ab_stopped_by_sigterm_cleans_up_and_resumes_keeping_finished_rounds(tmp_path):
     import signal
@@ -174,12 +180,13 @@ def test_ab_stopped_by_sigterm_cleans_up_and_resumes_keeping_finished_rounds(tmp
 
 
 def test_ab_resume_refuses_sides_and_matrix_options(tmp_path):
-    done = gilbench("ab", "--resume", str(tmp_path), ".", cwd=ROOT)
+    done = gilbench_here("ab", "--resume", str(tmp_path), ".", cwd=ROOT)
     assert done.returncode == 2 and "drop" in done.stderr
-    done = gilbench("ab", "--resume", str(tmp_path), cwd=ROOT)
+    done = gilbench_here("ab", "--resume", str(tmp_path), cwd=ROOT)
     assert done.returncode == 2 and "ab.json" in done.stderr
 
 
+@pytest.mark.slow
 def test_a_candidate_whose_workload_raises_fails_the_gate_with_its_error(tmp_path):
     """A pull request that breaks a workload must not pass as "not comparable" (exit 0)."""
     broken = tmp_path / "broken"
@@ -200,7 +207,7 @@ def test_a_candidate_whose_workload_raises_fails_the_gate_with_its_error(tmp_pat
 
 def test_an_ab_whose_rounds_cannot_reach_the_gates_level_is_refused_with_the_rounds_it_needs(tmp_path):
     """With too few rounds no row can ever be significant: the gate would pass every change forever."""
-    done = gilbench("ab", ".", ".", *SMALL[:-1], "4", "--output", str(tmp_path / "r"), cwd=ROOT)
+    done = gilbench_here("ab", ".", ".", *SMALL[:-1], "4", "--output", str(tmp_path / "r"), cwd=ROOT)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "needs at least 10 rounds" in done.stderr and "--rounds 10" in done.stderr
     assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())  # refused before anything ran

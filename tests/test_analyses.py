@@ -237,6 +237,7 @@ def test_no_amdahl_section_without_two_worker_counts(tmp_path):
     assert AmdahlAnalysis().sections(run) == []
 
 
+@pytest.mark.slow
 def test_the_sections_render_in_the_report(gil_run, amdahl_run, tmp_path):
     assert {"gil-kind", "amdahl"} <= set(all_analyses())
     page = unescape(HtmlOutput().render(gil_run))

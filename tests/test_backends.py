@@ -81,6 +81,7 @@ def test_processes_honour_the_start_method(method):
     assert backend.run_batch(square, 4, 2) == [0, 1, 4, 9]
 
 
+@pytest.mark.serial
 @pytest.mark.parametrize("name", ["threads", "processes"])
 def test_sleeping_workers_overlap(name):
     # physical fact with a wide margin: 4 workers sleeping 0.2 s each take well under 0.8 s together

@@ -35,6 +35,7 @@ def spin(cpu: float, group) -> float:
     return wall / used
 
 
+@pytest.mark.serial
 def test_a_cpu_quota_stretches_wall_time_and_no_quota_does_not():
     # physical fact with a wide margin: at 0.5 CPU, 0.3 s of CPU takes about 0.55 s (ratio ~1.8).
     # Both children run in a group with a high weight, so that other load on a shared machine
@@ -51,6 +52,7 @@ def test_a_cpu_quota_stretches_wall_time_and_no_quota_does_not():
     assert min(outside) < 1.2, outside
 
 
+@pytest.mark.serial
 def test_the_group_is_removed_and_leftover_processes_moved_out():
     with cpu_quota(0.5) as quota:
         path = quota.path

@@ -14,6 +14,7 @@ import pytest
 from gilbench.bench.cli import RUN_DEFAULTS, build_parser
 from gilbench.bench.config import ConfigError, apply, find_config, load_config, read_config
 from gilbench.workloads import Declaration
+from tests.conftest import gilbench_here
 
 
 def write(path: Path, text: str) -> Path:
@@ -143,13 +144,15 @@ def test_the_command_line_overrides_the_config_and_defaults_fill_the_rest(tmp_pa
 
 # --- real runs ----------------------------------------------------------------------------------
 
-SMOKE = ("--profile", "smoke", "--workload", "hello-cpu", "--backend", "sequential", "--no-report", "--no-sampler")
+SMOKE = ("--profile", "smoke", "--workload", "hello-cpu", "--backend", "sequential", "--no-report", "--no-sampler",
+         "--no-experiments")
 
 
 def manifest(run: Path) -> dict:
     return json.loads((run / "manifest.json").read_text())
 
 
+@pytest.mark.slow
 def test_a_config_drives_a_run_from_a_subfolder_and_the_command_line_overrides_it(tmp_path: Path) -> None:
     project = tmp_path / "project"
     (project / ".git").mkdir(parents=True)
@@ -163,19 +166,22 @@ name = "configured"
 ''')
     sub = project / "src"
     sub.mkdir()
-    done = cli("run", "--no-report", "--no-sampler", cwd=sub)
+    done = cli("run", "--no-report", "--no-sampler", "--no-experiments", cwd=sub)
     assert done.returncode == 0, done.stderr
     assert f"config {config}" in done.stderr
     run = manifest(project / "out" / "configured")  # output is relative to the config file's folder
     assert run["config"] == str(config) and run["profile"] == "smoke"
     assert [c["id"] for c in run["cells"]] == [f"hello-cpu/sequential/w1/c{len(os.sched_getaffinity(0))}"]
-    done = cli("run", "--no-report", "--no-sampler", "--name", "cli", "--backend", "threads", "--workers", "1", cwd=sub)
+    done = cli("run", "--no-report", "--no-sampler", "--no-experiments", "--name", "cli", "--backend", "threads",
+               "--workers", "1", cwd=sub)
     assert done.returncode == 0, done.stderr
     assert [c["backend"] for c in manifest(project / "out" / "cli")["cells"]] == ["threads"]
     bad = cli("run", "--config", str(write(tmp_path / "other.toml", "worker = 1\n")), cwd=sub)
     assert bad.returncode == 2 and "other.toml: unknown key 'worker'" in bad.stderr and "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow
+@pytest.mark.serial  # two separate runs must compare as "no regression": their times must not see other tests
 def test_named_runs_compare_and_a_results_folder_means_its_latest_run(tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
     for name in ("main", "pr"):
@@ -195,11 +201,12 @@ def test_named_runs_compare_and_a_results_folder_means_its_latest_run(tmp_path: 
     assert done.returncode == 2 and "empty: neither a run folder (no manifest.json) nor a results folder" in done.stderr
 
 
+@pytest.mark.slow
 def test_a_name_in_use_needs_force_which_replaces_only_a_run_folder(tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
     assert cli("run", *SMOKE, "--name", "main", cwd=tmp_path).returncode == 0
     first = manifest(tmp_path / "results" / "main")["created"]
-    again = cli("run", *SMOKE, "--name", "main", cwd=tmp_path)
+    again = gilbench_here("run", *SMOKE, "--name", "main", cwd=tmp_path)
     assert again.returncode == 2 and "results/main exists; give --force to replace it" in again.stderr
     (tmp_path / "results" / "main" / "keep.txt").write_text("the old run's")
     done = cli("run", *SMOKE, "--name", "main", "--force", cwd=tmp_path)
@@ -210,7 +217,7 @@ def test_a_name_in_use_needs_force_which_replaces_only_a_run_folder(tmp_path: Pa
     for args, message in ((("--name", "notarun", "--force"), "is not a run folder (no manifest.json): not replaced"),
                           (("--name", "../up"), "run name '../up': letters, digits"),
                           (("--force",), "--force replaces the run folder named with --name")):
-        done = cli("run", *SMOKE, *args, cwd=tmp_path)
+        done = gilbench_here("run", *SMOKE, *args, cwd=tmp_path)
         assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
     write(tmp_path / "gilbench.toml", 'name = "main"\n')  # the config's name: --force alone replaces it
     (tmp_path / "results" / "main" / "keep.txt").write_text("the old run's")

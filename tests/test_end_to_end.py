@@ -6,8 +6,11 @@ import sys
 
 import pandas as pd
 import pyperf
+import pytest
 
 from tests.conftest import gilbench
+
+pytestmark = pytest.mark.slow  # every test reads the session's real smoke run
 
 SMOKE_CELLS = 2 * (1 + 2 + 2)  # 2 workloads x (sequential + threads x1,x2 + processes x1,x2)
 

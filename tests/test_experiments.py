@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -20,6 +19,9 @@ from gilbench.experiments._stats import log_crossing, percentile
 from gilbench.experiments.base import ExperimentResult, gil_enabled
 from gilbench.experiments.convoy import Convoy
 from gilbench.experiments.crossover import crossover
+from tests.conftest import gilbench_here
+
+pytestmark = pytest.mark.xdist_group("experiments")  # its fixtures: made once, on one xdist worker
 
 CONVOY_TINY = {"modes": ["threads", "processes"], "ks": [0, 1], "intervals_ms": [5.0], "seconds": 0.2,
                "warmup_s": 0.02}
@@ -98,6 +100,7 @@ def test_convoy_result_is_well_formed_and_its_server_is_gone(finished) -> None:
     assert not Path(f"/proc/{echo}").exists()
 
 
+@pytest.mark.serial
 def test_convoy_one_cpu_thread_makes_a_round_trip_wait_a_switch_interval(finished) -> None:
     """Physics, with a wide margin: with the GIL on and one CPU-bound thread beside it, over a window of
     40 switch intervals the measuring thread waits at least once for the GIL for about an interval."""
@@ -149,6 +152,7 @@ def test_a_child_that_dies_without_a_result_is_recorded(tmp_path: Path) -> None:
     assert json.loads(result_path(folder, "convoy").read_text())["status"] == "failed"
 
 
+@pytest.mark.slow
 def test_an_experiment_past_its_time_limit_is_ended_with_everything_it_started(tmp_path: Path) -> None:
     folder = RunFolder(tmp_path)
     params = {**CONVOY_TINY, "seconds": 30.0}
@@ -213,11 +217,12 @@ def test_convoy_restores_the_switch_interval() -> None:
     assert gil_enabled() in (True, False)
 
 
-def test_gilbench_run_writes_the_experiments_and_their_sections(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "gilbench", "run", "--profile", "smoke", "--workload", "hello-sleep",
-                           "--output", str(tmp_path)], capture_output=True, text=True, timeout=180)
+@pytest.mark.slow
+def test_gilbench_run_writes_the_experiments_and_their_sections(smoke) -> None:
+    """The session's `gilbench run --profile smoke` (tests/conftest.py), which runs both experiments."""
+    done = smoke
     assert done.returncode == 0, done.stderr
-    run = (tmp_path / "latest").resolve()
+    run = done.folder
     manifest = json.loads((run / "manifest.json").read_text())
     listed = {(e["name"], e["status"]) for e in manifest["experiments"]}
     assert listed == {("convoy", "ok"), ("crossover", "ok")}
@@ -233,6 +238,5 @@ def test_gilbench_run_writes_the_experiments_and_their_sections(tmp_path: Path) 
 
 
 def test_cli_refuses_an_unknown_experiment(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "gilbench", "run", "--profile", "smoke", "--experiment", "nope",
-                           "--output", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    done = gilbench_here("run", "--profile", "smoke", "--experiment", "nope", "--output", str(tmp_path))
     assert done.returncode == 2 and "convoy" in done.stderr and "nope" in done.stderr

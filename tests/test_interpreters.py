@@ -356,6 +356,7 @@ def probe_wheel(folder: Path) -> Path:
     return wheel
 
 
+@pytest.mark.slow
 def test_an_environment_is_made_once_reused_and_remade_when_broken(tmp_path, monkeypatch):
     """The real steps (venv, pip, marker, lock) with a requirement this interpreter lacks: a local wheel."""
     monkeypatch.setattr(interp, "REQUIREMENTS", {"gilbench_probe": str(probe_wheel(tmp_path))})
@@ -403,6 +404,7 @@ def test_an_environment_is_made_once_reused_and_remade_when_broken(tmp_path, mon
     assert not looked.ok and looked.reason.startswith("not prepared yet") and len(made) == 2
 
 
+@pytest.mark.slow
 def test_an_environment_that_cannot_be_made_gives_the_reason(tmp_path, monkeypatch):
     monkeypatch.setattr(interp, "REQUIREMENTS", {"gilbench_probe": str(tmp_path / "missing-1.0-py3-none-any.whl")})
     prepared = interp.prepare(interp.current(), tmp_path / "envs", timeout=240)
@@ -413,6 +415,7 @@ def test_an_environment_that_cannot_be_made_gives_the_reason(tmp_path, monkeypat
     assert not any(p.is_dir() for p in (tmp_path / "envs").iterdir())  # the half-made folder is gone
 
 
+@pytest.mark.slow
 def test_live_an_interpreter_without_pyperf_gets_an_environment(tmp_path):
     """One real interpreter, with the real requirements: pip may need the network and be slow (skips then)."""
     candidates = []

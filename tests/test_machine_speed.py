@@ -33,6 +33,8 @@ def _run(root: Path, quota: float | None) -> Path:
     return (root / "latest").resolve()
 
 
+@pytest.mark.slow
+@pytest.mark.serial
 def test_a_run_under_a_cpu_quota_is_never_no_change_and_says_the_machine_was_slower(tmp_path):
     ok, reason = cgroup.available()
     if not ok:

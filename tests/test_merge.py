@@ -19,8 +19,10 @@ import pytest
 from gilbench.bench.results import RunFolderError, write_json_atomic
 from gilbench.reports import frame
 from gilbench.reports.merge import MergeError, key_numbers, load_runs, merge, run_names
-from tests.conftest import gilbench
+from tests.conftest import gilbench, gilbench_here
 from tests.fixtures import make_runs as fx
+
+pytestmark = pytest.mark.xdist_group("merge")  # its fixtures: made once, on one xdist worker
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "run-1cpu"
 
@@ -44,6 +46,7 @@ def merged(smoke_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / "report.html"
 
 
+@pytest.mark.slow
 def test_merge_writes_one_self_contained_report_with_both_machines(merged, smoke_run):
     assert sorted(p.name for p in merged.parent.iterdir()) == ["report.html"]
     html = page_text(merged)
@@ -57,6 +60,7 @@ def test_merge_writes_one_self_contained_report_with_both_machines(merged, smoke
     assert not re.search(r'(src|href)="(https?:)?//', html)
 
 
+@pytest.mark.slow
 def test_key_numbers_are_each_machines_best_model_at_its_most_workers(smoke_run):
     runs = load_runs([smoke_run, FIXTURE])
     rows = key_numbers(runs, ["hello-cpu", "hello-sleep"])
@@ -73,6 +77,7 @@ def test_key_numbers_are_each_machines_best_model_at_its_most_workers(smoke_run)
     assert {r["cores"] for r in rows if r["machine"] == "fixture-1cpu (1 CPU)"} == {1}
 
 
+@pytest.mark.slow
 def test_machines_with_one_name_get_a_suffix(smoke_run, tmp_path):
     assert run_names([{"hostname": "ci", "affinity": [0, 1]}, {"hostname": "ci", "affinity": [0]},
                       {"hostname": "ci", "affinity": [2, 3]}]) == ["ci (2 CPUs) #1", "ci (1 CPU)", "ci (2 CPUs) #2"]
@@ -84,6 +89,7 @@ def test_machines_with_one_name_get_a_suffix(smoke_run, tmp_path):
     assert f"{base} #1" in html and f"{base} #2" in html
 
 
+@pytest.mark.slow
 def test_refusals_name_the_problem(smoke_run, tmp_path):
     with pytest.raises(MergeError, match="at least two run folders"):
         load_runs([smoke_run])
@@ -109,13 +115,15 @@ def test_refusals_name_the_problem(smoke_run, tmp_path):
         merge([smoke_run, FIXTURE], sleep)
 
 
+@pytest.mark.slow
 def test_cli_refusal_exits_2_with_the_message_and_writes_nothing(smoke_run, tmp_path):
-    done = gilbench("merge", str(smoke_run), str(smoke_run), "--output", str(tmp_path / "out"))
+    done = gilbench_here("merge", str(smoke_run), str(smoke_run), "--output", str(tmp_path / "out"))
     assert done.returncode == 2
     assert "gilbench: error:" in done.stderr and "are the same run" in done.stderr
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_a_run_from_another_machine_merges_with_one_from_this_one(tmp_path):
     """Two real machines: the 16-CPU device run (tests/fixtures/run-16cpu-device) and a run of this one."""
     device = FIXTURE.parent / "run-16cpu-device"

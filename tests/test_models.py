@@ -329,6 +329,7 @@ def test_in_process_models_report_no_children_cpu(name, make):
 
 
 # --- asyncio ----------------------------------------------------------------------------------------
+@pytest.mark.serial
 def test_asyncio_overlaps_its_coroutines_up_to_the_worker_limit(make):
     backend = make("asyncio")
     backend.prepare(8, nap)

@@ -28,6 +28,8 @@ from tests.browser import find_chromium, open_page, pixel_std
 from tests.conftest import gilbench
 from tests.fixtures import make_runs as fx
 
+pytestmark = pytest.mark.xdist_group("pages")  # its fixtures: made once, on one xdist worker
+
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
@@ -53,6 +55,7 @@ def assert_clean(page) -> None:
 
 # -- the checker ------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_the_checker_catches_errors_remote_requests_and_figures_not_drawn(tmp_path, chromium):
     drawn = png_uri(np.tile(np.linspace(0, 1, 60), (40, 1)))
     blank = png_uri(np.ones((40, 60, 3)))
@@ -84,6 +87,7 @@ def test_pixel_spread_tells_a_blank_image_from_a_drawn_one():
 
 # -- the pages --------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_run_report_is_self_contained_error_free_and_drawn(smoke_run, chromium):
     seen = open_page(smoke_run / "report.html", chromium)
     assert_clean(seen)
@@ -95,6 +99,7 @@ def test_a_run_report_is_self_contained_error_free_and_drawn(smoke_run, chromium
     assert "hello-cpu: " in seen.text and "hello-sleep: " in seen.text
 
 
+@pytest.mark.slow
 def test_a_report_over_three_interpreters_is_self_contained_error_free_and_drawn(tmp_path, chromium):
     run = fx.write_run(tmp_path)
     done = gilbench("report", str(run))
@@ -106,6 +111,7 @@ def test_a_report_over_three_interpreters_is_self_contained_error_free_and_drawn
     assert all(f"on {label}" in top for label in fx.INTERPRETERS)
 
 
+@pytest.mark.slow
 def test_a_comparison_page_is_self_contained_error_free_and_drawn(smoke_run, tmp_path, chromium):
     cand = tmp_path / "cand"
     shutil.copytree(smoke_run, cand)
@@ -117,6 +123,7 @@ def test_a_comparison_page_is_self_contained_error_free_and_drawn(smoke_run, tmp
     assert len(seen.figures) == 2
 
 
+@pytest.mark.slow
 def test_a_merged_report_is_self_contained_error_free_and_drawn(smoke_run, tmp_path, chromium):
     other = fx.write_run(tmp_path)  # another "machine" (hostname synthetic), hello-cpu in common
     out = tmp_path / "merged"
@@ -208,6 +215,7 @@ def test_each_curve_has_a_band_from_its_lowest_to_its_highest_speedup():
     assert not [c for c in no_bands.axes[0].collections if isinstance(c, PolyCollection)]
 
 
+@pytest.mark.slow
 def test_the_bands_are_the_range_of_the_per_layout_speedups(smoke_run):
     run = frame.load(smoke_run)
     bands = speedup_bands(run)
@@ -258,6 +266,7 @@ def noisy_report(tmp_path_factory) -> tuple[Path, frame.RunData]:
     return run / "report.html", frame.load(run)
 
 
+@pytest.mark.slow
 def test_the_report_leads_with_its_figure_says_each_verdict_figure_once_and_noise_per_cell(noisy_report, chromium):
     page, run = noisy_report
     seen = open_page(page, chromium, evaluate=GLANCE)
@@ -297,6 +306,7 @@ def test_the_report_leads_with_its_figure_says_each_verdict_figure_once_and_nois
     assert len(m["text_without_tables"]) < TEXT_BEFORE / 2, len(m["text_without_tables"])
 
 
+@pytest.mark.slow
 def test_compare_and_merged_pages_put_their_headline_and_rows_that_matter_first(tmp_path, chromium):
     base, cand = tmp_path / "base", tmp_path / "cand"
     for folder in (base, cand):

@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+pytestmark = pytest.mark.xdist_group("project_ci")  # its fixtures: made once, on one xdist worker
+
 ROOT = Path(__file__).resolve().parent.parent
 RECIPE = ROOT / "examples" / "github-actions-project.yml"
 #: gilbench's repository folders: in a wheel they are inside the gilbench package, never top-level
@@ -127,6 +129,7 @@ def toy_project(root: Path, log: Path) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_the_wheel_has_one_top_level_package(venv: Path, tmp_path: Path) -> None:
     code = ("import gilbench, gilbench.bench.cli, sysconfig; from pathlib import Path; "
             "print(Path(gilbench.__file__).parent); print(sysconfig.get_paths()['purelib'])")
@@ -141,6 +144,8 @@ def test_the_wheel_has_one_top_level_package(venv: Path, tmp_path: Path) -> None
     assert "No module named 'bench'" in done.stderr
 
 
+@pytest.mark.slow
+@pytest.mark.serial
 def test_the_recipe_gates_a_slower_commit_of_a_users_project(venv: Path, tmp_path: Path) -> None:
     log = tmp_path / "calls.log"
     project = toy_project(tmp_path / "toy", log)
@@ -194,6 +199,7 @@ def test_the_recipe_gates_a_slower_commit_of_a_users_project(venv: Path, tmp_pat
     assert "toy.work:crunch" in (project / "merged" / "report.html").read_text()
 
 
+@pytest.mark.slow
 def test_the_recipe_calls_real_commands_with_options_gilbench_takes(venv: Path, tmp_path: Path) -> None:
     recipe = yaml.safe_load(RECIPE.read_text())
     gate, machines, merge = (recipe["jobs"][name] for name in ("gate", "machines", "merge"))

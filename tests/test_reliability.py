@@ -15,9 +15,11 @@ import pandas as pd
 import psutil
 import pytest
 
-from tests.conftest import gilbench
+from tests.conftest import gilbench, gilbench_here
 
 FAULTS = str(Path(__file__).with_name("fault_workloads.py"))
+
+pytestmark = pytest.mark.slow  # every test here starts real runs or real process trees
 
 
 def manifest(run: Path) -> dict:
@@ -43,7 +45,8 @@ def leftovers(marker: str) -> list[psutil.Process]:
 
 def faulty_run(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], Path]:
     root = tmp_path / "results"
-    done = gilbench("run", "--profile", "smoke", "--workload-module", FAULTS, "--output", str(root), *args)
+    done = gilbench("run", "--profile", "smoke", "--no-experiments", "--workload-module", FAULTS, "--output", str(root),
+                    *args)
     return done, (root / "latest").resolve()
 
 
@@ -69,7 +72,7 @@ def test_a_raising_workload_fails_its_cells_and_the_run_goes_on(tmp_path):
 
 def test_a_hanging_cell_is_ended_whole_and_the_run_goes_on(tmp_path):
     t0 = time.monotonic()
-    done, run = faulty_run(tmp_path, "--workload", "fault-hang,hello-sleep", "--backend", "processes",
+    done, run = faulty_run(tmp_path, "--no-report", "--workload", "fault-hang,hello-sleep", "--backend", "processes",
                            "--workers", "2", "--timeout", "4")
     assert time.monotonic() - t0 < 60
     assert done.returncode == 1, done.stderr
@@ -81,9 +84,22 @@ def test_a_hanging_cell_is_ended_whole_and_the_run_goes_on(tmp_path):
     assert leftovers(str(run)) == []
 
 
+def test_a_probe_that_hangs_is_killed_at_its_limit_keeping_what_it_timed():
+    """The estimate's one-task probe runs user code in a child: one that hangs is killed at the limit, and
+    the workloads timed before it keep their figures (fault-hang itself does not hang in the probe)."""
+    from gilbench.bench.probe import probe
+
+    t0 = time.monotonic()
+    found = probe({"hello-sleep": {"params": {"seconds": 0.01}, "module": None},
+                   "fault-hang-always": {"params": {"seconds": 3600.0, "in_probe": True}, "module": FAULTS}},
+                  limit=3.0)
+    assert time.monotonic() - t0 < 3.0 + 10
+    assert set(found) == {"hello-sleep"} and found["hello-sleep"] >= 0.01
+
+
 @pytest.mark.parametrize("backend, how", [("processes", "killed by signal 9"), ("threads", "killed by signal 9")])
 def test_a_killed_worker_is_recorded_with_its_signal(tmp_path, backend, how):
-    done, run = faulty_run(tmp_path, "--workload", "fault-kill", "--backend", backend, "--workers", "2")
+    done, run = faulty_run(tmp_path, "--no-report", "--workload", "fault-kill", "--backend", backend, "--workers", "2")
     assert done.returncode == 1
     (cell,) = cells_by_id(run).values()
     assert cell["status"] == "failed" and cell["error"]["how"] == "signal", cell["error"]
@@ -94,8 +110,8 @@ def test_a_killed_worker_is_recorded_with_its_signal(tmp_path, backend, how):
 @pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_interrupt_keeps_finished_cells_and_resume_finishes_the_rest(tmp_path, signum, status):
     root = tmp_path / "results"
-    cmd = [sys.executable, "-m", "gilbench", "run", "--profile", "smoke", "--workload", "hello-sleep",
-           "--workers", "1,2,3,4", "--scale", "10", "--output", str(root)]
+    cmd = [sys.executable, "-m", "gilbench", "run", "--profile", "smoke", "--no-experiments", "--workload",
+           "hello-sleep", "--workers", "1,2", "--scale", "10", "--output", str(root)]
     # a shell's background job inherits SIGINT ignored (and Python keeps it so): restore it for the test
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
@@ -129,7 +145,7 @@ def test_interrupt_keeps_finished_cells_and_resume_finishes_the_rest(tmp_path, s
 
 
 def test_resume_refuses_matrix_options(smoke_run):
-    done = gilbench("run", "--resume", str(smoke_run), "--workers", "2")
+    done = gilbench_here("run", "--resume", str(smoke_run), "--workers", "2")
     assert done.returncode == 2 and "drop --workers" in done.stderr
 
 
@@ -149,8 +165,8 @@ def test_cells_run_beside_a_cpu_hog_are_flagged_noisy(tmp_path):
     try:
         time.sleep(0.5)
         root = tmp_path / "results"
-        done = gilbench("run", "--profile", "smoke", "--workload", "hello-sleep", "--backend", "sequential",
-                        "--scale", "5", "--output", str(root))
+        done = gilbench("run", "--profile", "smoke", "--no-experiments", "--workload", "hello-sleep", "--backend",
+                        "sequential", "--scale", "5", "--output", str(root))
     finally:
         for hog in hogs:
             hog.kill()
@@ -169,7 +185,8 @@ def test_a_full_disk_mid_run_stops_with_a_clear_message_and_keeps_what_finished(
 
     root = tmp_path / "results"
     done = subprocess.run(
-        [sys.executable, "-m", "gilbench", "run", "--profile", "smoke", "--workers", "1,2,3,4", "--output", str(root)],
+        [sys.executable, "-m", "gilbench", "run", "--profile", "smoke", "--no-experiments", "--workers", "1,2,3,4",
+         "--output", str(root)],
         capture_output=True, text=True, timeout=300, preexec_fn=small_files,
     )
     assert done.returncode == 1, done.stderr
@@ -187,8 +204,8 @@ def test_a_full_disk_mid_run_stops_with_a_clear_message_and_keeps_what_finished(
 @pytest.mark.parametrize("method", ["spawn", "forkserver"])
 def test_spawned_children_start_cleanly_and_leak_nothing(tmp_path, method):
     root = tmp_path / "results"
-    done = gilbench("run", "--profile", "smoke", "--workload", "hello-sleep", "--backend", "processes",
-                    "--workers", "2", "--start-method", method, "--output", str(root))
+    done = gilbench("run", "--profile", "smoke", "--no-experiments", "--no-report", "--workload", "hello-sleep",
+                    "--backend", "processes", "--workers", "2", "--start-method", method, "--output", str(root))
     assert done.returncode == 0, done.stderr
     run = (root / "latest").resolve()
     (cell,) = manifest(run)["cells"]

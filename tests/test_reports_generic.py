@@ -25,6 +25,8 @@ from gilbench.reports.verdicts import verdicts
 from tests.fixtures import make_runs as fx
 from tests.fixtures.make_runs import FT_OFF, FT_ON, GIL, TIMES, TOY, cell_id
 
+pytestmark = pytest.mark.xdist_group("reports_generic")  # its fixtures: made once, on one xdist worker
+
 REPORTS = Path(__file__).resolve().parent.parent / "reports"
 
 
@@ -170,6 +172,7 @@ def test_verdicts_per_interpreter_name_the_models_in_order(run, html):
         assert v.sentence not in html
 
 
+@pytest.mark.slow
 def test_a_toy_model_appears_everywhere_without_an_edit_in_reports(run_path, run, html):
     assert TOY in html
     assert html.count(TOY) > 10  # verdicts, tables, layout groups, start costs, the models table

@@ -12,6 +12,7 @@ import pytest
 from gilbench.bench import lifeline
 
 
+@pytest.mark.serial  # 0.5 s at 0.05 s a tick: a busy machine delays ticks
 def test_sampler_writes_one_row_per_tick_for_every_cpu(tmp_path):
     out = tmp_path / "samples.csv"
     subprocess.run([sys.executable, "-m", "gilbench.bench.sampler", "--out", str(out), "--interval", "0.05",

@@ -41,6 +41,7 @@ def loaded():
     return _load("loaded")
 
 
+@pytest.mark.slow
 def test_replayed_equal_runs_fail_the_gate_at_most_one_percent_of_the_time(quiet, loaded):
     for recordings in (quiet, loaded):
         rates = sim.simulate(recordings, gates=300, seed=11, slowdown=0.0)
@@ -58,6 +59,7 @@ def test_a_replayed_10_percent_slowdown_is_always_caught(quiet):
     assert rates["failed"] == 1.0 and min(rates["cells"].values()) >= 0.95, rates
 
 
+@pytest.mark.slow
 def test_on_a_loaded_machine_the_gate_still_catches_but_processes_less_often(loaded):
     """A CPU lost to other work for a while doubles processes x2's batch on one side of a round: 40 rounds
     see 5 % there only some of the time. The gate as a whole still fails; what each cell gets is held so

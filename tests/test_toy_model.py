@@ -33,8 +33,10 @@ def toy_module():
         path.unlink()
 
 
+@pytest.mark.slow
 def test_a_new_model_module_runs_and_appears_in_the_report(toy_module, tmp_path):
-    done = gilbench("run", "--profile", "smoke", "--workload", "hello-cpu", "--backend", "sequential,toy-model",
+    done = gilbench("run", "--profile", "smoke", "--no-experiments", "--workload", "hello-cpu", "--backend",
+                    "sequential,toy-model",
                     "--output", str(tmp_path / "r"))
     assert done.returncode == 0, done.stderr
     run = (tmp_path / "r" / "latest").resolve()

@@ -73,11 +73,13 @@ def cells(run: Path) -> list[dict]:
     return json.loads((run / "manifest.json").read_text())["cells"]
 
 
+@pytest.mark.slow
 def test_function_spec_with_options_runs_in_spawned_children_with_the_users_bench(project: Path) -> None:
     log = project / "calls.log"
     done = cli("run", "--profile", "smoke", "--workload", "mypkg.work:crunch", "--kind", "cpu-bound",
                "--size-param", "n", "--param", f"log={log}", "--backend", "sequential,processes-spawn",
-               "--workers", "2", "--no-report", "--no-sampler", "--output", "results", cwd=project, script=True)
+               "--workers", "2", "--no-report", "--no-sampler", "--no-experiments", "--output", "results", cwd=project,
+               script=True)
     assert done.returncode == 0, done.stderr
     run = (project / "results" / "latest").resolve()
     assert [(c["backend"], c["status"]) for c in cells(run)] == [("sequential", "ok"), ("processes-spawn", "ok")]
@@ -91,9 +93,10 @@ def test_function_spec_with_options_runs_in_spawned_children_with_the_users_benc
     assert len({pid for pid, _, _ in calls}) > 3  # the probe, the workers and the spawned children
 
 
+@pytest.mark.slow
 def test_decorated_function_needs_no_options_and_runs_under_forkserver(project: Path) -> None:
     done = cli("run", "--profile", "smoke", "--workload", "mypkg.work:declared", "--backend", "processes-forkserver",
-               "--workers", "2", "--no-report", "--no-sampler", "--output", "results", cwd=project)
+               "--workers", "2", "--no-report", "--no-sampler", "--no-experiments", "--output", "results", cwd=project)
     assert done.returncode == 0, done.stderr
     (cell,) = cells((project / "results" / "latest").resolve())
     assert cell["status"] == "ok" and cell["kind"] == "cpu-bound"
@@ -208,6 +211,7 @@ def distribution(site: Path, name: str, entries: str, files: dict[str, str]) -> 
     return site
 
 
+@pytest.mark.slow
 def test_entry_point_workloads_are_listed_and_measured(tmp_path: Path) -> None:
     site = distribution(tmp_path / "site", "epdist", "mods = ep_workloads\nspin = ep_funcs:spin", {
         "ep_workloads.py": '''
@@ -231,7 +235,7 @@ def test_entry_point_workloads_are_listed_and_measured(tmp_path: Path) -> None:
     listed = cli("list", cwd=tmp_path, env=env)
     assert listed.returncode == 0 and "ep-loop" in listed.stdout and "spin " in listed.stdout, listed.stderr
     done = cli("run", "--profile", "smoke", "--workload", "ep-loop,spin", "--backend", "processes", "--workers", "2",
-               "--no-report", "--no-sampler", "--output", "results", cwd=tmp_path, env=env)
+               "--no-report", "--no-sampler", "--no-experiments", "--output", "results", cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
     run = cells((tmp_path / "results" / "latest").resolve())
     assert [(c["workload"], c["status"]) for c in run] == [("ep-loop", "ok"), ("spin", "ok")]

@@ -154,6 +154,7 @@ def test_mixed_50_computes_for_exactly_half_its_nominal_time_whatever_the_load()
     assert wall >= 0.1  # the CPU part, then the sleep: at least the nominal duration
 
 
+@pytest.mark.serial
 def test_mixed_50_spends_about_half_its_time_on_the_cpu():
     """Other processes stretch the CPU part's wall time (it waits for a core): an attempt during which
     they kept more than a quarter of the CPUs busy does not count; with no quiet attempt, a skip."""
@@ -283,6 +284,8 @@ def _thread_speedup(task, tries: int = 3) -> float:
     return best["sequential"] / best["threaded"]
 
 
+@pytest.mark.slow
+@pytest.mark.serial
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2 if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1) < 2,
                     reason="needs two CPUs")
 @pytest.mark.skipif(not getattr(sys, "_is_gil_enabled", lambda: True)(), reason="a fact of GIL builds")
@@ -310,10 +313,12 @@ def test_threads_scale_sha256_but_not_pure_python_with_the_gil():
     assert measured["pure"] < 1.3, measured
 
 
+@pytest.mark.slow
 def test_tcp_echo_runs_end_to_end_through_the_harness_and_leaves_no_server(tmp_path, monkeypatch):
     marker = uuid.uuid4().hex  # the run's echo servers inherit it: other runs' servers are not ours
     monkeypatch.setenv("GILBENCH_TEST_MARK", marker)
-    done = gilbench("run", "--profile", "smoke", "--workload", "tcp-echo", "--output", str(tmp_path), timeout=120)
+    done = gilbench("run", "--profile", "smoke", "--no-experiments", "--no-report", "--workload", "tcp-echo", "--output",
+                    str(tmp_path), timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     manifest = json.loads((tmp_path / "latest" / "manifest.json").read_text(encoding="utf-8"))
     cells = manifest["cells"]
@@ -341,10 +346,12 @@ BROKEN = Workload("needs-server", "io-bound", task, fixture=no_server)
 '''
 
 
+@pytest.mark.slow
 def test_a_cell_whose_fixture_fails_is_failed_with_the_reason_and_the_run_goes_on(tmp_path):
     module = tmp_path / "broken_fixture.py"
     module.write_text(BROKEN_FIXTURE, encoding="utf-8")
-    done = gilbench("run", "--profile", "smoke", "--workload-module", str(module), "--workload", "needs-server,noop",
+    done = gilbench("run", "--profile", "smoke", "--no-experiments", "--workload-module", str(module), "--workload",
+                    "needs-server,noop",
                     "--backend", "sequential", "--output", str(tmp_path / "r"), timeout=120)
     assert "Traceback" not in done.stderr, done.stderr[-2000:]
     cells = json.loads((tmp_path / "r" / "latest" / "manifest.json").read_text(encoding="utf-8"))["cells"]
