@@ -17,7 +17,7 @@ threshold T = PCT / 100; "worse" is slower time, lower speedup, lower parallelis
    ``ALPHA x weight / total weight``, weight 2 for a primary row and 1 for the ``mean`` guard
    (Bonferroni: the chance that two equal runs fail any row is at most ``ALPHA``). Within a row the
    share is split over the looks of the design (``bench.sequential``): a single look for separate
-   runs and short ab runs; 1/4, 1/4, 1/2 at half, three quarters and all of the rounds for the gate.
+   runs and short ab runs (fewer than 24 rounds); 0.2, 0.3, 0.5 at 40 %, 70 % and all of the rounds for the gate.
 3. Test, per row and look, on the differences oriented so that positive is worse:
 
    * Paired (both folders from one ``gilbench ab``): d_k = log(cand_k) - log(base_k) over round k
