@@ -31,7 +31,8 @@ def cells_by_id(run: Path) -> dict[str, dict]:
 
 
 def leftovers(marker: str) -> list[psutil.Process]:
-    """Processes whose command line mentions ``marker`` (a test's own results folder)."""
+    """Processes whose command line mentions ``marker`` (a test's own results folder), each with the command
+    line read once in ``info`` (a process can end between the listing and a second read)."""
     found = []
     for proc in psutil.process_iter(["cmdline", "status"]):
         try:
@@ -225,14 +226,14 @@ def test_a_runner_killed_with_sigkill_leaves_nothing_running(tmp_path):
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # until a measured process (python -m gilbench.bench.cell) is running
-        running = [p for p in leftovers(str(root)) if "bench.cell" in " ".join(p.cmdline())]
+        running = [p for p in leftovers(str(root)) if "bench.cell" in " ".join(p.info["cmdline"] or [])]
         if running:
             break
         time.sleep(0.1)
     else:
         proc.kill()
         pytest.fail("no measured process started")
-    assert any("bench.sampler" in " ".join(p.cmdline()) for p in leftovers(str(root)))
+    assert any("bench.sampler" in " ".join(p.info["cmdline"] or []) for p in leftovers(str(root)))
     proc.kill()
     proc.wait()
     deadline = time.monotonic() + 10
