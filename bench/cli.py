@@ -154,6 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--seed", type=int, help="seed of the random interleaving order (default: random)")
     ab.add_argument("--output", type=Path,
                     help="where the two run folders go (default: the config's, else results)")
+    ab.add_argument("--no-report", action="store_true",
+                    help="no report.html in each side's run folder (the comparison is written still)")
     _comparison_options(ab)
     _config_options(ab, "the matrix and fail_on (see README: Your own project)")
 

@@ -200,7 +200,7 @@ def ab(request: AbRequest) -> int:
     from ..reports import build
 
     try:
-        for folder in outcome.folders.values():
+        for folder in outcome.folders.values() if request.report else ():
             build(folder.path)
             print(f"gilbench: wrote {folder.path / 'report.html'}", file=sys.stderr)
     except OSError as exc:

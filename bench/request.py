@@ -244,6 +244,7 @@ class AbRequest:
     all_rounds: bool = False
     comparison: ComparisonRequest | None = None
     config: Config | None = None
+    report: bool = True  # each side's report.html
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "AbRequest":
@@ -256,7 +257,7 @@ class AbRequest:
                 raise ValueError(f"--resume takes the sides and the plan from its ab.json; drop "
                                  f"{', '.join(given + [x for x in (ns.base, ns.cand) if x])}")
             return cls(None, resume=ns.resume, output=ns.output, timeout=ns.timeout, seed=ns.seed,
-                       all_rounds=ns.all_rounds, comparison=comparison, config=config)
+                       all_rounds=ns.all_rounds, comparison=comparison, config=config, report=not ns.no_report)
         if not ns.base or not ns.cand:
             raise ValueError("give BASE and CAND (a directory or a git ref each), or --resume AB_FOLDER")
         # `run`'s options that `ab` has not: the config's processes and values, or the profile's (the
@@ -264,4 +265,5 @@ class AbRequest:
         ns.processes = ns.rounds or getattr(ns, "processes", None)
         sides = (SideRequest("base", ns.base, ns.base_python, ns.base_scale),
                  SideRequest("cand", ns.cand, ns.cand_python, ns.cand_scale))
-        return cls(Matrix.of(ns), sides, None, ns.output, ns.timeout, ns.seed, ns.all_rounds, comparison, config)
+        return cls(Matrix.of(ns), sides, None, ns.output, ns.timeout, ns.seed, ns.all_rounds, comparison, config,
+                   report=not ns.no_report)

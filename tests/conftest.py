@@ -19,6 +19,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 
@@ -61,29 +62,39 @@ class SmokeRun:
     stderr: str
 
 
-def _shared_smoke_run(root: Path) -> SmokeRun:
-    """Made once per test session, whether or not pytest-xdist splits it over workers: the first worker
-    to take the lock runs it, the others read what it recorded."""
+def shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where what is made once is kept: ``GILBENCH_TEST_SHARED`` when set (`make test` and `make check` set it
+    for both of their passes), else this session's base folder (under xdist, the one above the workers')."""
+    if os.environ.get("GILBENCH_TEST_SHARED"):
+        return Path(os.environ["GILBENCH_TEST_SHARED"])
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def made_once(root: Path, make: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+    """What ``make(root)`` returned, made by the first of the pytest processes sharing ``root`` (xdist workers,
+    a make target's two passes) to take its lock; the others wait, then read the record it left."""
     root.mkdir(parents=True, exist_ok=True)
-    record = root / "smoke-run.json"
-    with open(root / "smoke-run.lock", "w") as lock:
+    record = root / "made.json"
+    with open(root / "made.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not record.exists():
-            done = gilbench("run", "--profile", "smoke", "--output", str(root / "results"))
-            folder = (root / "results" / "latest").resolve() if done.returncode == 0 else root
-            record.write_text(json.dumps({"folder": str(folder), "returncode": done.returncode,
-                                          "stdout": done.stdout, "stderr": done.stderr}))
-    saved = json.loads(record.read_text())
-    return SmokeRun(Path(saved["folder"]), saved["returncode"], saved["stdout"], saved["stderr"])
+            record.write_text(json.dumps(make(root)))
+    return json.loads(record.read_text())
+
+
+def _smoke_run(root: Path) -> dict[str, Any]:
+    done = gilbench("run", "--profile", "smoke", "--output", str(root / "results"))
+    folder = (root / "results" / "latest").resolve() if done.returncode == 0 else root
+    return {"folder": str(folder), "returncode": done.returncode, "stdout": done.stdout, "stderr": done.stderr}
 
 
 @pytest.fixture(scope="session")
 def smoke(tmp_path_factory: pytest.TempPathFactory) -> SmokeRun:
     """One real `gilbench run --profile smoke` (both hello workloads, both experiments) for the session.
     Tests read it and copy it before they change anything."""
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # xdist: one folder per worker
-    done = _shared_smoke_run(shared / "shared-smoke")
+    saved = made_once(shared_folder(tmp_path_factory) / "shared-smoke", _smoke_run)
+    done = SmokeRun(Path(saved["folder"]), saved["returncode"], saved["stdout"], saved["stderr"])
     assert done.returncode == 0, done.stderr
     return done
 

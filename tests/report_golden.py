@@ -188,7 +188,12 @@ def first_difference(now: Any, then: Any, path: str = "") -> str:
             if found:
                 return found
         return f"{path}: {len(now)} items (were {len(then)})" if len(now) != len(then) else ""
-    return "" if now == then else f"{path}: {str(now)[:200]} (was {str(then)[:200]})"
+    if now == then:
+        return ""
+    a, b = str(now), str(then)
+    at = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    start = max(0, at - 60)  # show where they part, not a prefix both share
+    return f"{path} at character {at}: ...{a[start:at + 80]!r} (was ...{b[start:at + 80]!r})"
 
 
 def dumps(data: dict[str, dict[str, Any]]) -> str:

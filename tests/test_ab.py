@@ -62,9 +62,11 @@ def test_ab_against_a_git_ref_catches_a_slower_candidate_and_removes_its_worktre
 
 @pytest.mark.slow  # not serial: each round runs its sides in random order, so load elsewhere falls on both alike
 def test_ab_same_code_twice_passes(tmp_path):
-    done = gilbench("ab", ".", ".", *SMALL, "--output", str(tmp_path / "r"), cwd=ROOT)
+    done = gilbench("ab", ".", ".", *SMALL, "--no-report", "--output", str(tmp_path / "r"), cwd=ROOT)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert not (tmp_path / "r" / "latest").exists()  # `latest` is for single runs, which `report` can read
+    assert not (tmp_path / "r" / "latest").exists()
+    (run,) = (tmp_path / "r").glob("2*")  # --no-report: the comparison, not the sides' own reports
+    assert (run / "compare.html").exists() and not list(run.glob("*/report.html"))  # `latest` is for single runs, which `report` can read
 
 
 def test_ab_bad_sides_are_usage_errors(tmp_path):
@@ -107,7 +109,7 @@ def test_ab_across_two_interpreters(tmp_path):
         pytest.skip("installing pyperf and psutil for the second interpreter took over 5 minutes")
     if pip.returncode:
         pytest.skip(f"cannot install pyperf and psutil for the second interpreter: {pip.stderr[-200:]}")
-    done = gilbench("ab", ".", ".", *SMALL, "--cand-python", str(venv / "bin" / "python"),
+    done = gilbench("ab", ".", ".", *SMALL, "--cand-python", str(venv / "bin" / "python"), "--no-report",
                     "--output", str(tmp_path / "r"), cwd=ROOT)
     assert done.returncode in (0, 1), done.stderr
     (run,) = (tmp_path / "r").glob("2*")
@@ -146,7 +148,8 @@ def test_ab_stopped_by_sigterm_cleans_up_and_resumes_keeping_finished_rounds(tmp
 
     out = tmp_path / "r"
     before = side_worktrees()
-    proc = subprocess.Popen([sys.executable, "-m", "gilbench", "ab", "HEAD", ".", *SMALL, "--output", str(out)],
+    proc = subprocess.Popen([sys.executable, "-m", "gilbench", "ab", "HEAD", ".", *SMALL, "--no-report",
+                             "--output", str(out)],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -169,7 +172,7 @@ def test_ab_stopped_by_sigterm_cleans_up_and_resumes_keeping_finished_rounds(tmp
     kept = {c["id"]: [p["pid"] for p in c["processes"]] for c in first["cells"] if c["processes"]}
     assert kept
 
-    done = gilbench("ab", "--resume", str(run), cwd=ROOT)
+    done = gilbench("ab", "--resume", str(run), "--no-report", cwd=ROOT)
     assert done.returncode in (0, 1), done.stderr  # 1 only if HEAD and the tree really differ
     again = json.loads((run / "base" / "manifest.json").read_text())
     assert again["status"] == "complete" and all(c["status"] == "ok" for c in again["cells"])
@@ -195,7 +198,8 @@ def test_a_candidate_whose_workload_raises_fails_the_gate_with_its_error(tmp_pat
     hello = broken / "workloads" / "hello.py"
     hello.write_text(hello.read_text().replace('    x = n\n', '    raise RuntimeError("broken by the candidate")\n', 1))
     done = gilbench("ab", ".", str(broken), "--profile", "gate", "--workload", "hello-cpu", "--backend",
-                    "sequential", "--rounds", "9", "--output", str(tmp_path / "r"), "--json", str(tmp_path / "c.json"),
+                    "sequential", "--rounds", "9", "--no-report", "--output", str(tmp_path / "r"), "--json",
+                    str(tmp_path / "c.json"),
                     cwd=ROOT)
     assert done.returncode == 1, done.stdout + done.stderr
     rows = json.loads((tmp_path / "c.json").read_text(), parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))["rows"]
@@ -234,7 +238,7 @@ def _ab_in_process(capsys, monkeypatch, fail_from: int, out: Path) -> tuple[int,
     monkeypatch.chdir(ROOT)
     try:
         code = cli.main(["ab", ".", ".", "--profile", "gate", "--workload", "hello-sleep", "--backend", "sequential",
-                         "--rounds", "9", "--output", str(out)])
+                         "--rounds", "9", "--no-report", "--output", str(out)])
     except SystemExit as exc:
         code = exc.code
     return code, capsys.readouterr().err
@@ -253,7 +257,7 @@ def test_ab_on_a_full_disk_ends_with_a_message_and_exit_1_keeping_what_finished(
     from gilbench.bench import cli
 
     monkeypatch.chdir(ROOT)
-    assert cli.main(["ab", "--resume", str(run)]) in (0, 1)
+    assert cli.main(["ab", "--resume", str(run), "--no-report"]) in (0, 1)
     again = json.loads((run / "base" / "manifest.json").read_text())
     assert again["status"] == "complete" and again["cells"][0]["status"] == "ok" and len(again["resumed"]) == 1
     assert (run / "compare.json").exists()

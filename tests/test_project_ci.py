@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import made_once, shared_folder
+
 pytestmark = pytest.mark.xdist_group("project_ci")  # its fixtures: made once, on one xdist worker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,15 +72,9 @@ params = {{ log = {log} }}
 '''
 
 
-@pytest.fixture(scope="session")
-def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh venv with gilbench installed from a copy of this checkout as a wheel, as a user would.
-
-    The build needs setuptools (from the index pip is configured with, or its cache); gilbench's
-    dependencies are not downloaded: a .pth line lends them from the interpreter running the tests,
-    added after the install so that pip never sees this checkout's editable install.
-    """
-    where = tmp_path_factory.mktemp("installed")
+def _install(where: Path) -> dict[str, str]:
+    """A venv in ``where`` with gilbench's wheel built from a copy of this checkout ({"venv": path}), or why
+    it cannot be made here ({"skip": reason})."""
     source = where / "gilbench"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
         ".venv", ".git", "results", "build", "*.egg-info", "__pycache__", ".pytest_cache", "tests"))
@@ -93,12 +89,28 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
             break
         errors.append(f"pip install {' '.join(how)}: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
     else:
-        pytest.skip(f"cannot build and install gilbench's wheel here (no network, no cache): {'; '.join(errors)}")
+        return {"skip": f"cannot build and install gilbench's wheel here (no network, no cache): {'; '.join(errors)}"}
     site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           capture_output=True, text=True, check=True).stdout.strip()
     lent = sorted({sysconfig.get_paths()[k] for k in ("purelib", "platlib")})
     (Path(site) / "_gilbench_test_dependencies.pth").write_text("\n".join(lent) + "\n")
-    return venv
+    return {"venv": str(venv)}
+
+
+@pytest.fixture(scope="session")
+def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv with gilbench installed from a copy of this checkout as a wheel, as a user would; made
+    once for every pytest process of one `make test` (tests.conftest.made_once), the install being the
+    slow part.
+
+    The build needs setuptools (from the index pip is configured with, or its cache); gilbench's
+    dependencies are not downloaded: a .pth line lends them from the interpreter running the tests,
+    added after the install so that pip never sees this checkout's editable install.
+    """
+    made = made_once(shared_folder(tmp_path_factory) / "installed", _install)
+    if "skip" in made:
+        pytest.skip(made["skip"])
+    return Path(made["venv"])
 
 
 def user_env(venv: Path, tmp: Path) -> dict[str, str]:

@@ -110,6 +110,9 @@ def test_a_killed_worker_is_recorded_with_its_signal(tmp_path, backend, how):
 
 @pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_interrupt_keeps_finished_cells_and_resume_finishes_the_rest(tmp_path, signum, status):
+    """Each signal stops the run alike: its exit status, the run marked interrupted with its finished cells,
+    an incomplete report, the resume command, nothing left running. What a stop leaves does not depend on
+    the signal, so one of them (SIGTERM: what a CI runner sends on cancel) is resumed to the end."""
     root = tmp_path / "results"
     cmd = [sys.executable, "-m", "gilbench", "run", "--profile", "smoke", "--no-experiments", "--workload",
            "hello-sleep", "--workers", "1,2", "--scale", "10", "--output", str(root)]
@@ -136,6 +139,8 @@ def test_interrupt_keeps_finished_cells_and_resume_finishes_the_rest(tmp_path, s
     assert "Incomplete run" in (run / "report.html").read_text()
     assert f"--resume {run}" in err
     assert leftovers(str(run)) == []
+    if signum != signal.SIGTERM:
+        return
 
     done = gilbench("run", "--resume", str(run))
     assert done.returncode == 0, done.stderr

@@ -56,12 +56,21 @@ def _print_order_main(kind: str, joined: bool, workers: int = 3) -> None:
         worker.join()
 
 
-def print_order(kind: str, joined: bool) -> dict[str, Any]:
-    """Where "Done!" lands among the workers' greetings, read from a real child's stdout."""
+def _start_print_order(kind: str, joined: bool) -> subprocess.Popen:
     code = f"from gilbench.workloads.lesson import _print_order_main as m; m({kind!r}, {joined!r})"
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-    ).stdout.splitlines()
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _read_print_order(kind: str, joined: bool, child: subprocess.Popen) -> dict[str, Any]:
+    try:
+        stdout, stderr = child.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
+        raise
+    if child.returncode:
+        raise subprocess.CalledProcessError(child.returncode, child.args, stdout, stderr)
+    out = stdout.splitlines()
     done_at = out.index("Done!") if "Done!" in out else -1
     greetings = sum(1 for line in out if line.startswith("Hello from"))
     if joined:
@@ -76,6 +85,24 @@ def print_order(kind: str, joined: bool) -> dict[str, Any]:
         "observed": " | ".join(out),
         "passed": passed,
     }
+
+
+def print_orders(cases: list[tuple[str, bool]]) -> list[dict[str, Any]]:
+    """Where "Done!" lands among the workers' greetings, read from real children's stdout, one child per
+    (kind, joined) case, all at once: each waits PRINT_DELAY_S on its own, so together they take one delay."""
+    children = [(kind, joined, _start_print_order(kind, joined)) for kind, joined in cases]
+    try:
+        return [_read_print_order(kind, joined, child) for kind, joined, child in children]
+    finally:
+        for _, _, child in children:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+
+
+def print_order(kind: str, joined: bool) -> dict[str, Any]:
+    """One case of :func:`print_orders`."""
+    return print_orders([(kind, joined)])[0]
 
 
 def _append(n: int) -> None:
@@ -133,10 +160,7 @@ def run_all() -> list[dict[str, Any]]:
     """Every demonstration, in the lesson's order, each with the start method it used."""
     method = multiprocessing.get_start_method()
     results = [
-        print_order("threads", joined=False),
-        print_order("threads", joined=True),
-        print_order("processes", joined=False),
-        print_order("processes", joined=True),
+        *print_orders([("threads", False), ("threads", True), ("processes", False), ("processes", True)]),
         shared_list("threads"),
         shared_list("processes"),
         queue_pids(),
