@@ -103,3 +103,10 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> SmokeRun:
 def smoke_run(smoke: SmokeRun) -> Path:
     """The shared smoke run's folder."""
     return smoke.folder
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The `slow` tests first, in their order: pytest-xdist hands tests out in this order, so the long ones start
+    early and the short ones fill in at the end, rather than one worker finishing a long test while the
+    other waits."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -342,8 +342,8 @@ def test_a_smoke_run_asking_for_two_placements_here_adds_no_cell(tmp_path: Path)
 
     if read_topology().smt:
         pytest.skip("this machine has SMT siblings: logical may pick other CPUs")
-    done = gilbench("run", "--profile", "smoke", "--placement", "physical,logical", "--no-experiments",
-                    "--output", str(tmp_path))
+    done = gilbench("run", "--profile", "smoke", "--workload", "hello-cpu", "--placement", "physical,logical",
+                    "--no-experiments", "--output", str(tmp_path))
     assert done.returncode == 0, done.stderr
     folder = (tmp_path / "latest").resolve()
     manifest = json.loads((folder / "manifest.json").read_text())
