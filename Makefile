@@ -35,12 +35,14 @@ bench: $(STAMP)
 # (they time things or fill the CPUs) one at a time; both always run, and either failing fails the target.
 # Exit status 5 (no test selected, e.g. ARGS='-k name') is not a failure. What the tests make once (the
 # shared smoke run, the installed wheel) is made once for both passes, in GILBENCH_TEST_SHARED.
+PYTEST_PARALLEL = $(BIN)/python -m pytest -n $(JOBS) --dist loadgroup --durations=8
+PYTEST_SERIAL = $(BIN)/python -m pytest --durations=5
 define pytest_two_passes
 	@status=0; shared=$$(mktemp -d); trap 'rm -rf "$$shared"' EXIT; export GILBENCH_TEST_SHARED=$$shared; \
-	echo "$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -m '$(1)' $(ARGS)"; \
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup --durations=8 -m "$(1)" $(ARGS); rc=$$?; [ $$rc -eq 0 -o $$rc -eq 5 ] || status=$$rc; \
-	echo "$(BIN)/python -m pytest -m '$(2)' $(ARGS)"; \
-	$(BIN)/python -m pytest --durations=5 -m "$(2)" $(ARGS); rc=$$?; [ $$rc -eq 0 -o $$rc -eq 5 ] || status=$$rc; \
+	echo "$(PYTEST_PARALLEL) -m '$(1)' $(ARGS)"; \
+	$(PYTEST_PARALLEL) -m "$(1)" $(ARGS); rc=$$?; [ $$rc -eq 0 -o $$rc -eq 5 ] || status=$$rc; \
+	echo "$(PYTEST_SERIAL) -m '$(2)' $(ARGS)"; \
+	$(PYTEST_SERIAL) -m "$(2)" $(ARGS); rc=$$?; [ $$rc -eq 0 -o $$rc -eq 5 ] || status=$$rc; \
 	exit $$status
 endef
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -191,7 +192,7 @@ def first_difference(now: Any, then: Any, path: str = "") -> str:
     if now == then:
         return ""
     a, b = str(now), str(then)
-    at = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    at = len(os.path.commonprefix([a, b]))
     start = max(0, at - 60)  # show where they part, not a prefix both share
     return f"{path} at character {at}: ...{a[start:at + 80]!r} (was ...{b[start:at + 80]!r})"
 

@@ -66,9 +66,9 @@ def test_ab_against_a_git_ref_catches_a_slower_candidate_and_removes_its_worktre
 def test_ab_same_code_twice_passes(tmp_path):
     done = gilbench("ab", ".", ".", *SMALL, "--no-report", "--output", str(tmp_path / "r"), cwd=ROOT)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert not (tmp_path / "r" / "latest").exists()
+    assert not (tmp_path / "r" / "latest").exists()  # `latest` is for single runs, which `report` can read
     (run,) = (tmp_path / "r").glob("2*")  # --no-report: the comparison, not the sides' own reports
-    assert (run / "compare.html").exists() and not list(run.glob("*/report.html"))  # `latest` is for single runs, which `report` can read
+    assert (run / "compare.html").exists() and not list(run.glob("*/report.html"))
 
 
 def test_ab_bad_sides_are_usage_errors(tmp_path):
