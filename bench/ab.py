@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .child import run_limited
-from .compare import RunSide, Threshold, Thresholds, check_reachable, compare, open_cells
+from .compare import (PRIMARY_WEIGHT, Comparison, RunSide, Threshold, Thresholds, check_reachable, compare,
+                      open_cells)
 from .importroot import shared_root, temporary_root
 from .matrix import Plan
 from .progress import format_duration
@@ -192,7 +193,8 @@ AB_FILE = "ab.json"
 
 def _lane(side: Side, plan: Plan, folder: RunFolder, root: Path, design: Design) -> Lane:
     options = RunOptions(python=side.python, sampler=False, lesson=False)
-    manifest = {**new_manifest(plan, options), "side": f"{side.name}: {side.spec}", "interleaved_with": str(root),
+    workloads_dir = side.root / "workloads" if not side.project else None
+    manifest = {**new_manifest(plan, options, workloads_dir), "side": f"{side.name}: {side.spec}", "interleaved_with": str(root),
                 "gate_design": design.to_dict()}
     return Lane(side.name, folder, plan, manifest, new_records(plan), side.python, side.cwd, side.env())
 
@@ -234,18 +236,42 @@ def gate_design(plan: Plan, thresholds: Thresholds) -> Design:
     return design
 
 
-def _open_cells(lanes: list[Lane], thresholds: Thresholds, design: Design) -> Callable[[int], set[int]]:
-    """At a look: the indices of the cells some row of the comparison so far has not decided."""
+def _open_cells(lanes: list[Lane], thresholds: Thresholds, design: Design,
+                say: Callable[[str], Any] | None = None) -> Callable[[int], set[int]]:
+    """At a look: the indices of the cells some row of the comparison so far has not decided. At the
+    first look, ``say`` is told what change each cell can resolve by the last (``resolvable_lines``)."""
     def still_open(look: int) -> set[int]:
         # a cell between looks is still pending: what it has so far is what the look judges
         base, cand = (RunSide(str(lane.folder.path), {}, {r.id: replace(r, status="ok") if r.status == "pending" else r
                                                           for r in lane.records},
                               str(lane.manifest.get("interleaved_with", "")), design=design) for lane in lanes)
-        comparison = compare(base, cand, thresholds, final=False, with_mde=False)
+        first = look == design.looks[0] and say is not None
+        comparison = compare(base, cand, thresholds, final=False, with_mde=first)
+        if first:
+            for line in resolvable_lines(comparison, design):
+                say(line)
         ids = open_cells(comparison, base.cells)
         return {i for i, record in enumerate(lanes[0].records) if record.id in ids}
 
     return still_open
+
+
+def resolvable_lines(comparison: Comparison, design: Design) -> list[str]:
+    """Per cell, from the first look's rounds: the change its primary rows can resolve by the last look
+    (fail with probability POWER), and a warning for each cell that cannot reach its threshold."""
+    lines, seen = [], set()
+    for row in sorted(comparison.rows, key=lambda r: (r.id, -r.weight)):
+        if row.id in seen or row.resolvable != row.resolvable or row.weight < PRIMARY_WEIGHT:
+            continue
+        seen.add(row.id)
+        where = f"{row.id} {row.label}: resolves {row.resolvable * 100:.1f} % by {design.rounds} rounds"
+        if row.resolvable > row.threshold:
+            lines.append(f"gilbench ab: {where}, above its threshold {row.threshold * 100:g} %: a change of the "
+                         f"threshold may end inconclusive here (fewer cells, --profile with more rounds, or a "
+                         f"quieter machine)")
+        else:
+            lines.append(f"gilbench ab: {where} (threshold {row.threshold * 100:g} %)")
+    return lines
 
 
 def run_ab(plan: Plan, sides: list[Side], output: Path, timeout: float | None, seed: int | None,
@@ -302,7 +328,8 @@ def run_ab(plan: Plan, sides: list[Side], output: Path, timeout: float | None, s
     progress.say(f"gilbench ab: writing to {root}")
     with life:
         execute(lanes, process_timeouts(plan, [e / 2 for e in estimates], timeout), progress, rng,
-                looks=design.looks, still_open=None if all_rounds else _open_cells(lanes, thresholds, design))
+                looks=design.looks,
+                still_open=None if all_rounds else _open_cells(lanes, thresholds, design, progress.say))
     if life.interrupted:  # a full disk is said by the command, with the same way on
         progress.say(f"gilbench ab: interrupted; finished rounds are saved, `gilbench ab --resume {root}` runs the rest")
     return life.outcome()

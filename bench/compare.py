@@ -4,50 +4,60 @@ Data only: no formatting, no I/O but reading. The unit of analysis is the pyperf
 inside one process share its memory layout, CPU placement and clock, so each process is summarized
 by one figure per *summary* and the tests run on the logs of these figures.
 
-The rule (``ALPHA`` = 0.01; ``--fail-on METRIC:PCT%`` or a workload's own ``fail_on`` gives a row's
-threshold T = PCT / 100; "worse" is slower time, lower speedup, lower parallelism):
+The rule (``ALPHA`` = 0.01; ``--fail-on METRIC:T%[,tol=M%]`` or a workload's own ``fail_on`` gives a row's
+threshold T and tolerance M, M = T/2 unless given; "worse" is slower time, lower speedup, lower
+parallelism):
 
+0. The promise. A row fails when its change is shown to be larger than M and passes when it is shown
+   to be smaller than T; between M and T (the indifference zone) either may happen. So: no change,
+   or a change of M or less, fails at most ALPHA of gates (over all rows together); a change of T or
+   more passes at most PASS_ERROR of the time in a row, and fails at least POWER of gates in every
+   cell whose noise resolves T in the rounds it has (``Row.resolvable``: said at the first look of
+   ``gilbench ab`` and in every row; a cell that cannot resolve T is named, and can end inconclusive).
 1. Rows. For each cell and threshold metric: ``time`` twice, summarized by each process's fastest
    batch (``min``: noise only adds time, so it is the least disturbed reading) and by its mean batch
    (``mean``: the guard that sees a regression hitting one batch in three, or only the first);
    ``speedup`` (the baseline cell of the same interpreter, workload and cores over the cell, both by
    ``min``; ``bench.query.baseline_of``); ``parallelism`` (the median over batches of CPU / wall);
    ``memory`` (the process tree's peak, PSS where the OS gives it, else RSS: ``ProcessRecord.memory``).
-2. Error budget. The family is every row of the comparison; a row's share of ``ALPHA`` is
+2. Error budgets. To fail: the family is every row of the comparison; a row's share of ``ALPHA`` is
    ``ALPHA x weight / total weight``, weight 2 for a primary row and 1 for the ``mean`` guard
-   (Bonferroni: the chance that two equal runs fail any row is at most ``ALPHA``). Within a row the
-   share is split over the looks of the design (``bench.sequential``): a single look for separate
-   runs and short ab runs (fewer than 24 rounds); 0.2, 0.3, 0.5 at 40 %, 70 % and all of the rounds for the gate.
+   (Bonferroni: the chance that two runs differing by at most M fail any row is at most ``ALPHA``).
+   To pass: each row has its own ``PASS_ERROR`` (a guard ``GUARD_PASS_ERROR``: the cell's POWER at T
+   rests on its primary row). Within a row both are split over the looks of the design
+   (``bench.sequential``): a single look for separate runs and short ab runs (fewer than 24 rounds);
+   0.2, 0.3, 0.5 at 40 %, 70 % and all of the rounds for the gate.
 3. Test, per row and look, on the differences oriented so that positive is worse:
 
    * Paired (both folders from one ``gilbench ab``): d_k = log(cand_k) - log(base_k) over round k
      (speedup: the baseline cell's log minus the cell's, candidate minus baseline). The exact
      one-sided Wilcoxon signed-rank test (ties by midranks, zeros dropped, exact at any n:
-     ``stats.signed_rank_p``); the change is the Hodges-Lehmann estimate, its bounds the exact
-     one-sided bounds at the look's level (``stats.hodges_lehmann_bounds``). Rows stop at the first
-     look where they are decided (below); a cell runs on while any row reading it is undecided.
+     ``stats.signed_rank_p``); the change is the Hodges-Lehmann estimate; its lower bound L is the
+     exact one-sided bound at the look's share of the row's alpha, its upper bound U the one at the
+     look's share of its pass error (``stats.hodges_lehmann_bounds``). A row stops at the first
+     look where it is decided (L > M, or U < T); a cell runs on while any row reading it is undecided.
    * Unpaired (separate runs): the run is the unit, and one run a side cannot show a run-level
-     offset. Welch's t on the processes' logs gives the change and its one-sided bounds at the
-     row's level; a time row is judged only beyond the *run-to-run floor* F: the spread of each
-     cell's figure over earlier runs of the same plan on this machine (``run_to_run_floor``;
-     ``DEFAULT_FLOOR`` when fewer than ``FLOOR_MIN_RUNS`` such runs are found, and said so).
-     Speedup and parallelism, ratios inside one run, have no floor.
+     offset. Welch's t on the processes' logs gives the change and its one-sided bounds; a time row's
+     half-widths are at least the *run-to-run prediction bound*: t(1 - level, K - 1) x s x sqrt(2),
+     s the ordinary sample sd of the cell's figure over the K earlier runs of the same plan and code
+     (gilbench version and workloads' source hash) on this machine, the two compared never among
+     them (``run_to_run_floor``). With fewer than ``FLOOR_MIN_RUNS`` such runs a time row shown above
+     M is inconclusive ("run the baseline N more times"), never excused. Speedup and parallelism,
+     ratios inside one run, have no floor.
 
-4. Verdicts, with L and U the row's lower and upper bound of the change (worse direction), first
-   that applies:
+4. Verdicts, first that applies:
 
    * ``failed`` (a regression): the cell (for speedup: the cell or its baseline cell) is ok in the
-     baseline and failed or timed out in the candidate;
-   * ``slower`` / ``worse`` (a regression): L > F and U >= T/2: worse beyond doubt (and beyond the
-     floor) and not shown to be below half the threshold;
-   * ``faster`` / ``better``: U < -F;
-   * ``slower, under T/2`` / ...: the interval excludes 0 (beyond the floor unpaired) but U < T/2:
-     a change, shown to be small;
-   * ``within run-to-run floor``: unpaired, the interval excludes 0 but not the floor;
-   * ``no change``: the interval holds 0 and lies within +-T/2;
-   * ``no regression``: the interval holds 0, U < T/2, L <= -T/2 (maybe faster, not slower);
-   * ``inconclusive``: U >= T/2 and the row is not a regression: the rounds could not decide it
-     (``--fail-on-inconclusive`` fails the gate on these).
+     baseline and crashed or raised in the candidate; or timed out in the candidate only, with a
+     limit at least (1 + T) x the baseline's slowest process of the cell (a hang, in any round, is a
+     regression; a limit within T of the cell's own time is inconclusive: raise --timeout). Timed
+     out on both sides: inconclusive;
+   * ``slower`` / ``worse`` (a regression): L > M;
+   * ``faster`` / ``better``: the upper bound at the row's level below -M;
+   * a pass, U < T: ``slower, under T`` (L > 0: a change shown, but not above M), ``faster`` (shown
+     below 0), ``no change`` (the pass bounds within +-T), ``no regression`` (maybe faster);
+   * ``inconclusive``: neither L > M nor U < T at the last look; its note gives the change the cell
+     resolves in these rounds (``--fail-on-inconclusive`` fails the gate on these).
 
    An interval that excludes zero is never ``no change``.
 5. Refused (``Refused``, exit 2) rather than judged: runs of different gilbench versions, values or
@@ -78,17 +88,23 @@ from .records import Failure, RunManifest
 from .results import RunFolder, RunFolderError
 from .sequential import Design, single
 
+#: the family's false-alarm rate: a change of the tolerance M or less (no change included) fails at most
+#: this share of gates
 ALPHA = 0.01
-POWER = 0.8
+#: a row's chance of passing a change of its threshold T or more (split over the looks, as ALPHA is)
+PASS_ERROR = 0.05
+#: a guard row's (weight 1: ``SUMMARIES``) chance of passing a change of T: the cell's POWER at T rests on
+#: its primary row; the guard only adds the catches the primary summary hides (a slowdown of one batch
+#: in three), so it passes on weaker evidence instead of holding the gate inconclusive on its noise
+GUARD_PASS_ERROR = 0.20
+#: the power a cell's resolvable change is stated at: a change that large fails at least this share
+#: of gates (1 - PASS_ERROR)
+POWER = 0.95
 #: the canary ratio beyond which (and significant) the two sides' machines differed in speed
 MACHINE_TOLERANCE = 0.05
-#: the run-to-run floor when fewer than FLOOR_MIN_RUNS earlier runs of the plan are found: the largest
-#: run-level offset between two quick runs minutes apart seen on a 2-vCPU cloud guest (+9.3 % canary),
-#: doubled
-DEFAULT_FLOOR = 0.20
-FLOOR_MIN_RUNS = 4
-#: the floor is this many standard deviations of the difference of two runs' offsets
-FLOOR_SDS = 4.0
+#: the fewest earlier runs of a plan on a machine a run-to-run floor is measured from (t on 2 degrees
+#: of freedom); with fewer, a change of separate runs beyond the tolerance is inconclusive
+FLOOR_MIN_RUNS = 3
 
 #: metric -> (direction: +1 if a higher value is worse, words for worse/better)
 METRICS: dict[str, tuple[int, str, str]] = {
@@ -97,6 +113,8 @@ METRICS: dict[str, tuple[int, str, str]] = {
     "parallelism": (-1, "worse", "better"),
     "memory": (+1, "larger", "smaller"),  # a process tree's peak memory (ProcessRecord.memory: PSS, else RSS)
 }
+#: a primary row's weight in the family; a guard's is less
+PRIMARY_WEIGHT = 2.0
 #: metric -> its summaries of one process, each with its weight in the family (primary 2, guard 1)
 SUMMARIES: dict[str, tuple[tuple[str, float], ...]] = {
     "time": (("min", 2.0), ("mean", 1.0)),
@@ -127,25 +145,47 @@ class Refused(RunFolderError):
 
 @dataclass(frozen=True)
 class Threshold:
+    """``--fail-on METRIC:T%[,tol=M%]``: fail a change shown above the tolerance M, pass one shown below
+    T. M defaults to T/2; between M and T either outcome is allowed (the indifference zone)."""
+
     metric: str
     percent: float
+    tolerance_percent: float | None = None
 
     @property
     def fraction(self) -> float:
         return self.percent / 100
 
+    @property
+    def tolerance(self) -> float:
+        """M as a fraction: the largest change the gate tolerates (a change of M or less fails at most
+        ALPHA of gates)."""
+        return (self.percent / 2 if self.tolerance_percent is None else self.tolerance_percent) / 100
+
+    @property
+    def text(self) -> str:
+        tol = "" if self.tolerance_percent is None else f",tol={self.tolerance_percent:g}%"
+        return f"{self.metric}:{self.percent:g}%{tol}"
+
 
 def parse_threshold(text: str) -> Threshold:
-    """"time:10%" -> Threshold("time", 10.0); ValueError with the accepted syntax otherwise."""
-    match = re.fullmatch(r"\s*([a-z-]+)\s*:\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*", text)
+    """"time:10%" -> Threshold("time", 10.0); "time:5%,tol=1%" sets the tolerance M to 1 %; ValueError
+    with the accepted syntax otherwise."""
+    match = re.fullmatch(r"\s*([a-z-]+)\s*:\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*"
+                         r"(?:,\s*tol\s*=\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*)?", text)
     if match and match.group(1) in DROPPED_METRICS:
         raise ValueError(f"--fail-on {text!r}: {DROPPED_METRICS[match.group(1)]}")
     if not match or match.group(1) not in METRICS or float(match.group(2)) <= 0:
         raise ValueError(
-            f"--fail-on {text!r}: expected METRIC:PCT%, e.g. time:10%, with METRIC one of "
-            f"{', '.join(METRICS)} and PCT above 0"
+            f"--fail-on {text!r}: expected METRIC:PCT%[,tol=PCT%], e.g. time:10% or time:5%,tol=1%, with METRIC "
+            f"one of {', '.join(METRICS)} and PCT above 0"
         )
-    return Threshold(match.group(1), float(match.group(2)))
+    tolerance = None if match.group(3) is None else float(match.group(3))
+    if tolerance is not None and not 0 <= tolerance < float(match.group(2)):
+        raise ValueError(f"--fail-on {text!r}: the tolerance must be at least 0 and below the threshold "
+                         f"({match.group(2)} %): the gate fails a change shown above it and passes one shown below "
+                         "the threshold")
+    return Threshold(match.group(1), float(match.group(2)), tolerance)
 
 
 @dataclass(frozen=True)
@@ -181,6 +221,8 @@ class RunSide:
     version: str = ""
     #: the group-sequential design of an ab (None: one look at the rounds there are)
     design: Design | None = None
+    #: the hash of the measured workloads' source (``bench.runner.code_hash``; "" in runs made before it)
+    code: str = ""
 
     @classmethod
     def load(cls, path: str) -> "RunSide":
@@ -198,7 +240,8 @@ class RunSide:
         design = manifest.gate_design
         return cls(str(path), machine if isinstance(machine, dict) else {}, {r.id: r for r in records},
                    str(manifest.interleaved_with or ""), dict(manifest.timing),
-                   str(manifest.gilbench_version or ""), Design.from_dict(design) if design else None)
+                   str(manifest.gilbench_version or ""), Design.from_dict(design) if design else None,
+                   str(manifest.code_hash or ""))
 
     def ok(self, cell_id: str) -> bool:
         return query.finished(self.cells.get(cell_id))
@@ -230,8 +273,13 @@ class Row:
     p_value: float = math.nan  # one-sided, in the worse direction, at the look that decided
     level: float = math.nan  # the level that look tested at
     mde: float = math.nan
-    threshold: float = math.nan
-    floor: float = 0.0  # the run-to-run floor a time row of separate runs is judged beyond
+    threshold: float = math.nan  # T: a change shown below it passes
+    tolerance: float = math.nan  # M: a change shown above it fails
+    #: the change (worse direction) this row fails with probability POWER at its last look, on this
+    #: noise: above the threshold, a change of T can end inconclusive here
+    resolvable: float = math.nan
+    pass_level: float = math.nan  # the level of the upper bound that a pass must clear
+    floor: float = 0.0  # separate runs: the run-to-run prediction bound the row's bounds were widened to
     n_base: int = 0  # processes
     n_cand: int = 0
     regression: bool = False
@@ -267,18 +315,6 @@ def _finite(x: Any) -> Any:
 
 
 @dataclass
-class Floor:
-    """The run-to-run floor of separate runs: per (cell, summary) fraction, and where it came from."""
-
-    by_row: dict[tuple[str, str], float] = field(default_factory=dict)
-    runs: int = 0  # earlier runs it was measured on (0: the default)
-    source: str = ""
-
-    def of(self, cell_id: str, summary: str) -> float:
-        return self.by_row.get((cell_id, summary), DEFAULT_FLOOR)
-
-
-@dataclass
 class Comparison:
     base: str
     cand: str
@@ -307,6 +343,12 @@ class Comparison:
     def inconclusive(self) -> list[Row]:
         return [r for r in self.rows if r.verdict == INCONCLUSIVE]
 
+    @property
+    def unresolvable(self) -> list[Row]:
+        """Rows whose noise, in these rounds, resolves less than their threshold: a change of T can end
+        inconclusive there (the guarantee that T fails in POWER of gates does not hold for them)."""
+        return [r for r in self.rows if r.resolvable > r.threshold]
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data, strict JSON: every NaN or infinity is None."""
         return _finite({
@@ -318,9 +360,11 @@ class Comparison:
             "rounds": self.rounds,
             "family": self.family,
             "alpha": ALPHA,
+            "pass_error": PASS_ERROR,
+            "power": POWER,
             "design": self.design.to_dict() if self.design else None,
-            "floor": ({"runs": self.floor.runs, "source": self.floor.source,
-                       "rows": [[c, s, f] for (c, s), f in sorted(self.floor.by_row.items())]}
+            "floor": ({"runs": self.floor.runs, "source": self.floor.source, "paths": list(self.floor.paths),
+                       "rows": [[c, s, f.sd, f.runs] for (c, s), f in sorted(self.floor.by_row.items())]}
                       if self.floor else None),
             "scaled": self.scaled,
             "machine_speed": {"ratio": self.machine_speed_ratio, "ci": list(self.machine_speed_ci),
@@ -358,6 +402,12 @@ def row_specs(cells: Mapping[str, CellRecord], thresholds: Thresholds) -> list[R
 
 def row_alpha(spec: RowSpec, total_weight: float) -> float:
     return ALPHA * spec.weight / total_weight if total_weight else ALPHA
+
+
+def row_pass_error(spec: RowSpec) -> float:
+    """The row's chance of passing a change of its threshold: PASS_ERROR for a primary row,
+    GUARD_PASS_ERROR for a guard."""
+    return PASS_ERROR if spec.weight >= PRIMARY_WEIGHT else GUARD_PASS_ERROR
 
 
 def check_reachable(cells: Mapping[str, CellRecord], thresholds: Thresholds, design: Design) -> None:
@@ -448,7 +498,12 @@ def paired_differences(base: Terms, cand: Terms) -> list[float]:
 
 @dataclass
 class Test:
-    """One row's test at one look, on the log scale, oriented so that positive is worse."""
+    """One row's test at one look, on the log scale, oriented so that positive is worse.
+
+    ``low`` / ``high``: one-sided bounds at ``level`` (the row's share of ALPHA at this look): what a
+    regression (low above the tolerance) or an improvement must clear. ``pass_low`` / ``pass_high``:
+    one-sided bounds at ``pass_level`` (PASS_ERROR at this look): what a pass (pass_high below the
+    threshold) must clear."""
 
     estimate: float = math.nan
     low: float = math.nan
@@ -457,27 +512,56 @@ class Test:
     level: float = math.nan
     n: int = 0
     look: int = 0
+    pass_low: float = math.nan
+    pass_high: float = math.nan
+    pass_level: float = math.nan
 
 
-def paired_test(worse: list[float], level: float, look: int = 0) -> Test:
-    """Exact one-sided signed-rank p, Hodges-Lehmann change and its exact bounds at ``level``."""
+def paired_test(worse: list[float], level: float, look: int = 0, pass_level: float | None = None) -> Test:
+    """Exact one-sided signed-rank p, Hodges-Lehmann change and its exact bounds at ``level`` (and at
+    ``pass_level``, by default PASS_ERROR)."""
+    pass_level = PASS_ERROR if pass_level is None else pass_level
     low, high = stats.hodges_lehmann_bounds(worse, level)
+    pass_low, pass_high = stats.hodges_lehmann_bounds(worse, pass_level)
     return Test(stats.hodges_lehmann(worse), low, high, stats.signed_rank_p(worse, "greater"), level,
-                len(worse), look)
+                len(worse), look, pass_low, pass_high, pass_level)
 
 
-def unpaired_test(base: Terms, cand: Terms, direction: int, level: float) -> Test:
-    """Welch's t on the log summaries (each side's terms with their signs), one-sided bounds at ``level``."""
+@dataclass(frozen=True)
+class Spread:
+    """A row's run-to-run spread: the sample sd of the log figure over ``runs`` earlier runs."""
+
+    sd: float
+    runs: int
+
+    def half_width(self, level: float) -> float:
+        """The one-sided prediction bound, at ``level``, of the difference of two new runs' figures:
+        t(1 - level, runs - 1) x sd x sqrt(2) (each of the two runs brings its own offset)."""
+        return stats.t_quantile(1 - level, self.runs - 1) * self.sd * math.sqrt(2)
+
+
+def unpaired_test(base: Terms, cand: Terms, direction: int, level: float, pass_level: float | None = None,
+                  spread: Spread | None = None) -> Test:
+    """Welch's t on the log summaries (each side's terms with their signs), one-sided bounds at ``level``
+    and ``pass_level``; with a run-to-run ``spread`` each half-width is at least its prediction bound."""
+    pass_level = PASS_ERROR if pass_level is None else pass_level
     terms = [(sign, list(t.values())) for sign, t in cand] + [(-sign, list(t.values())) for sign, t in base]
     est, se, df = stats.welch(terms)
     if math.isnan(est):
-        return Test(level=level)
+        return Test(level=level, pass_level=pass_level)
     est *= direction
+
+    def half(at: float) -> float:
+        within = stats.t_quantile(1 - at, df) * se if se > 0 else 0.0
+        return max(within, spread.half_width(at)) if spread is not None else within
+
     if se == 0:
-        return Test(est, est, est, 0.0 if est > 0 else 1.0, level)
-    half = stats.t_quantile(1 - level, df) * se
-    return Test(est, est - half, est + half, stats.t_p_two_sided(est / se, df) / 2 if est > 0 else
-                1 - stats.t_p_two_sided(est / se, df) / 2, level)
+        p = 0.0 if est > 0 else 1.0
+    else:
+        tail = stats.t_p_two_sided(est / se, df) / 2
+        p = tail if est > 0 else 1 - tail
+    h, ph = half(level), half(pass_level)
+    return Test(est, est - h, est + h, p, level, 0, 0, est - ph, est + ph, pass_level)
 
 
 def worse_log(fraction: float, direction: int) -> float:
@@ -488,34 +572,44 @@ def worse_log(fraction: float, direction: int) -> float:
     return math.log1p(fraction) if direction > 0 else -math.log1p(-min(fraction, 0.999999))
 
 
-def _shown_worse(test: Test, floor: float) -> bool:
-    """Worse beyond doubt (and beyond the floor): the lower bound above it; without a floor the exact
-    test's p at the level counts too (with ties the bounds can sit on 0 while p is below the level)."""
-    return test.low > floor or (floor == 0 and test.p <= test.level)
+def worse_fraction(x: float, direction: int) -> float:
+    """The inverse of ``worse_log``: an oriented log change as a fraction in the worse direction."""
+    if math.isinf(x) or math.isnan(x):
+        return x
+    return math.expm1(x) if direction > 0 else -math.expm1(-x)
 
 
-def decided(test: Test, threshold: float, floor: float = 0.0, direction: int = 1) -> bool:
-    """Whether a look settles the row: a regression (L > F and U >= T/2), or shown below T/2."""
-    half, f = worse_log(threshold / 2, direction), worse_log(floor, direction)
-    return (_shown_worse(test, f) and test.high >= half) or test.high < half
+def shown_worse(test: Test, tolerance: float) -> bool:
+    """Worse by more than the tolerance (oriented log) beyond doubt: the lower bound above it; with no
+    tolerance the exact test's p at the level counts too (with ties the bounds can sit on 0 while p is
+    below the level)."""
+    return test.low > tolerance or (tolerance <= 0 and test.p <= test.level)
 
 
-def verdict(metric: str, test: Test, threshold: float, floor: float = 0.0) -> tuple[str, bool]:
+def decided(test: Test, threshold: float, tolerance: float | None = None, direction: int = 1) -> bool:
+    """Whether a look settles the row: shown worse than the tolerance M (a regression), or shown better
+    than the threshold T (a pass). ``threshold`` and ``tolerance`` are fractions (M defaults to T/2)."""
+    tolerance = threshold / 2 if tolerance is None else tolerance
+    return (shown_worse(test, worse_log(tolerance, direction))
+            or test.pass_high < worse_log(threshold, direction))
+
+
+def verdict(metric: str, test: Test, threshold: float, tolerance: float | None = None) -> tuple[str, bool]:
     """(verdict, is_regression) by step 4 of this module's rule; ``test`` on the oriented log scale,
-    ``threshold`` and ``floor`` as fractions of the metric's value."""
+    ``threshold`` (T) and ``tolerance`` (M, default T/2) as fractions of the metric's value."""
     direction, worse, better = METRICS[metric]
-    half, f = worse_log(threshold / 2, direction), worse_log(floor, direction)
-    low, high = test.low, test.high
-    if _shown_worse(test, f) and high >= half:
+    tolerance = threshold / 2 if tolerance is None else tolerance
+    t, m = worse_log(threshold, direction), worse_log(tolerance, direction)
+    if shown_worse(test, m):
         return worse, True
-    if high < -f:
+    if test.high < -m:
         return better, False
-    if _shown_worse(test, 0.0) or high < 0:
-        if f > 0:
-            return WITHIN_FLOOR, False
-        return (f"{worse}, under {threshold / 2 * 100:g} %" if low > 0 or test.p <= test.level else better), False
-    if high < half:
-        return ("no change" if low > -half else "no regression"), False
+    if test.pass_high < t:
+        if test.low > 0 or test.p <= test.level:
+            return f"{worse}, under {threshold * 100:g} %", False
+        if test.high < 0:
+            return better, False
+        return ("no change" if test.pass_low > -t else "no regression"), False
     return INCONCLUSIVE, False
 
 
@@ -583,28 +677,56 @@ def check_alike(base: RunSide, cand: RunSide) -> str:
 
 # --- the run-to-run floor of separate runs --------------------------------------------------------
 
+@dataclass
+class Floor:
+    """The run-to-run spread of separate runs, per (cell, summary), and the runs it came from.
+
+    Each earlier run of the same plan and code on this machine gives a cell its run-level figure (the
+    median over processes of the log summary); their sample sd, with a t quantile on runs - 1 degrees
+    of freedom, bounds what a new pair of runs can differ by with no change (``Spread.half_width``)."""
+
+    by_row: dict[tuple[str, str], Spread] = field(default_factory=dict)
+    runs: int = 0  # earlier runs of the same plan and code found
+    paths: tuple[str, ...] = ()  # those runs' folders
+    source: str = ""
+
+    def of(self, cell_id: str, summary: str) -> Spread | None:
+        return self.by_row.get((cell_id, summary))
+
+    @property
+    def known(self) -> bool:
+        return self.runs >= FLOOR_MIN_RUNS
+
+    @property
+    def more_runs(self) -> int:
+        """How many more runs of this plan on this machine a floor needs."""
+        return max(FLOOR_MIN_RUNS - self.runs, 0)
+
+
 def _plan_key(side: RunSide) -> tuple:
-    """What makes two runs the same benchmark: every cell's parameters and the values per process
-    (not the CPUs it was given, nor a resumed run's history)."""
+    """What makes two runs the same benchmark: every cell's parameters, the values per process, the
+    gilbench version and the workloads' source (not the CPUs it was given, nor a resumed run's history)."""
     cells = tuple(sorted((cid, r.cell.tasks, json.dumps(r.cell.params, sort_keys=True), r.cell.scale,
                           r.cell.start_method or "", r.cell.module or "") for cid, r in side.cells.items()))
-    return cells, tuple(sorted((k, v) for k, v in side.timing.items() if k in ("values", "warmups", "loops")))
+    timing = tuple(sorted((k, v) for k, v in side.timing.items() if k in ("values", "warmups", "loops")))
+    return cells, timing, side.version, side.code
 
 
 def run_to_run_floor(base: RunSide, cand: RunSide, history: list[RunSide] | None = None) -> Floor:
-    """Each time row's floor: FLOOR_SDS x sqrt(2) x the robust sd, over earlier runs of the same plan,
-    machine and interpreter, of the cell's run-level figure (the median over processes of the log
-    summary). The earlier runs are ``history``, else the run folders beside the two (the candidate
-    left out); with fewer than FLOOR_MIN_RUNS the floor is DEFAULT_FLOOR."""
+    """Each time row's run-to-run spread over earlier runs of the same plan, code, machine and
+    interpreter (``_plan_key``): the run folders beside the two, or ``history``. The two runs compared
+    never count, nor a run of other code (its workloads' source hash differs) or without a hash."""
     if history is None:
         history = _siblings(base, cand)
+    compared = {Path(base.path).resolve(), Path(cand.path).resolve()}
     key = _plan_key(base)
-    same = [h for h in history if _plan_key(h) == key
+    same = [h for h in history if Path(h.path).resolve() not in compared and base.code and _plan_key(h) == key
             and all(h.machine.get(k) == base.machine.get(k) for k in MACHINE_KEYS + PYTHON_KEYS)]
-    floor = Floor(runs=len(same))
-    if len(same) < FLOOR_MIN_RUNS:
-        floor.source = (f"default {DEFAULT_FLOOR * 100:g} %: {len(same)} earlier run(s) of this plan on this machine "
-                        f"beside the two (it is measured from {FLOOR_MIN_RUNS} or more)")
+    floor = Floor(runs=len(same), paths=tuple(h.path for h in same))
+    if not floor.known:
+        floor.source = (f"not known: {len(same)} earlier run(s) of this plan and code on this machine beside the two "
+                        f"(a floor needs {FLOOR_MIN_RUNS}); a change beyond the tolerance is inconclusive until "
+                        f"{floor.more_runs} more run(s) of the baseline are made here")
         return floor
     for cid, record in base.cells.items():
         if record.kind != "cpu-bound" and record.kind != "io-bound":
@@ -616,13 +738,14 @@ def run_to_run_floor(base: RunSide, cand: RunSide, history: list[RunSide] | None
                 if logs:
                     figures.append(statistics.median(logs.values()))
             if len(figures) >= FLOOR_MIN_RUNS:
-                floor.by_row[(cid, summary)] = math.expm1(FLOOR_SDS * math.sqrt(2) * stats.robust_sd(figures))
-    floor.source = f"measured over {len(same)} earlier runs of this plan on this machine"
+                floor.by_row[(cid, summary)] = Spread(statistics.stdev(figures), len(figures))
+    names = ", ".join(Path(p).name for p in floor.paths)
+    floor.source = f"the spread over {len(same)} earlier runs of this plan and code on this machine ({names})"
     return floor
 
 
 def _siblings(base: RunSide, cand: RunSide) -> list[RunSide]:
-    found, seen = [], {Path(cand.path).resolve()}
+    found, seen = [], {Path(base.path).resolve(), Path(cand.path).resolve()}
     for parent in {Path(base.path).resolve().parent, Path(cand.path).resolve().parent}:
         for child in sorted(parent.iterdir()) if parent.is_dir() else []:
             if child.resolve() in seen or child.is_symlink() or not (child / "manifest.json").is_file():
@@ -689,7 +812,7 @@ def _row(spec: RowSpec, base: RunSide, cand: RunSide, result: Comparison, alpha:
     cid, metric = spec.id, spec.metric
     b_rec, c_rec = base.cells.get(cid), cand.cells.get(cid)
     row = Row(cid, metric, NOT_COMPARABLE, summary=spec.summary, threshold=spec.threshold.fraction,
-              weight=spec.weight, kind=(b_rec or c_rec).kind)
+              tolerance=spec.threshold.tolerance, weight=spec.weight, kind=(b_rec or c_rec).kind)
     if result.not_comparable:
         row.note = result.not_comparable
         return row
@@ -699,19 +822,16 @@ def _row(spec: RowSpec, base: RunSide, cand: RunSide, result: Comparison, alpha:
     if b_rec.cell.tasks != c_rec.cell.tasks:
         row.note = f"tasks per batch differ: {b_rec.cell.tasks} vs {c_rec.cell.tasks}"
         return row
+    failed = _failure(base, cand, cid, metric, row.threshold)
+    if failed is not None:
+        row.verdict, row.note = failed
+        row.regression = row.decided = failed[0] == FAILED
+        return row
     if not base.ok(cid):
         row.note = f"no result in the baseline ({b_rec.status})"
         return row
-    if c_rec.status in ("failed", "timeout"):
-        row.verdict, row.regression, row.decided, row.note = FAILED, True, True, _error(c_rec)
-        return row
     if not cand.ok(cid) and c_rec.status != "pending":
         row.note = f"no result in the candidate ({c_rec.status})"
-        return row
-    bid = cand.baseline_of(cid) if metric == "speedup" else None
-    if bid and base.ok(bid) and cand.cells[bid].status in ("failed", "timeout"):
-        row.verdict, row.regression, row.decided = FAILED, True, True
-        row.note = f"its baseline cell {bid} {_error(cand.cells[bid])}"
         return row
     (tb, why_b), (tc, why_c) = _terms(base, cid, metric, spec.summary), _terms(cand, cid, metric, spec.summary)
     if tb is None or tc is None:
@@ -723,41 +843,61 @@ def _row(spec: RowSpec, base: RunSide, cand: RunSide, result: Comparison, alpha:
     row.n_base, row.n_cand = len(tb[-1][1]), len(tc[-1][1])
     row.between_base, row.n_eff_base = _spread(b_rec, metric)
     row.between_cand, row.n_eff_cand = _spread(c_rec, metric)
+    tolerance_log = worse_log(row.tolerance, direction)
+    floor_unknown = False
     if result.paired:
         worse = [direction * d for d in paired_differences(tb, tc)]
         # without a recorded design (a fixed number of rounds) each row has one look, at the rounds it has
         design = base.design or single(len(worse))
-        test = _sequential(worse, design, alpha, row.threshold, direction)
+        test = _sequential(worse, design, alpha, row.threshold, row.tolerance, direction, row_pass_error(spec))
         row.pairs = len(worse) if not test.look else design.looks[test.look - 1]
         result.rounds = max(result.rounds, row.pairs)
         if with_mde and len(worse) >= 2:
-            row.mde = math.expm1(stats.signed_rank_mde(worse, design.level(len(design.looks) - 1, alpha), POWER))
+            last = design.level(len(design.looks) - 1, alpha)
+            row.mde = math.expm1(stats.signed_rank_mde(worse, last, POWER))
+            row.resolvable = worse_fraction(
+                tolerance_log + stats.signed_rank_mde(worse, last, POWER, n=max(design.rounds, len(worse))), direction)
         if test.look == 0:
             row.verdict = INCONCLUSIVE
             row.note = f"{len(worse)} rounds, fewer than the first look ({design.looks[0]})"
             return row
     else:
-        test = unpaired_test(tb, tc, direction, alpha)
+        spread = None
         if metric == "time" and result.floor is not None:
-            row.floor = result.floor.of(cid, spec.summary)
+            spread = result.floor.of(cid, spec.summary)
+            floor_unknown = spread is None
+            if spread is not None:
+                row.floor = worse_fraction(spread.half_width(alpha), 1)
+        test = unpaired_test(tb, tc, direction, alpha, row_pass_error(spec), spread)
         if not math.isnan(test.estimate):
             _, se, df = stats.welch([(s, list(t.values())) for s, t in tc] + [(-s, list(t.values())) for s, t in tb])
             row.mde = stats.mde_fraction(se, 2 * alpha, df, POWER)
+            within = se * (stats.t_quantile(1 - alpha, df) + stats.t_quantile(POWER, df))
+            between = spread.half_width(alpha) + spread.half_width(1 - POWER) if spread else 0.0
+            total = max(within, between)
+            row.resolvable = worse_fraction(tolerance_log + total, direction) if not floor_unknown else math.inf
     if math.isnan(test.estimate):
         row.verdict = INCONCLUSIVE
         row.note = f"too few processes ({row.n_base} and {row.n_cand}) to test any change"
         return row
     row.ratio = math.exp(direction * test.estimate)
-    bounds = sorted((math.exp(direction * test.low), math.exp(direction * test.high)))
-    row.ci_low, row.ci_high = bounds
-    row.p_value, row.level, row.look = test.p, test.level, test.look
-    row.decided = decided(test, row.threshold, row.floor, direction)
-    row.verdict, row.regression = verdict(metric, test, row.threshold, row.floor)
+    row.ci_low, row.ci_high = sorted((math.exp(direction * test.low), math.exp(direction * test.pass_high)))
+    row.p_value, row.level, row.look, row.pass_level = test.p, test.level, test.look, test.pass_level
+    row.decided = decided(test, row.threshold, row.tolerance, direction)
+    row.verdict, row.regression = verdict(metric, test, row.threshold, row.tolerance)
+    notes = []
+    if floor_unknown and row.regression:
+        # a run-level offset cannot be told from a change without the spread of earlier runs
+        row.verdict, row.regression, row.decided = INCONCLUSIVE, False, True
+        notes.append(f"separate runs: beyond the tolerance, but the run-to-run spread is not known: "
+                     f"run the baseline {result.floor.more_runs} more time(s) on this machine")
     if not row.decided and not final:
         row.verdict, row.regression = "open", False
-    notes = []
     if row.floor and row.verdict != "no change":
-        notes.append(f"separate runs: judged beyond the run-to-run floor of {row.floor * 100:.1f} %")
+        notes.append(f"separate runs: bounds widened to the run-to-run prediction bound of {row.floor * 100:.1f} %")
+    if row.verdict == INCONCLUSIVE and not floor_unknown and not math.isnan(row.resolvable):
+        notes.append(f"this cell resolves {row.resolvable * 100:.1f} % in these rounds (a change that large fails "
+                     f"{POWER:.0%} of gates), above the threshold {row.threshold * 100:g} %")
     if metric == "time" and row.kind == "cpu-bound" and result.machine_speed_differed:
         notes.append(result.machine_speed_note + " (shown, not used: the canary never excuses a time row)")
     if result.scaled:
@@ -766,14 +906,51 @@ def _row(spec: RowSpec, base: RunSide, cand: RunSide, result: Comparison, alpha:
     return row
 
 
-def _sequential(worse: list[float], design: Design, alpha: float, threshold: float, direction: int) -> Test:
-    """The row's test at the first look that decides it, else at the last look its rounds reach."""
+def _failure(base: RunSide, cand: RunSide, cid: str, metric: str, threshold: float) -> tuple[str, str] | None:
+    """The rule for cells that did not finish (step 4's first case), or None when both sides did.
+
+    The cell (for speedup: the cell or its baseline cell) ok in the baseline and, in the candidate:
+    crashed or raised -> failed (a regression); timed out -> failed when the limit was at least
+    (1 + T) x the baseline's slowest process of that cell (the candidate took longer than any baseline
+    process by more than the threshold, however many rounds it ran first), else inconclusive (the limit
+    was too near the cell's own time to judge). Timed out on both sides -> inconclusive: no side
+    finished, no change can be told (raise --timeout)."""
+    cells = [cid]
+    if metric == "speedup":
+        bid = cand.baseline_of(cid) if cid in cand.cells else None
+        if bid and bid != cid:
+            cells.append(bid)
+    for i, c in enumerate(cells):
+        b_rec, c_rec = base.cells.get(c), cand.cells.get(c)
+        if b_rec is None or c_rec is None or c_rec.status not in ("failed", "timeout"):
+            continue
+        which = "" if i == 0 else f"its baseline cell {c} "
+        if b_rec.status == "timeout" and c_rec.status == "timeout":
+            return INCONCLUSIVE, f"{which}timed out on both sides: no change can be told (raise --timeout)"
+        if not base.ok(c):
+            continue
+        if c_rec.status == "failed":
+            return FAILED, which + _error(c_rec)
+        limit = (c_rec.error.limit_s if c_rec.error else None) or math.nan
+        slowest = max((p.ended - p.started for p in b_rec.processes if p.ended > p.started), default=math.nan)
+        if math.isnan(limit) or math.isnan(slowest) or limit >= (1 + threshold) * slowest:
+            return FAILED, which + _error(c_rec)
+        return INCONCLUSIVE, (f"{which}timed out in the candidate, but its limit ({limit:.1f} s) was within "
+                              f"{threshold * 100:g} % of the baseline's slowest process ({slowest:.1f} s): "
+                              "raise --timeout")
+    return None
+
+
+def _sequential(worse: list[float], design: Design, alpha: float, threshold: float, tolerance: float,
+                direction: int, pass_error: float = PASS_ERROR) -> Test:
+    """The row's test at the first look that decides it, else at the last look its rounds reach. Both
+    error budgets, ``alpha`` (to fail) and ``pass_error`` (to pass), are split over the looks."""
     last = Test()
     for j, look in enumerate(design.looks):
         if look > len(worse):
             break
-        last = paired_test(worse[:look], design.level(j, alpha), j + 1)
-        if decided(last, threshold, 0.0, direction):
+        last = paired_test(worse[:look], design.level(j, alpha), j + 1, design.level(j, pass_error))
+        if decided(last, threshold, tolerance, direction):
             break
     return last
 

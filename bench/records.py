@@ -58,6 +58,7 @@ class Failure:
     log_tail: str = ""
     exitcode: int | None = None
     worker: int | None = None
+    limit_s: float | None = None  # timeout: the time limit the process ran past
 
     @property
     def head(self) -> str:
@@ -184,7 +185,8 @@ _CORE = ("gilbench_version", "created", "finished", "status", "argv", "config", 
          "memory_interval", "noise_threshold", "canary_slow", "canary_on_cpu", "profile", "timing", "cells",
          "interpreters", "skipped", "placement")
 #: keys only some runs write: runs of several placements, resumed runs, experiments, the two sides of ``gilbench ab``
-_OPTIONAL = ("placements", "placement_skipped", "resumed", "experiments", "side", "interleaved_with", "gate_design")
+_OPTIONAL = ("placements", "placement_skipped", "resumed", "experiments", "side", "interleaved_with", "gate_design",
+             "code_hash")
 
 
 @dataclass(frozen=True)
@@ -225,6 +227,7 @@ class RunManifest(_ReadByKey):
     side: str = ""  # gilbench ab: "base: main" or "cand: ..."
     interleaved_with: str = ""  # gilbench ab: the folder that holds both sides
     gate_design: Mapping[str, Any] | None = None  # gilbench ab: bench.sequential.Design.to_dict()
+    code_hash: str = ""  # the measured workloads' source (bench.runner.code_hash); "" before it was recorded
     extra: Mapping[str, Any] = field(default_factory=dict)
     #: the manifest as it was read (``from_dict``), for reads by key (``get``)
     source: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)

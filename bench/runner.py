@@ -12,6 +12,7 @@ errors, resume, interpreters, the final save); each child is started by ``bench.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -206,7 +207,7 @@ def run_process(
         status = "failed"
         error = Failure("exited", "the worker wrote no measurements")
     if status == "timeout":
-        error = Failure("timeout", f"no result within the process's time limit of {timeout:.0f} s")
+        error = Failure("timeout", f"no result within the process's time limit of {timeout:.0f} s", limit_s=timeout)
     elif status == "failed" and error is None:
         text = log.read_text(encoding="utf-8", errors="replace")
         error = (Failure.from_dict(failure) if failure else _failure_from_log(text, returncode)).with_log(
@@ -239,9 +240,35 @@ class Lane:
         self.folder.write_manifest(self.manifest)
 
 
-def new_manifest(plan: Plan, options: RunOptions) -> dict[str, Any]:
+def code_hash(plan: Plan, workloads_dir: Path | None = None) -> str:
+    """A hash of the measured code: the workloads package's sources and every user module file the
+    plan's cells name. Separate runs count toward each other's run-to-run floor only when it matches
+    (bench.compare): a run of other code is no sample of this code's run-to-run spread."""
+    digest = hashlib.sha256()
+    folder = workloads_dir or Path(workloads.__file__).parent
+    files = sorted(folder.rglob("*.py"))
+    for c in plan.cells:
+        module = c.module or ""
+        if module.startswith("{"):  # a function's source: the folder it was imported from and "pkg.mod:func"
+            source = json.loads(module)
+            dotted = str(source.get("function", "")).split(":")[0].replace(".", "/")
+            found = [Path(source["path"]) / f for f in (f"{dotted}.py", f"{dotted}/__init__.py")] \
+                if source.get("path") and dotted else []
+            module = next((str(f) for f in found if f.is_file()), "")
+        if module.endswith(".py"):
+            files.append(Path(module))
+    for path in dict.fromkeys(files):
+        try:
+            digest.update(str(path.name).encode() + b"\0" + path.read_bytes())
+        except OSError:
+            digest.update(str(path).encode())
+    return digest.hexdigest()[:16]
+
+
+def new_manifest(plan: Plan, options: RunOptions, workloads_dir: Path | None = None) -> dict[str, Any]:
     return {
         "gilbench_version": __version__,
+        "code_hash": code_hash(plan, workloads_dir),
         "created": now_iso(),
         "finished": None,
         "status": "running",

@@ -306,7 +306,7 @@ def min_signed_rank_p(n: int) -> float:
 
 
 def signed_rank_mde(differences: Sequence[float], level: float, power: float = 0.8, draws: int = 400,
-                    seed: int = 0) -> float:
+                    seed: int = 0, n: int | None = None) -> float:
     """The smallest upward shift of the differences that the one-sided exact signed-rank test at
     ``level`` detects with ``power``, by simulation from the differences themselves.
 
@@ -314,14 +314,16 @@ def signed_rank_mde(differences: Sequence[float], level: float, power: float = 0
     the same size, common random numbers for every shift); the shift is found by bisection. A closed
     form (z or t quantiles times a standard error) overstates the power of a rank test at these small
     n and tiny levels (here 61-69 % where it claimed 80 %). inf when the level cannot be reached with
-    this n; nan with fewer than 2 differences.
+    this n; nan with fewer than 2 differences. ``n``: the number of differences the test will have
+    (default: as many as given), for the resolvable change of rounds still to come.
     """
     import numpy as np
 
     d = np.asarray([x for x in differences if x == x], dtype=float)
-    n = d.size
-    if n < 2:
+    given = d.size
+    if given < 2:
         return math.nan
+    n = given if n is None else n
     if min_signed_rank_p(n) > level:
         return math.inf
     counts = _sign_flip_counts(tuple(range(2, 2 * n + 1, 2)))
@@ -332,9 +334,9 @@ def signed_rank_mde(differences: Sequence[float], level: float, power: float = 0
             break
         tail += counts[s]
         critical = s
-    centred = (d - hodges_lehmann(d)) * math.sqrt(n / (n - 1))  # resampling shrinks the spread by (n-1)/n
+    centred = (d - hodges_lehmann(d)) * math.sqrt(given / (given - 1))  # resampling shrinks the spread by (n-1)/n
     rng = np.random.default_rng(seed)
-    sample = centred[rng.integers(0, n, size=(draws, n))]
+    sample = centred[rng.integers(0, given, size=(draws, n))]
     scale = float(np.median(np.abs(centred))) * MAD_TO_SD or float(np.std(centred)) or 1e-9
 
     def detected(shift: float) -> float:

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import jinja2
 
-from ..bench.compare import ALPHA, FAILED, INCONCLUSIVE, WITHIN_FLOOR, Comparison, Row
+from ..bench.compare import ALPHA, FAILED, GUARD_PASS_ERROR, INCONCLUSIVE, PASS_ERROR, POWER, Comparison, Row
 from . import figures
 from .frame import load
 from .outputs.html import figure_data_uri
 
 #: for Markdown, where GitHub renders them; the HTML page colours its rows instead
 VERDICT_MARKS = {"slower": "❌", "worse": "❌", FAILED: "❌", "faster": "✅", "better": "✅", "no change": "·",
-                 "no regression": "·", INCONCLUSIVE: "❔", "not comparable": "⚠", WITHIN_FLOOR: "⚠"}
+                 "no regression": "·", INCONCLUSIVE: "❔", "not comparable": "⚠"}
 
 
 def pct(x: float, signed: bool = True) -> str:
@@ -58,9 +58,12 @@ def _processes(row: Row) -> str:
     return f"{row.n_base}|{row.n_cand}" if row.n_base or row.n_cand else "–"
 
 
-def _threshold_words(rows: list[Row]) -> str:
-    found = {r.threshold for r in rows}
-    return f"{found.pop() * 100:g} %" if len(found) == 1 else "their threshold"
+def _zone_words(rows: list[Row]) -> str:
+    found = {(r.tolerance, r.threshold) for r in rows}
+    if len(found) == 1:
+        tolerance, threshold = found.pop()
+        return f"the tolerance {tolerance * 100:g} % nor below the threshold {threshold * 100:g} %"
+    return "their tolerance nor below their threshold"
 
 
 def summary(comparison: Comparison) -> str:
@@ -74,8 +77,21 @@ def summary(comparison: Comparison) -> str:
     unsure = comparison.inconclusive
     if unsure:
         head += (f"; {len(unsure)} of {len(comparison.rows)} row{'s' if len(comparison.rows) != 1 else ''} "
-                 f"undecided: neither shown nor ruled out at half of {_threshold_words(unsure)}")
+                 f"undecided: neither shown above {_zone_words(unsure)}")
     return f"{head} ({detail})"
+
+
+def guarantees(comparison: Comparison) -> str:
+    """What the gate promises for this comparison, and the cells it cannot keep that promise for."""
+    zones = sorted({(r.metric, r.tolerance, r.threshold) for r in comparison.rows if r.threshold == r.threshold})
+    said = "; ".join(f"{m}: fails a change shown above {tol * 100:g} %, passes one shown below {t * 100:g} %"
+                     for m, tol, t in zones) or "no rows"
+    weak = sorted({r.id for r in comparison.unresolvable})
+    promise = (f"no change, or a change up to the tolerance, fails at most {ALPHA:.0%} of gates; a change of the "
+               f"threshold or more fails at least {POWER:.0%} of gates in every cell that resolves it")
+    cells = (f"; {len(weak)} cell(s) cannot resolve their threshold in these rounds on this noise (a change of the "
+             f"threshold can end inconclusive there): {', '.join(weak)}" if weak else "")
+    return f"gate: {said}. Guarantees: {promise}{cells}"
 
 
 def pairing(comparison: Comparison) -> str:
@@ -85,7 +101,7 @@ def pairing(comparison: Comparison) -> str:
         return (f"paired by round: up to {comparison.rounds} rounds, looks at {looks} (one gilbench ab; each row "
                 "tests the per-round log ratios: exact one-sided signed-rank, Hodges-Lehmann change and bounds)")
     floor = comparison.floor
-    where = f"; run-to-run floor: {floor.source}" if floor else ""
+    where = f"; run-to-run spread: {floor.source}" if floor else ""
     return f"unpaired: separate runs (each row: Welch t on the processes' logs){where}"
 
 
@@ -103,30 +119,33 @@ def machine_line(comparison: Comparison) -> str:
 def rule(comparison: Comparison) -> str:
     m = comparison.family
     return (f"rule: the {m} row{'s' if m != 1 else ''} share alpha {ALPHA:g} (min and speedup rows weight 2, the "
-            "mean guard 1), split over the looks; a row is a regression when its lower bound is above 0 (above "
-            "the run-to-run floor for separate runs' time) and its upper bound reaches half its threshold, or when "
-            "its cell failed in the candidate; inconclusive: neither shown nor ruled out (rule: bench/compare.py)")
+            "mean guard 1), split over the looks; a row is a regression when its lower bound (at its share of "
+            "alpha) is above its tolerance M (default half the threshold), or when its cell crashed in the "
+            f"candidate; it passes when its upper bound (at {PASS_ERROR:g}, a guard's at {GUARD_PASS_ERROR:g}) is below its threshold T; "
+            "separate runs' time bounds are widened to the run-to-run prediction bound; inconclusive: neither "
+            "(rule: bench/compare.py)")
 
 
-LEGEND = ("n: processes a side (pairs: rounds); between: the share of the values' variance that lies between "
+LEGEND = ("bounds: the lower at the row's level, the upper at the level a pass must clear; resolves: the change "
+          f"that fails {POWER:.0%} of gates in these rounds on this noise; n: processes a side (pairs: rounds); between: the share of the values' variance that lies between "
           "processes; n_eff: the values' effective number of independent samples (baseline|candidate)")
 
 
 def _cells(row: Row) -> list[str]:
     p = "–" if math.isnan(row.p_value) else f"{row.p_value:.2g} / {row.level:.2g}"
     return [row.id, row.label, value(row, row.base), value(row, row.cand), pct(row.change), interval(row),
-            p, pct(row.mde, signed=False), _processes(row),
+            p, pct(row.resolvable, signed=False), _processes(row),
             _sides(row.between_base, row.between_cand, _share), _sides(row.n_eff_base, row.n_eff_cand, _count),
             row.verdict, row.note]
 
 
-HEADER = ["cell", "metric", "baseline", "candidate", "change", "bounds", "p / level", "MDE",
+HEADER = ["cell", "metric", "baseline", "candidate", "change", "bounds", "p / level", "resolves",
           "n", "between", "n_eff", "verdict", "note"]
 
 
 def explanation(comparison: Comparison) -> list[str]:
     """The lines under the table: how the rows were paired, the machine's speed, the rule."""
-    return [pairing(comparison), machine_line(comparison), rule(comparison), LEGEND]
+    return [guarantees(comparison), pairing(comparison), machine_line(comparison), rule(comparison), LEGEND]
 
 
 def text(comparison: Comparison) -> str:

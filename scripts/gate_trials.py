@@ -5,13 +5,17 @@ compare HEAD with HEAD (any failure is a false alarm); a slowdown trial compares
 commit, made here on a detached worktree, whose hello-cpu inner loop runs PCT % more iterations (a
 failure is a catch). Kinds alternate, so that the machine's moods fall on all of them alike.
 
-    .venv/bin/python scripts/gate_trials.py [--trials 20] [--kinds aa,5,10] [--json trials.json]
+    .venv/bin/python scripts/gate_trials.py [--trials 20] [--kinds aa,2,3,5,10] [--fail-on time:5%]
+        [--load 1] [--json trials.json]
     .venv/bin/python scripts/gate_trials.py --record 3 --out tests/fixtures/gate-rounds/quiet
 
 ``--dirs`` uses directory copies of the checkout instead of commits (a machine without the git
 history); ``--record N`` runs N A/A ab with every round (``--all-rounds``) and saves their rounds,
-compactly, for ``scripts/simulate_gate.py`` to replay. Prints false alarms, catches, each trial's
-duration, and per cell and kind the catches and the rounds used.
+compactly, for ``scripts/simulate_gate.py`` to replay; ``--load N`` keeps N CPUs busy with a spinning
+process for the whole of the trials (a shared CI runner). Prints false alarms, catches, the gates that
+``--fail-on-inconclusive`` would also fail, each trial's duration, per cell and kind the catches and
+the rounds used, and whether every cell that ended inconclusive was named at the first look as unable
+to resolve its threshold.
 """
 
 from __future__ import annotations
@@ -72,7 +76,7 @@ def same_side(tmp: Path, dirs: bool) -> str:
     return str(tree)
 
 
-def ab(base: str, cand: str, out: Path, extra: list[str]) -> tuple[int, float, dict]:
+def ab(base: str, cand: str, out: Path, extra: list[str]) -> tuple[int, float, dict, str]:
     out.mkdir(parents=True)
     report = out / "compare.json"
     cmd = [sys.executable, "-m", "gilbench", "ab", base, cand, "--profile", "gate", "--output", str(out),
@@ -82,7 +86,17 @@ def ab(base: str, cand: str, out: Path, extra: list[str]) -> tuple[int, float, d
     seconds = time.monotonic() - t0
     if done.returncode not in (0, 1):
         raise SystemExit(f"trial failed to run (exit {done.returncode}):\n{done.stderr[-3000:]}")
-    return done.returncode, seconds, json.loads(report.read_text())
+    return done.returncode, seconds, json.loads(report.read_text()), done.stdout + done.stderr
+
+
+def named_unresolvable(output: str) -> set[str]:
+    """The cells an ab named at its first look as unable to resolve their threshold."""
+    return set(re.findall(r"^gilbench ab: (\S+) .*above its threshold", output, re.M))
+
+
+def spin() -> subprocess.Popen:
+    """A process that keeps one CPU busy until it is killed."""
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
 
 
 def record(args: argparse.Namespace, tmp: Path) -> int:
@@ -91,7 +105,7 @@ def record(args: argparse.Namespace, tmp: Path) -> int:
     side = same_side(tmp, args.dirs)
     for i in range(args.record):
         out = tmp / f"rec{i}"
-        _, seconds, _ = ab(side, side, out, ["--all-rounds"])
+        _, seconds, _, _ = ab(side, side, out, ["--all-rounds"])
         root = next(p for p in out.iterdir() if (p / "ab.json").is_file())
         sides = {}
         for name in ("base", "cand"):
@@ -119,10 +133,20 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="write every trial's outcome and rows here")
     parser.add_argument("--dirs", action="store_true", help="directory copies instead of git commits")
     parser.add_argument("--record", type=int, default=0, help="record N A/A ab runs with every round instead")
+    parser.add_argument("--load", type=int, default=0, help="keep N CPUs busy during the trials (default: 0)")
     parser.add_argument("--out", type=Path, default=ROOT / "tests" / "fixtures" / "gate-rounds" / "quiet",
                         help="where --record writes (default: %(default)s; recordings made under load go to loaded/)")
     args = parser.parse_args()
     extra = [f"--fail-on={t}" for t in (args.fail_on or [])]
+    spinners = [spin() for _ in range(args.load)]
+    try:
+        return trials(args, extra)
+    finally:
+        for p in spinners:
+            p.kill()
+
+
+def trials(args: argparse.Namespace, extra: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="gilbench-trials-") as tmp_name:
         tmp = Path(tmp_name)
         if args.record:
@@ -135,13 +159,18 @@ def main() -> int:
         results = []
         for i in range(args.trials):
             for k in kinds:
-                code, seconds, report = ab(base, sides[k], tmp / f"{i}-{k}", extra)
+                code, seconds, report, output = ab(base, sides[k], tmp / f"{i}-{k}", extra)
                 rows = report["rows"]
-                results.append({"kind": k, "failed": code == 1, "seconds": seconds, "rows": rows})
+                unsure = sorted({r["id"] for r in rows if r["verdict"] == "inconclusive"})
+                named = sorted(named_unresolvable(output))
+                results.append({"kind": k, "failed": code == 1, "seconds": seconds, "rows": rows,
+                                "inconclusive": unsure, "named": named})
                 caught = sorted({r["id"] for r in rows if r["regression"]})
                 rounds = max((r["pairs"] for r in rows), default=0)
                 print(f"trial {i + 1:>2} {k:>3}: {'FAIL' if code == 1 else 'pass'} in {seconds:.0f} s, "
-                      f"{rounds} rounds; regressions: {', '.join(caught) or '-'}", flush=True)
+                      f"{rounds} rounds; regressions: {', '.join(caught) or '-'}; inconclusive: "
+                      f"{', '.join(unsure) or '-'}; named unresolvable at look 1: {', '.join(named) or '-'}",
+                      flush=True)
                 if args.json:
                     args.json.write_text(json.dumps(results))
     print()
@@ -151,7 +180,10 @@ def main() -> int:
     for k in kinds:
         mine = [r for r in results if r["kind"] == k]
         what = "false alarms" if k == "aa" else f"caught ({k} % slower)"
-        print(f"{k:>3}: {what}: {sum(r['failed'] for r in mine)} of {len(mine)}; median "
+        unsure = sum(bool(r["failed"] or r["inconclusive"]) for r in mine)
+        unnamed = sum(bool(set(r["inconclusive"]) - set(r["named"])) for r in mine)
+        print(f"{k:>3}: {what}: {sum(r['failed'] for r in mine)} of {len(mine)}; with --fail-on-inconclusive "
+              f"{unsure} of {len(mine)}; trials with an inconclusive cell not named at look 1: {unnamed}; median "
               f"{statistics.median(r['seconds'] for r in mine):.0f} s")
         cells = sorted({row["id"] for r in mine for row in r["rows"]})
         for cid in cells:

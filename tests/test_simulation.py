@@ -41,33 +41,89 @@ def loaded():
     return _load("loaded")
 
 
+TIME5, TIME10 = sim.parse_threshold("time:5%"), sim.parse_threshold("time:10%")
+
+
+def _curve(recordings, threshold, gates: int, seed: int, swap: str = "rounds") -> dict:
+    """The operating curve at no change, at the tolerance M and at the threshold T."""
+    points = (0.0, threshold.tolerance * 100, threshold.percent)
+    return sim.operating_curve(recordings, threshold, gates, seed, points, swap)
+
+
+def _assert_guarantees(curve: dict, threshold, resolving: tuple[str, ...]) -> None:
+    """The rule's three promises (bench/compare.py, step 0), with room for 150-200 replayed gates:
+    no change and a change of M fail at most ALPHA (1 %: at most 3 of 150-200 gates, whose chance is
+    under 5 % were the rate 1 %); a change of T fails at least 95 % of gates, and each cell that
+    resolves T on this noise catches it in at least 90 %."""
+    none, tol, at_t = (curve[p] for p in (0.0, threshold.tolerance * 100, threshold.percent))
+    assert none["failed"] <= 0.015 and tol["failed"] <= 0.015, curve
+    assert at_t["failed"] >= 0.95, curve
+    for cell in resolving:
+        assert at_t["cells"][cell] >= 0.90, (cell, curve)
+
+
+def test_quiet_time_5_percent_holds_its_three_guarantees(quiet):
+    """Issue 22: at time:5% a 2 % change failed 99.8 % of gates; now a change of M = 2.5 % fails at most
+    ALPHA, and 5 % fails in every gate, sequential and threads x2 each catching it."""
+    curve = _curve(quiet, TIME5, gates=200, seed=11)
+    _assert_guarantees(curve, TIME5, ("hello-cpu/sequential/w1/c2", "hello-cpu/threads/w2/c2"))
+    # --fail-on-inconclusive is usable: an A/A gate ends with an undecided row in at most 1 of 20
+    assert curve[0.0]["inconclusive"] <= 0.05, curve
+
+
+def test_quiet_time_10_percent_holds_its_three_guarantees_in_every_cell(quiet):
+    curve = _curve(quiet, TIME10, gates=150, seed=12)
+    _assert_guarantees(curve, TIME10, CELLS)
+    assert curve[0.0]["inconclusive"] <= 0.05, curve
+
+
 @pytest.mark.slow
-def test_replayed_equal_runs_fail_the_gate_at_most_one_percent_of_the_time(quiet, loaded):
-    for recordings in (quiet, loaded):
-        rates = sim.simulate(recordings, gates=300, seed=11, slowdown=0.0)
-        assert rates["failed"] <= 0.01, rates
-
-
-def test_a_replayed_5_percent_slowdown_is_caught_in_19_of_20_gates_and_in_every_cell(quiet):
-    rates = sim.simulate(quiet, gates=150, seed=12, slowdown=0.05)
-    assert rates["failed"] >= 0.95, rates  # the issue's bar: >= 19 of 20 gates
-    assert set(rates["cells"]) == set(CELLS) and min(rates["cells"].values()) >= 0.85, rates  # >= 17/20 each
-
-
-def test_a_replayed_10_percent_slowdown_is_always_caught(quiet):
-    rates = sim.simulate(quiet, gates=60, seed=13, slowdown=0.10)
-    assert rates["failed"] == 1.0 and min(rates["cells"].values()) >= 0.95, rates
+def test_loaded_recordings_keep_the_error_guarantees_and_catch_10_percent(loaded):
+    """Under load no false alarm may come of the noise (A/A and M), and 10 % is still caught by the gate;
+    at 5 % most cells cannot resolve T there, and say so rather than failing at random."""
+    for threshold, resolving in ((TIME10, ("hello-cpu/threads/w2/c2",)), (TIME5, ())):
+        curve = _curve(loaded, threshold, gates=150, seed=13)
+        none, tol = curve[0.0], curve[threshold.tolerance * 100]
+        assert none["failed"] <= 0.015 and tol["failed"] <= 0.015, curve
+        if threshold is TIME10:
+            _assert_guarantees(curve, threshold, resolving)
 
 
 @pytest.mark.slow
-def test_on_a_loaded_machine_the_gate_still_catches_but_processes_less_often(loaded):
-    """A CPU lost to other work for a while doubles processes x2's batch on one side of a round: 40 rounds
-    see 5 % there only some of the time. The gate as a whole still fails; what each cell gets is held so
-    that a change making the gate blinder under load shows."""
-    rates = sim.simulate(loaded, gates=120, seed=14, slowdown=0.05)
-    assert rates["failed"] >= 0.95, rates
-    cells = rates["cells"]
-    assert cells["hello-cpu/threads/w2/c2"] >= 0.85 and cells["hello-cpu/sequential/w1/c2"] >= 0.6, rates
-    assert cells["hello-cpu/processes/w2/c2"] >= 0.1, rates
-    rates = sim.simulate(loaded, gates=60, seed=15, slowdown=0.10)
-    assert rates["failed"] == 1.0 and rates["cells"]["hello-cpu/processes/w2/c2"] >= 0.5, rates
+def test_whole_sides_swapped_with_their_recorded_offsets_raise_no_false_alarm_on_a_quiet_machine(quiet):
+    """The pessimistic replay (each recording's side offset kept, rounds resampled: the offset's own
+    sampling noise counted twice) raises no false alarm on the quiet recordings. (At the tolerance it
+    fails more than ALPHA: a kept offset of +0.6 % plus M is a change above M; docs/gate.md gives both
+    replays' curves.)"""
+    for threshold in (TIME5, TIME10):
+        curve = sim.operating_curve(quiet, threshold, 150, 15, (0.0,), "sides")
+        assert curve[0.0]["failed"] <= 0.015, curve
+
+
+def test_a_change_inside_the_indifference_zone_mostly_passes(quiet):
+    """time:5% is what a user who accepts a 2 % drift writes: a 2 % change passes at least 19 of 20 gates
+    (it failed 99.8 % under the old rule: L > 0 and U >= T/2)."""
+    rates = sim.simulate(quiet, gates=150, seed=14, slowdown=0.02, thresholds=[TIME5])
+    assert rates["failed"] <= 0.05, rates
+
+
+def test_the_sides_replay_keeps_side_offsets_and_makes_the_null_true_by_swapping_sides(quiet):
+    """``--swap sides`` swaps whole sides (never single rounds), so a recording's side offset is kept in
+    every pair with a random sign; rounds are drawn with their pairs intact."""
+    import numpy as np
+
+    recording = quiet[0]
+    rng = np.random.default_rng(5)
+    signs = set()
+    for _ in range(12):
+        base, cand = sim.draw(recording, rng, 0.0, swap="sides")
+        cid = "hello-cpu/sequential/w1/c2"
+        pairs = {(tuple(b.values), tuple(c.values)) for b, c in zip(base.cells[cid].processes, cand.cells[cid].processes)}
+        recorded = [(tuple(b["values"]), tuple(c["values"])) for b, c in zip(
+            next(x for x in recording.sides["base"] if x["id"] == cid)["processes"],
+            next(x for x in recording.sides["cand"] if x["id"] == cid)["processes"])]
+        as_recorded = all(p in recorded for p in pairs)
+        swapped = all((c, b) in recorded for b, c in pairs)
+        assert as_recorded != swapped  # the whole gate one way round: never a mix of rounds
+        signs.add(as_recorded)
+    assert signs == {True, False}
