@@ -226,17 +226,19 @@ def _config_options(parser: argparse.ArgumentParser, keys: str) -> None:
 
 
 def _comparison_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--fail-on", action="append", metavar="METRIC:PCT%",
-                        help="a regression threshold, repeatable: METRIC is time, speedup or parallelism; e.g. "
-                        "--fail-on time:10%% --fail-on speedup:10%% (default: the config's fail_on, else time:10%%; "
-                        "a workload's own fail_on in its [tool.gilbench.workload.NAME] table wins for its cells). "
-                        "Time rows twice: each process's fastest batch and its mean batch. The rows share alpha "
-                        "0.01 (two equal runs fail at most 1%% of the time). After ab, paired by round: exact "
-                        "one-sided signed-rank test and Hodges-Lehmann bounds, looked at at 40/70/100%% of the "
-                        "rounds; separate runs: Welch t, and time judged only beyond the run-to-run floor measured "
-                        "on earlier runs beside them. A row fails when its lower bound is above 0 (the floor) and "
-                        "its upper bound reaches PCT/2, or its cell failed in the candidate. The canary is shown, "
-                        "never used to excuse (rule: bench/compare.py)")
+    parser.add_argument("--fail-on", action="append", metavar="METRIC:T%[,tol=M%]",
+                        help="a regression threshold, repeatable: METRIC is time, cpu, speedup, parallelism or "
+                        "memory; e.g. --fail-on time:10%% --fail-on speedup:10%% (default: the config's fail_on, else "
+                        "time:10%%; a workload's own fail_on in its [tool.gilbench.workload.NAME] table wins for its "
+                        "cells). A row fails when its change is shown to be larger than the tolerance M (default "
+                        "T/2; time:5%%,tol=1%% sets it) and passes when it is shown to be smaller than T: a change "
+                        "of M or less fails at most 1%% of gates, a change of T or more at least 95%% in every cell "
+                        "that resolves it (each row says what it resolves). Time rows twice: each process's fastest "
+                        "batch and its mean batch. After ab, paired by round: exact one-sided signed-rank test and "
+                        "Hodges-Lehmann bounds, looked at at 40/70/100%% of the rounds; separate runs: Welch t, "
+                        "time and cpu bounds widened to the run-to-run prediction bound of earlier runs of the same "
+                        "plan and code beside them. A crashed candidate cell fails. The canary is shown, never used "
+                        "to excuse (rule: bench/compare.py)")
     parser.add_argument("--fail-on-inconclusive", action="store_true",
                         help="exit 1 also when a row is inconclusive (too noisy to detect its threshold)")
     parser.add_argument("--html", type=Path, metavar="FILE", help="write the side-by-side HTML page here")

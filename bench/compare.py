@@ -19,7 +19,9 @@ parallelism):
    (``mean``: the guard that sees a regression hitting one batch in three, or only the first);
    ``speedup`` (the baseline cell of the same interpreter, workload and cores over the cell, both by
    ``min``; ``bench.query.baseline_of``); ``parallelism`` (the median over batches of CPU / wall);
-   ``memory`` (the process tree's peak, PSS where the OS gives it, else RSS: ``ProcessRecord.memory``).
+   ``memory`` (the process tree's peak, PSS where the OS gives it, else RSS: ``ProcessRecord.memory``);
+   ``cpu`` (the CPU seconds of each process's least disturbed batch, its workers' included:
+   ``ProcessRecord.cpu_best``; a co-tenant inflates it less than wall time).
 2. Error budgets. To fail: the family is every row of the comparison; a row's share of ``ALPHA`` is
    ``ALPHA x weight / total weight``, weight 2 for a primary row and 1 for the ``mean`` guard
    (Bonferroni: the chance that two runs differing by at most M fail any row is at most ``ALPHA``).
@@ -37,11 +39,11 @@ parallelism):
      look's share of its pass error (``stats.hodges_lehmann_bounds``). A row stops at the first
      look where it is decided (L > M, or U < T); a cell runs on while any row reading it is undecided.
    * Unpaired (separate runs): the run is the unit, and one run a side cannot show a run-level
-     offset. Welch's t on the processes' logs gives the change and its one-sided bounds; a time row's
+     offset. Welch's t on the processes' logs gives the change and its one-sided bounds; a time (and cpu) row's
      half-widths are at least the *run-to-run prediction bound*: t(1 - level, K - 1) x s x sqrt(2),
      s the ordinary sample sd of the cell's figure over the K earlier runs of the same plan and code
      (gilbench version and workloads' source hash) on this machine, the two compared never among
-     them (``run_to_run_floor``). With fewer than ``FLOOR_MIN_RUNS`` such runs a time row shown above
+     them (``run_to_run_floor``). With fewer than ``FLOOR_MIN_RUNS`` such runs a time or cpu row shown above
      M is inconclusive ("run the baseline N more times"), never excused. Speedup and parallelism,
      ratios inside one run, have no floor.
 
@@ -112,15 +114,20 @@ METRICS: dict[str, tuple[int, str, str]] = {
     "speedup": (-1, "worse", "better"),
     "parallelism": (-1, "worse", "better"),
     "memory": (+1, "larger", "smaller"),  # a process tree's peak memory (ProcessRecord.memory: PSS, else RSS)
+    "cpu": (+1, "more CPU", "less CPU"),  # the process tree's CPU seconds per batch (ProcessRecord.cpu_best)
 }
 #: a primary row's weight in the family; a guard's is less
 PRIMARY_WEIGHT = 2.0
+#: metrics whose separate runs carry a run-level offset (the machine's speed): judged beyond the
+#: run-to-run prediction bound
+FLOORED = ("time", "cpu")
 #: metric -> its summaries of one process, each with its weight in the family (primary 2, guard 1)
 SUMMARIES: dict[str, tuple[tuple[str, float], ...]] = {
     "time": (("min", 2.0), ("mean", 1.0)),
     "speedup": (("min", 2.0),),
     "parallelism": (("median", 2.0),),
     "memory": (("peak", 2.0),),
+    "cpu": (("cpu", 2.0),),
 }
 #: metrics that were dropped, and why: parse_threshold says so
 DROPPED_METRICS = {
@@ -440,7 +447,7 @@ Terms = list[tuple[int, dict[int, float]]]
 
 #: a row's summary -> the process figure it takes (``bench.query.process_summary``); a parallelism
 #: row's "median" is the median over batches of CPU / wall
-_SUMMARY = {"min": "min", "mean": "mean", "median": "parallelism", "peak": "peak"}
+_SUMMARY = {"min": "min", "mean": "mean", "median": "parallelism", "peak": "peak", "cpu": "cpu"}
 
 
 def _logs(record: CellRecord, summary: str) -> dict[int, float]:
@@ -467,7 +474,8 @@ def _terms(side: RunSide, cid: str, metric: str, summary: str) -> tuple[Terms | 
     else:
         terms = [(+1, _logs(record, summary))]
     if any(not t for _, t in terms):
-        return None, "no " + {"parallelism": "CPU accounting", "memory": "memory figures"}.get(metric, "values")
+        return None, "no " + {"parallelism": "CPU accounting", "cpu": "CPU accounting",
+                              "memory": "memory figures"}.get(metric, "values")
     return terms, ""
 
 
@@ -713,7 +721,7 @@ def _plan_key(side: RunSide) -> tuple:
 
 
 def run_to_run_floor(base: RunSide, cand: RunSide, history: list[RunSide] | None = None) -> Floor:
-    """Each time row's run-to-run spread over earlier runs of the same plan, code, machine and
+    """Each time and cpu row's run-to-run spread over earlier runs of the same plan, code, machine and
     interpreter (``_plan_key``): the run folders beside the two, or ``history``. The two runs compared
     never count, nor a run of other code (its workloads' source hash differs) or without a hash."""
     if history is None:
@@ -731,7 +739,7 @@ def run_to_run_floor(base: RunSide, cand: RunSide, history: list[RunSide] | None
     for cid, record in base.cells.items():
         if record.kind != "cpu-bound" and record.kind != "io-bound":
             continue
-        for summary, _ in SUMMARIES["time"]:
+        for summary, _ in SUMMARIES["time"] + SUMMARIES["cpu"]:
             figures = []
             for h in same:
                 logs = _logs(h.cells[cid], summary) if h.ok(cid) else {}
@@ -863,7 +871,7 @@ def _row(spec: RowSpec, base: RunSide, cand: RunSide, result: Comparison, alpha:
             return row
     else:
         spread = None
-        if metric == "time" and result.floor is not None:
+        if metric in FLOORED and result.floor is not None:
             spread = result.floor.of(cid, spec.summary)
             floor_unknown = spread is None
             if spread is not None:

@@ -137,8 +137,8 @@ def _thresholds(value: Any) -> tuple[str, ...]:
         except ValueError:
             from .compare import METRICS
 
-            raise _Bad(f"a list of METRIC:PCT%, e.g. [\"time:10%\"], METRIC one of {', '.join(METRICS)}; "
-                       f"{item!r} is not") from None
+            raise _Bad(f"a list of METRIC:PCT%[,tol=PCT%], e.g. [\"time:10%\", \"time:5%,tol=1%\"], METRIC one of "
+                       f"{', '.join(METRICS)}; {item!r} is not") from None
     return items
 
 

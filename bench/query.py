@@ -63,7 +63,8 @@ def baseline_of(items: Iterable[T], item: Any) -> T | None:
 
 def process_summary(process: ProcessRecord, how: str) -> float:
     """One figure of one pyperf process: "median" (its typical batch, what the report shows), "min" (its
-    least disturbed batch, what comparisons test), "mean"; "parallelism" (median CPU / wall) and "peak"
+    least disturbed batch, what comparisons test), "mean"; "cpu" (the CPU seconds of its least disturbed
+    batch); "parallelism" (median CPU / wall) and "peak"
     (its tree's peak memory). nan for a process without values."""
     if not process.values:
         return math.nan
@@ -75,6 +76,8 @@ def process_summary(process: ProcessRecord, how: str) -> float:
         return statistics.fmean(process.values)
     if how == "parallelism":
         return process.parallelism
+    if how == "cpu":
+        return process.cpu_best
     if how == "peak":
         return process.memory
     raise ValueError(f"no process summary {how!r}")

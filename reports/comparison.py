@@ -35,7 +35,7 @@ def interval(row: Row) -> str:
 def value(row: Row, x: float) -> str:
     if math.isnan(x):
         return "–"
-    return f"{x * 1e3:.1f} ms" if row.metric == "time" else f"{x:.2f}"
+    return f"{x * 1e3:.1f} ms" if row.metric in ("time", "cpu") else f"{x:.2f}"
 
 
 def _sides(base: float, cand: float, fmt) -> str:

@@ -3,11 +3,13 @@
 Runs ``--pairs`` x 2 plain runs of one profile (A/A: the same code minutes apart) and ``--slow`` runs
 at ``--scale`` (its work times the factor) into one results folder, alternating, then compares the
 A/A runs pairwise and each slow run against an A/A run, as CI would with ``gilbench compare``. The
-run-to-run floor is measured over the earlier runs in that folder (``bench.compare.run_to_run_floor``).
+run-to-run spread is measured over the other runs of the same plan and code in that folder, the two
+compared left out (``bench.compare.run_to_run_floor``).
 
     .venv/bin/python scripts/compare_trials.py [--pairs 10] [--slow 10] [--scale 1.5] [--profile quick]
 
-Prints each comparison's exit status and verdicts, the false alarms, the catches and the floors.
+Prints each comparison's exit status and verdicts, the false alarms, the catches and the run-to-run
+spreads (sd of a cell's log figure between runs).
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ def main() -> int:
             failed[kind] += code == 1
             counts = collections.Counter(r["verdict"] for r in report["rows"] if r["metric"] == "time")
             verdicts[kind].update(counts)
-            floors += [f for _, _, f in report["floor"]["rows"]] if report.get("floor") else []
+            floors += [sd for _, _, sd, _ in report["floor"]["rows"]] if report.get("floor") else []
             print(f"{kind:>4} {base} vs {cand}: exit {code}; time rows {dict(counts)}; "
                   f"floor: {report['floor']['source'] if report.get('floor') else '-'}", flush=True)
     print()
@@ -83,7 +85,8 @@ def main() -> int:
           f"{dict(verdicts['slow'])}")
     if floors:
         floors.sort()
-        print(f"floors: median {floors[len(floors) // 2] * 100:.1f} %, max {floors[-1] * 100:.1f} %")
+        print(f"run-to-run sd of a cell's log figure: median {floors[len(floors) // 2] * 100:.1f} %, "
+              f"max {floors[-1] * 100:.1f} %")
     return 0
 
 

@@ -460,6 +460,28 @@ def test_parallelism_rows_use_each_processes_cpu_over_wall():
     assert row.label == "parallelism"
 
 
+def test_cpu_rows_use_each_processes_least_cpu_per_batch_and_see_more_work_not_waiting():
+    """--fail-on cpu: the process tree's CPU seconds of its least disturbed batch. Work that waits longer
+    (wall up, CPU the same) is no cpu regression; more work per task is."""
+    def run(wall: float, cpu: float, seed: int) -> list[ProcessRecord]:
+        out = procs(wall, 12, 0.005, seed)
+        for p in out:
+            p.cpu = [v * cpu / wall for v in p.values]
+        return out
+    cpu = Threshold("cpu", 5.0)
+    waits = rows_of(compare(side({CID: run(1.0, 0.5, 1)}, paired="ab"), side({CID: run(1.3, 0.5, 2)}, paired="ab"),
+                            [cpu, TIME10]))
+    assert waits[(CID, "cpu")].verdict == "no change" and not waits[(CID, "cpu")].regression
+    assert waits[(CID, "time (min)")].verdict == "slower"
+    works = rows_of(compare(side({CID: run(1.0, 0.5, 1)}, paired="ab"), side({CID: run(1.1, 0.55, 2)}, paired="ab"),
+                            [cpu]))
+    row = works[(CID, "cpu")]
+    assert row.verdict == "more CPU" and row.regression and row.base == pytest.approx(0.5, rel=0.02)
+    # separate runs of cpu are judged beyond the run-to-run spread, like time
+    unknown = compare(side({CID: run(1.0, 0.5, 1)}), side({CID: run(1.1, 0.55, 2)}), [cpu], floor=Floor())
+    assert unknown.rows[0].verdict == "inconclusive" and "run the baseline" in unknown.rows[0].note
+
+
 @pytest.mark.parametrize("text, expected", [("time:10%", ("time", 10.0)), (" speedup : 2.5 % ", ("speedup", 2.5)),
                                             ("parallelism:5%", ("parallelism", 5.0))])
 def test_threshold_syntax(text, expected):
