@@ -154,7 +154,7 @@ def text(comparison: Comparison) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER) - 1)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r[:-1], widths)) + ("  " + r[-1] if r[-1] else "") for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    thresholds = ", ".join(f"{t.metric}:{t.percent:g}%" for t in comparison.thresholds)
+    thresholds = ", ".join(t.text for t in comparison.thresholds)
     lines += explanation(comparison)
     if comparison.not_comparable:
         lines.append(f"not comparable: {comparison.not_comparable}")
@@ -172,7 +172,7 @@ def _md(text_: str) -> str:
 
 def markdown(comparison: Comparison) -> str:
     """A summary for a CI job summary or a pull-request comment."""
-    thresholds = ", ".join(f"`{t.metric}:{t.percent:g}%`" for t in comparison.thresholds)
+    thresholds = ", ".join(f"`{t.text}`" for t in comparison.thresholds)
     lines = [
         "## gilbench comparison",
         "",
@@ -212,6 +212,7 @@ def html(comparison: Comparison) -> str:
         overlay_png=figure_data_uri(overlay),
         alpha=ALPHA,
         pairing=pairing(comparison),
+        guarantees=guarantees(comparison),
         machine=machine_line(comparison),
         rule=rule(comparison),
         legend=LEGEND,
