@@ -161,7 +161,9 @@ def trials(args: argparse.Namespace, extra: list[str]) -> int:
             for k in kinds:
                 code, seconds, report, output = ab(base, sides[k], tmp / f"{i}-{k}", extra)
                 rows = report["rows"]
-                unsure = sorted({r["id"] for r in rows if r["verdict"] == "inconclusive"})
+                # a cell left undecided: a row inconclusive and none of its rows a regression
+                caught_cells = {r["id"] for r in rows if r["regression"]}
+                unsure = sorted({r["id"] for r in rows if r["verdict"] == "inconclusive"} - caught_cells)
                 named = sorted(named_unresolvable(output))
                 results.append({"kind": k, "failed": code == 1, "seconds": seconds, "rows": rows,
                                 "inconclusive": unsure, "named": named})
