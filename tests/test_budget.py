@@ -1,0 +1,201 @@
+"""A plan fitted to the machine and a time budget (bench/budget.py): planned for fake machines of 2 to 128 CPUs,
+nothing run. Task times come from the recorded 16-CPU run (what its baselines took a batch), so the plans are
+those of a machine like that one, the same on every test machine."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+
+from gilbench import workloads
+from gilbench.bench import budget
+from gilbench.bench.backends import get_backend
+from gilbench.bench.matrix import PROFILES, Plan, expand
+from gilbench.bench.plans import thinning_for
+from gilbench.bench.request import Matrix
+from tests.conftest import gilbench_here
+
+DEVICE = Path(__file__).parent / "fixtures" / "run-16cpu-device"
+FIFTEEN_MINUTES = 15 * 60
+#: the default profile's whole grid by CPU count, as expand() made it before thinning existed
+FULL_COUNTS = {2: 127, 16: 223, 64: 323, 128: 385}
+
+
+def recorded_batch_seconds() -> dict[str, float]:
+    """Each workload's batch as the 16-CPU run's baseline measured it (median value of its sequential cell)."""
+    cells = json.loads((DEVICE / "manifest.json").read_text())["cells"]
+    return {c["workload"]: statistics.median(v for p in c["processes"] for v in p["values"])
+            for c in cells if c["backend"] == "sequential"}
+
+
+def device_costs(plan: Plan) -> budget.Costs:
+    """The plan's costs on a machine like the recorded 16-CPU one: a batch of each workload as its baseline took
+    it, split into the plan's tasks (the mixed workloads as mixed-50, others 0.1 s); experiments at this CPU count."""
+    batch = recorded_batch_seconds()
+    tasks = {c.workload: c.tasks for c in plan.cells}
+    task_s = {w: batch.get(w, batch["mixed-50"] if w.startswith("mixed-") else 0.1) / n for w, n in tasks.items()}
+    task_s["noop"] = 0.0
+    cpus = max(c.cores for c in plan.cells)
+    return budget.Costs(task_s, budget.experiments_seconds(plan.profile, cpus, [""], None))
+
+
+def full_plan(cpus: int) -> Plan:
+    listed, topology = budget.fake_machine(cpus, 2 if cpus >= 4 else 1)
+    return expand(PROFILES["default"], cpus=listed, topology=topology)
+
+
+def diagonal(plan: Plan) -> set[str]:
+    return {c.id for c in plan.cells if c.workers == c.cores}
+
+
+@pytest.mark.parametrize("cpus", sorted(FULL_COUNTS))
+def test_the_whole_grid_is_what_expand_gives(cpus):
+    plan = full_plan(cpus)
+    assert len(plan.cells) == FULL_COUNTS[cpus]
+    fitted = budget.fit(plan, device_costs(plan), None, budget.FULL)
+    assert fitted.plan == plan and fitted.dropped == () and fitted.record() == {}
+
+
+def test_two_cpus_plan_is_unchanged_by_thinning_and_the_budget():
+    plan = expand(PROFILES["default"], cpus=[0, 1])
+    fitted = budget.fit(plan, device_costs(plan), FIFTEEN_MINUTES)
+    assert [c.id for c in fitted.plan.cells] == [c.id for c in plan.cells]
+    assert fitted.plan.timing == plan.timing and fitted.steps == () and not fitted.over_budget
+    assert fitted.plan.skipped == plan.skipped and fitted.record() == {}
+    for cpus in (4, 8):  # up to 8 CPUs the first step drops nothing either
+        assert budget.thin(full_plan(cpus), budget.POWERS_OF_FOUR)[1] == ()
+
+
+@pytest.mark.parametrize("cpus", [16, 64, 128])
+def test_a_fifteen_minute_budget_fits_and_keeps_every_models_diagonal(cpus):
+    plan = full_plan(cpus)
+    costs = device_costs(plan)
+    fitted = budget.fit(plan, costs, FIFTEEN_MINUTES)
+    # 16 CPUs: every count is on the axis and the whole grid fits; from 64 the budget has work to do
+    assert (costs.estimate(plan).total_s > FIFTEEN_MINUTES) == (cpus > 16) == bool(fitted.dropped)
+    assert fitted.estimate.total_s <= FIFTEEN_MINUTES and not fitted.over_budget
+    kept = {c.id for c in fitted.plan.cells}
+    assert diagonal(plan) <= kept
+    # at every core count, each model's diagonal and baseline, and every start cost
+    for cores in {c.cores for c in plan.cells}:
+        for model in ("sequential", "threads", "processes"):
+            for workload in ("hello-cpu", "hello-sleep"):
+                workers = 1 if model == "sequential" else cores
+                assert f"{workload}/{model}/w{workers}/c{cores}" in kept
+    assert {c.id for c in plan.cells if c.workload == "noop"} <= kept
+    # oversubscription stays where the question needs it
+    most = max(c.workers for c in plan.cells)
+    for cores in (1, 4, cpus // 2):
+        assert f"hello-cpu/processes/w{2 * cores}/c{cores}" in kept
+        assert f"hello-sleep/threads/w{most}/c{cores}" in kept
+    if cpus == 16:
+        return
+    # what was left out is off the diagonal, each cell said in a step, and the run says it can get it back
+    assert all(c.workers != c.cores for c in fitted.dropped)
+    assert len(fitted.dropped) + len(fitted.plan.cells) == len(plan.cells)
+    lines = budget.describe(fitted, len(plan.cells), f"{cpus} CPUs")
+    assert f"{len(fitted.plan.cells)} cells of the full grid's {len(plan.cells)}" in lines[0]
+    assert any(f"{len(fitted.dropped)} of {len(plan.cells)} cells left out" in line for line in lines)
+    assert "--full-grid" in lines[-1]
+    assert fitted.record()["cells_left_out"] == len(fitted.dropped)
+
+
+def test_thinning_past_eight_keeps_powers_of_four_and_the_machines_own_count():
+    plan = full_plan(128)
+    thinned, dropped = budget.thin(plan, budget.POWERS_OF_FOUR)
+    assert dropped and budget.axis(budget.POWERS_OF_FOUR, 128, 128) == {1, 2, 4, 8, 16, 64, 128}
+    kinds = {c.workload: workloads.get(c.workload).kind for c in plan.cells}
+    for cell in dropped:  # each left out has a count off the axis, and none is a cell that is always kept
+        assert 32 in (cell.workers, cell.cores)
+        assert budget.why_kept(cell, kinds[cell.workload], 128) == ""
+    assert "hello-cpu/threads/w32/c32" in {c.id for c in thinned.cells}  # the diagonal at 32 cores stays
+
+
+def test_steps_go_from_fewer_cells_to_fewer_processes_down_to_the_floor_and_say_when_still_over():
+    plan = full_plan(64)
+    fitted = budget.fit(plan, device_costs(plan), 60.0)
+    assert fitted.level == budget.DIAGONAL and fitted.plan.timing.processes == budget.PROCESS_FLOOR
+    assert fitted.over_budget and "still over the budget" in fitted.steps[-1]
+    thinned = [step for step in fitted.steps if "thinned (" in step]  # one line per level, in order
+    assert [level for level in budget.LEVELS[1:] for step in thinned if f"thinned ({level})" in step] == \
+        [budget.POWERS_OF_FOUR, budget.SPARSE, budget.DIAGONAL] and len(thinned) == 3
+    assert all(step.startswith("over the budget") for step in thinned[1:])
+    assert sum("processes per cell instead of 4" in s for s in fitted.steps) == 4 - budget.PROCESS_FLOOR
+    assert diagonal(plan) <= {c.id for c in fitted.plan.cells}  # never a diagonal cell, even over the budget
+    assert fitted.record()["processes_asked"] == 4
+
+
+def test_full_grid_and_explicit_grids_are_not_thinned():
+    matrix = Matrix(profile="default")
+    assert thinning_for(matrix, None, False) == (budget.POWERS_OF_FOUR, PROFILES["default"].budget_s)
+    assert thinning_for(matrix, 600.0, False) == (budget.POWERS_OF_FOUR, 600.0)
+    assert thinning_for(matrix, None, True) == (budget.FULL, None)
+    assert thinning_for(Matrix(profile="default", workers=(1, 32)), None, False) == (budget.FULL, None)
+    assert thinning_for(Matrix(profile="quick"), None, False) == (budget.FULL, None)
+    plan = full_plan(64)
+    level, limit = thinning_for(matrix, None, True)
+    assert len(budget.fit(plan, device_costs(plan), limit, level).plan.cells) == FULL_COUNTS[64]
+
+
+def test_every_thinned_cell_is_off_the_diagonal_at_every_level():
+    plan = full_plan(128)
+    counts = []
+    for level in budget.LEVELS:
+        thinned, dropped = budget.thin(plan, level)
+        counts.append(len(thinned.cells))
+        assert diagonal(plan) <= {c.id for c in thinned.cells}
+        assert all(get_backend(c.backend).fixed_workers is None for c in dropped)
+    assert counts == sorted(counts, reverse=True) and counts[0] == FULL_COUNTS[128] and counts[-1] < counts[1]
+
+
+@pytest.mark.parametrize("text, seconds", [("90s", 90), ("10m", 600), ("1h", 3600), ("1h30m", 5400),
+                                           ("2m30s", 150), ("1.5h", 5400), (" 10M ", 600)])
+def test_durations_parse(text, seconds):
+    assert budget.parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["10", "ten minutes", "10x", "0s", "30s1m", "1m1m", ""])
+def test_bad_durations_name_the_accepted_forms(text):
+    with pytest.raises(ValueError, match="--budget must be .*90s, 10m, 1h or 1h30m|--budget must be above 0"):
+        budget.parse_duration(text)
+
+
+def test_a_fake_machine_has_the_topology_asked_for():
+    cpus, topology = budget.parse_fake_machine("64:2")
+    assert cpus == list(range(64)) and topology.physical_cores == 32 and topology.smt
+    assert topology.core_of(3) == topology.core_of(35) and topology.source == "fake"
+    assert topology.pick(cpus, 32) == tuple(range(32))  # physical placement: one CPU per core first
+    assert not budget.parse_fake_machine("16")[1].smt
+    for bad in ("0", "sixty", "63:2", "-4"):
+        with pytest.raises(ValueError):
+            budget.parse_fake_machine(bad)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--budget", "10"], "--budget must be a duration such as 90s, 10m, 1h or 1h30m, not '10'"),
+    (["--budget", "10m", "--full-grid"], "drop one of it and --budget"),
+    (["--fake-cpus", "64"], "add --dry-run"),
+    (["--dry-run", "--fake-cpus", "64:3"], "a multiple of its threads per core"),
+])
+def test_budget_options_misused_are_one_clear_line(args, message, tmp_path):
+    done = gilbench_here("run", "--no-config", "--output", str(tmp_path / "r"), *args)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_dry_run_on_a_fake_machine_prints_the_plan_and_writes_nothing(tmp_path):
+    """The one test that probes: each workload's task timed once here, then nothing run."""
+    common = ("run", "--no-config", "--dry-run", "--fake-cpus", "64:2", "--no-experiments", "--output", str(tmp_path))
+    thinned = gilbench_here(*common, "--budget", "1h")
+    assert thinned.returncode == 0, thinned.stderr
+    cells = [line for line in thinned.stdout.splitlines() if not line.startswith("gilbench:")]
+    assert len(cells) == FULL_COUNTS[64] - 38  # powers of four past 8: the 32s off the diagonal left out
+    assert "hello-cpu/threads/w32/c32" in cells and "hello-cpu/threads/w2/c32" not in cells
+    assert "thinned (powers-of-four)" in thinned.stdout and "fake machine of 64 CPUs" in thinned.stdout
+    whole = gilbench_here(*common, "--full-grid")
+    assert whole.returncode == 0, whole.stderr
+    assert len([line for line in whole.stdout.splitlines() if not line.startswith("gilbench:")]) == FULL_COUNTS[64]
+    assert not any(tmp_path.iterdir())
