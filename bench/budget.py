@@ -292,7 +292,8 @@ def describe(fitted: Fitted, full_cells: int, machine: str = "") -> list[str]:
     plan, t = fitted.plan, fitted.plan.timing
     budget = f", budget {format_duration(fitted.budget_s)}" if fitted.budget_s is not None else ""
     lines = [f"gilbench: plan{f' for {machine}' if machine else ''}: {len(plan.cells)} cells of the full grid's "
-             f"{full_cells} (profile {plan.profile}{budget}), {t.processes} pyperf processes x {t.values} values each; "
+             f"{full_cells} (profile {plan.profile}{budget}), {t.processes} pyperf processes x "
+             f"({f'{t.warmups} warmup + ' if t.warmups else ''}{t.values} values) each; "
              f"estimated {fitted.estimate.summary()}"]
     lines += [f"gilbench: {step}" for step in fitted.steps]
     if fitted.dropped:

@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "report) is over it, thin the worker x core grid off its diagonal further, then run fewer processes "
                      "per cell (down to 2), each step said before the run starts; the diagonal, the baselines and the "
                      "start costs are always kept (default: the profile's: default 15m; the others none)")
-    run.add_argument("--full-grid", action="store_true",
+    run.add_argument("--full-grid", action="store_true", default=None,  # None: not given (--resume refuses it given)
                      help="run the profile's whole worker x core grid: no thinning past 8 CPUs, no budget")
     run.add_argument("--dry-run", action="store_true",
                      help="print the plan (every cell, the estimate, what was thinned) and stop: nothing run or written")

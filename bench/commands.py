@@ -116,17 +116,16 @@ def run(request: RunRequest) -> int:
     return EXIT_FAILED if outcome.failed else EXIT_OK
 
 
-def _fitted(full: "Plan", request: RunRequest, fake_cpus: int | None) -> tuple["Plan", dict[str, float] | None]:
-    """The plan fitted to the machine and the budget (bench.budget), what was thinned said before the start
-    (with --dry-run, every cell too, on stdout); and the task times the fitting probed (None: not probed)."""
-    from .budget import FULL, describe, experiments_seconds, fit, grid_lines, probe_costs
+def _fitted(full: "Plan", request: RunRequest, fake_cpus: int | None) -> tuple["Plan", dict[str, float]]:
+    """The plan fitted to the machine and the budget (bench.budget), said before the start with its estimate
+    and what was thinned (with --dry-run, every cell too, on stdout); and the task times the probe found, for
+    the runner's estimates."""
+    from .budget import describe, experiments_seconds, fit, grid_lines, probe_costs
     from .matrix import available_cpus
     from .plans import thinning_for
 
     assert request.matrix is not None
     level, budget = thinning_for(request.matrix, request.budget, request.full_grid)
-    if level == FULL and budget is None and not request.dry_run:
-        return full, None  # nothing to fit: the runner's own estimate line says the rest
     cpus = fake_cpus or len(available_cpus())
     costs = probe_costs(full, sys.executable, experiments_seconds(full.profile, cpus, list(full.interpreters),
                                                                   request.experiments), request.report)

@@ -133,7 +133,8 @@ PROFILES: dict[str, Profile] = {
             "workers and cores in powers of two up to max(8, CPUs), a batch of ~0.4 s of work split into as many "
             "tasks as the most workers, every other execution model at workers = cores on all cores; every other "
             "workload under sequential, threads and processes at 1, 2 and all-cores workers on all cores; each "
-            "model's start cost",
+            "model's start cost; past 8 CPUs the grid off its diagonal is thinned, and the run fitted to 20 minutes "
+            "(--budget, --full-grid)",
             Timing(processes=4, values=3, warmups=0),
             backends=(),
             full_backends=("sequential", "threads", "processes"),

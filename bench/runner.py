@@ -466,7 +466,8 @@ def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: Ru
         task_s: Mapping[str, float] | None = None) -> Outcome:
     """Run every cell of ``plan`` into a new run folder, or the unfinished cells of ``resume``: the
     ``run`` schedule (cells in turn, then the experiments) inside the one lifecycle (bench.lifecycle).
-    ``task_s``: one task's seconds by workload, where fitting the plan timed them already."""
+    ``task_s``: one task's seconds by workload, where fitting the plan timed them already (and said the plan and
+    its estimate: the run then says only where it writes)."""
     if resume is not None:
         folder, manifest = resume, reopen(resume)
         records = records_of(manifest)
@@ -483,7 +484,7 @@ def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: Ru
     estimates = estimates_for(plan, options.python, life.pending(), task_s)
     whole = _run_estimate(plan, options, manifest, estimates, life.pending())
     manifest["estimate"] = whole.to_dict()  # what was said before the start, beside what the run then took
-    progress = life.estimate(estimates, lambda todo, seconds: (
+    progress = life.estimate(estimates, lambda todo, seconds: "" if task_s is not None else (
         f"gilbench: {len(todo)} cells{f' left of {len(plan.cells)}' if resume else ''}, profile {plan.profile}, "
         f"{t.processes} pyperf processes x ({f'{t.warmups} warmup + ' if t.warmups else ''}{t.values} values) "
         f"each; estimated {whole.summary()}"))

@@ -4,6 +4,7 @@ those of a machine like that one, the same on every test machine."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import statistics
 from pathlib import Path
@@ -199,3 +200,26 @@ def test_dry_run_on_a_fake_machine_prints_the_plan_and_writes_nothing(tmp_path):
     assert whole.returncode == 0, whole.stderr
     assert len([line for line in whole.stdout.splitlines() if not line.startswith("gilbench:")]) == FULL_COUNTS[64]
     assert not any(tmp_path.iterdir())
+
+
+def test_resume_keeps_its_plan_and_refuses_the_budget_options(tmp_path):
+    from gilbench.bench.cli import build_parser
+    from gilbench.bench.request import RunRequest
+
+    parsed = RunRequest.from_args(build_parser().parse_args(["run", "--resume", str(tmp_path)]))
+    assert parsed.resume == tmp_path and parsed.matrix is None and not parsed.full_grid and parsed.budget is None
+    for option in (["--budget", "10m"], ["--full-grid"]):
+        with pytest.raises(ValueError, match=f"drop {option[0]}"):
+            RunRequest.from_args(build_parser().parse_args(["run", "--resume", str(tmp_path), *option]))
+
+
+def test_the_manifest_keeps_what_was_left_out_and_a_resume_reads_it_back():
+    from gilbench.bench.runner import RunOptions, new_manifest, plan_of
+
+    plan = full_plan(64)
+    fitted = budget.fit(plan, device_costs(plan), FIFTEEN_MINUTES)
+    thinned = dataclasses.replace(fitted.plan, thinning=fitted.record())
+    again = plan_of(json.loads(json.dumps(new_manifest(thinned, RunOptions()))))
+    assert again.thinning == fitted.record() and again.timing == fitted.plan.timing
+    assert [c.id for c in again.cells] == [c.id for c in fitted.plan.cells]
+    assert "thinning" not in new_manifest(plan, RunOptions())  # nothing left out: the manifest as before
