@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from .. import workloads
 from .backends import get_backend
@@ -184,10 +184,8 @@ class Costs:
                 for c in plan.cells if c.id not in plan.skipped]
 
     def estimate(self, plan: Plan) -> RunEstimate:
-        runs = sum(1 for c in plan.cells if c.id not in plan.skipped)
         report = REPORT_BASE_S + REPORT_CELL_S * len(plan.cells) if self.report else 0.0
-        return RunEstimate(sum(self.cell_seconds(plan)), self.experiments_s if runs or not plan.cells else 0.0,
-                           RUN_START_S, report)
+        return RunEstimate(sum(self.cell_seconds(plan)), self.experiments_s, RUN_START_S, report)
 
 
 @dataclass(frozen=True)
@@ -313,11 +311,10 @@ def experiments_seconds(profile: str, cpus: int, labels: Sequence[str], only: Se
     return sum(j.estimate for j in jobs)
 
 
-def probe_costs(plan: Plan, python: str, experiments_s: float, report: bool,
-                probe: Callable[[dict[str, dict[str, object]], str], dict[str, float]] | None = None) -> Costs:
+def probe_costs(plan: Plan, python: str, experiments_s: float, report: bool) -> Costs:
     """The plan's costs with each workload's task timed once in a child (``bench.probe``)."""
     from .machine import gil_enabled
-    from .probe import probe as timed
+    from .probe import probe
 
     specs = {c.workload: {"params": c.params, "module": c.module} for c in plan.cells if c.id not in plan.skipped}
-    return Costs((probe or timed)(specs, python), experiments_s, gil_enabled(), report)
+    return Costs(probe(specs, python), experiments_s, gil_enabled(), report)
