@@ -20,7 +20,7 @@ from .topology import Topology
 
 def plan_for(matrix: Matrix, cpus: Sequence[int] | None = None, topology: Topology | None = None) -> Plan:
     """The plan from the profile and the options, on this machine or on ``cpus`` of ``topology`` (a fake
-    machine, bench.budget); the whole grid: ``fitted`` thins it. ValueError naming the problem."""
+    machine, bench.budget); the whole grid, which ``bench.budget.fit`` thins. ValueError naming the problem."""
     profile = PROFILES[matrix.profile]
     extra = [w.name for spec in matrix.workload_modules for w in workloads.load_module(spec)]
     timing = Timing(

@@ -223,3 +223,13 @@ def test_the_manifest_keeps_what_was_left_out_and_a_resume_reads_it_back():
     assert again.thinning == fitted.record() and again.timing == fitted.plan.timing
     assert [c.id for c in again.cells] == [c.id for c in fitted.plan.cells]
     assert "thinning" not in new_manifest(plan, RunOptions())  # nothing left out: the manifest as before
+
+
+def test_run_help_names_the_budget_options_and_the_profiles_budget():
+    from gilbench.bench.progress import format_duration
+
+    done = gilbench_here("run", "--help")
+    text = " ".join(done.stdout.split())
+    for option in ("--budget DURATION", "--full-grid", "--dry-run", "--fake-cpus N[:T]"):
+        assert option in text
+    assert f"default {format_duration(PROFILES['default'].budget_s)}" in text
