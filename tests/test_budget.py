@@ -233,3 +233,55 @@ def test_run_help_names_the_budget_options_and_the_profiles_budget():
     for option in ("--budget DURATION", "--full-grid", "--dry-run", "--fake-cpus N[:T]"):
         assert option in text
     assert f"default {format_duration(PROFILES['default'].budget_s)}" in text
+
+
+@pytest.mark.slow  # a report of 168 cells: ~13 s of CPU
+def test_a_run_of_a_thinned_plan_makes_a_whole_report(tmp_path):
+    """The report reads whatever cells a run has: a run of the 64-CPU plan thinned to its diagonal (every
+    cell finished, times from the estimate's model) builds every output, with a verdict per core count."""
+    from gilbench.bench.model import CellRecord, ProcessRecord
+    from gilbench.bench.results import RunFolder
+    from gilbench.bench.stats import ideal_speedup
+    from gilbench.reports import build
+
+    plan = full_plan(64)
+    costs = device_costs(plan)
+    fitted = budget.fit(plan, costs, FIFTEEN_MINUTES)
+    assert fitted.level == budget.DIAGONAL
+    folder = RunFolder.create(tmp_path, "thinned", latest=False)
+    records, start = [], 1_750_000_000.0
+    for cell in fitted.plan.cells:
+        backend, kind = get_backend(cell.backend), workloads.get(cell.workload).kind
+        record = CellRecord(cell, kind, baseline=bool(backend.fixed_workers), family=backend.family,
+                            in_process=backend.in_process)
+        if cell.id in fitted.plan.skipped:
+            record.status, record.note = "skipped", fitted.plan.skipped[cell.id]
+        else:
+            serial = cell.backend == "threads" and kind == "cpu-bound"
+            parallel = 1.0 if serial else ideal_speedup(kind, cell.workers, cell.cores, cell.tasks)
+            batch = max(1e-4, costs.task_s[cell.workload] * cell.tasks / parallel)
+            record.status, record.started, record.ended = "ok", start, start + 1
+            record.processes = [ProcessRecord(index=k, pad=16 * k, pid=100 + k, values=[batch * f for f in (1, 1.01, 0.99)],
+                                              cpu=[batch * parallel] * 3, canary=0.03, canary_cpu=0.03,
+                                              started=start, ended=start + 1) for k in range(2)]
+        records.append(record.to_dict())
+        start += 1
+    folder.write_manifest({"profile": "default", "timing": {"processes": 2, "values": 3, "warmups": 0, "loops": 1},
+                           "created": "2026-01-01T00:00:00", "finished": "2026-01-01T00:15:00", "status": "complete",
+                           "noise_threshold": 0.10, "gilbench_version": "test", "sample_interval": None,
+                           "cells": records, "thinning": fitted.record()})
+    folder.write_json(folder.machine, {"hostname": "fake-64", "logical_cpus": 64, "physical_cores": 32,
+                                       "affinity": list(range(64)), "python_version": "3.11.7",
+                                       "python_implementation": "CPython", "python_build": "gil", "gil_enabled": True,
+                                       "default_start_method": "fork"})
+    written = {path.name for path in build(folder.path)}
+    assert {"report.html", "results.csv"} <= written
+    import pandas as pd
+
+    table = pd.read_csv(folder.path / "results.csv")
+    ran = [c for c in fitted.plan.cells if c.id not in fitted.plan.skipped]
+    assert set(table["id"]) >= {c.id for c in ran}
+    diagonal_speedups = table[(table["workload"] == "hello-cpu") & (table["backend"] == "processes")
+                              & (table["workers"] == table["cores"])].set_index("cores")["speedup"]
+    assert list(diagonal_speedups.index) == sorted({c.cores for c in plan.cells})  # the diagonal, every core count
+    assert (diagonal_speedups.diff().dropna() > 0).all()  # and its speedup grows with the cores
