@@ -239,6 +239,8 @@ def test_run_help_names_the_budget_options_and_the_profiles_budget():
 def test_a_run_of_a_thinned_plan_makes_a_whole_report(tmp_path):
     """The report reads whatever cells a run has: a run of the 64-CPU plan thinned to its diagonal (every
     cell finished, times from the estimate's model) builds every output, with a verdict per core count."""
+    from markupsafe import escape
+
     from gilbench.bench.model import CellRecord, ProcessRecord
     from gilbench.bench.results import RunFolder
     from gilbench.bench.stats import ideal_speedup
@@ -285,3 +287,6 @@ def test_a_run_of_a_thinned_plan_makes_a_whole_report(tmp_path):
                               & (table["workers"] == table["cores"])].set_index("cores")["speedup"]
     assert list(diagonal_speedups.index) == sorted({c.cores for c in plan.cells})  # the diagonal, every core count
     assert (diagonal_speedups.diff().dropna() > 0).all()  # and its speedup grows with the cores
+    html = (folder.path / "report.html").read_text(encoding="utf-8")
+    assert f"<strong>A thinned grid</strong>: {len(fitted.dropped)} cells" in html and "--full-grid" in html
+    assert all(str(escape(step)) in html for step in fitted.steps)  # each step, as the page escapes it
