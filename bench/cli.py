@@ -18,6 +18,7 @@ from . import __version__, commands
 from .backends import all_backends
 from .commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError  # noqa: F401 - the exit codes, here too
 from .matrix import PROFILES
+from .progress import format_duration
 from .request import AB_DEFAULTS, RUN_DEFAULTS, AbRequest, CompareRequest, RunRequest  # noqa: F401
 from .request import thresholds_of as _thresholds  # noqa: F401 - the name tests and scripts know
 
@@ -98,6 +99,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true",
                      help="with --name (or the config's name): replace an existing run folder of that name")
     run.add_argument("--no-report", action="store_true", help="write the results only, no report")
+    run.add_argument("--budget", metavar="DURATION",
+                     help="fit the run in this time, e.g. 90s, 10m, 1h30m: while the estimate (cells, experiments, "
+                     "report) is over it, thin the worker x core grid off its diagonal further, then run fewer processes "
+                     "per cell (down to 2), each step said before the run starts; the diagonal, the baselines and the "
+                     "start costs are always kept (default: the profile's: "
+                     + ", ".join(f"{p.name} {format_duration(p.budget_s)}" for p in PROFILES.values() if p.budget_s)
+                     + "; the others none)")
+    run.add_argument("--full-grid", action="store_true", default=None,  # None: not given (--resume refuses it given)
+                     help="run the profile's whole worker x core grid: no thinning past 8 CPUs, no budget")
+    run.add_argument("--dry-run", action="store_true",
+                     help="print the plan (every cell, the estimate, what was thinned) and stop: nothing run or written")
+    run.add_argument("--fake-cpus", metavar="N[:T]",
+                     help="with --dry-run: plan for a machine of N logical CPUs, T to a core (default 1), e.g. 64:2, "
+                     "instead of this one (its tasks timed here)")
     run.add_argument("--experiment", action="append", metavar="NAME[,NAME]",
                      help="experiments to run after the cells, each on every interpreter (default: every one the "
                      f"profile runs: {', '.join(_experiment_names())})")

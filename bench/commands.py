@@ -15,17 +15,20 @@ from __future__ import annotations
 import signal
 import sys
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from .. import workloads
 from .backends import all_backends
+from .budget import parse_fake_machine
 from .matrix import PROFILES
 from .request import AbRequest, CompareRequest, ComparisonRequest, RunRequest
 from .results import RunFolderError
 
 if TYPE_CHECKING:
     from .lifecycle import Outcome
+    from .matrix import Plan
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -47,21 +50,28 @@ def run(request: RunRequest) -> int:
     from .results import clear_run_folder
     from .runner import ResultsUnwritable, RunOptions, run as run_plan
 
-    resume = None
+    resume, task_s = None, None
     try:
         if request.resume:
             resume, plan = resumable(request.resume)
         else:
             assert request.matrix is not None
-            plan = plan_for(request.matrix)
-            check_writable(request.output)
-            if request.name:
-                clear_run_folder(request.output, request.name, request.force)
+            cpus, topology = parse_fake_machine(request.fake_cpus) if request.fake_cpus else (None, None)
+            plan = plan_for(request.matrix, cpus, topology)
+            if not request.dry_run:
+                check_writable(request.output)
+                if request.name:
+                    clear_run_folder(request.output, request.name, request.force)
     except (ValueError, RunFolderError) as exc:
         raise UsageError(str(exc)) from None
     config = request.config
     if config:
         print(explain(config), file=sys.stderr)
+    if not request.resume:
+        assert request.matrix is not None
+        plan, task_s = _fitted(plan, request, len(cpus) if cpus else None)
+        if request.dry_run:
+            return EXIT_OK
     options = RunOptions(
         output_root=request.output,
         timeout=request.timeout,
@@ -70,9 +80,10 @@ def run(request: RunRequest) -> int:
         run_name=request.name,
         config=str(config.path) if config else None,
         experiments=request.experiments,
+        report=request.report,
     )
     try:
-        outcome = run_plan(plan, options, resume=resume)
+        outcome = run_plan(plan, options, resume=resume, task_s=task_s)
     except (ResultsUnwritable, RunFolderError) as exc:  # RunFolderError: the --name taken meanwhile
         _error(str(exc))
         return EXIT_USAGE
@@ -103,6 +114,33 @@ def run(request: RunRequest) -> int:
     if outcome.interrupted:
         return outcome.interrupted.exit_status
     return EXIT_FAILED if outcome.failed else EXIT_OK
+
+
+def _fitted(full: "Plan", request: RunRequest, fake_cpus: int | None) -> tuple["Plan", dict[str, float]]:
+    """The plan fitted to the machine and the budget (bench.budget), said before the start with its estimate
+    and what was thinned (with --dry-run, every cell too, on stdout); and the task times the probe found, for
+    the runner's estimates."""
+    from .budget import describe, experiments_seconds, fit, grid_lines, probe_costs
+    from .matrix import available_cpus
+    from .plans import thinning_for
+
+    assert request.matrix is not None
+    level, budget = thinning_for(request.matrix, request.budget, request.full_grid)
+    cpus = fake_cpus or len(available_cpus())
+    costs = probe_costs(full, sys.executable, experiments_seconds(full.profile, cpus, list(full.interpreters),
+                                                                  request.experiments), request.report)
+    fitted = fit(full, costs, budget, level)
+    machine = (f"a fake machine of {cpus} CPUs, its tasks timed here" if fake_cpus
+               else f"this machine ({cpus} CPU{'s' if cpus > 1 else ''})")
+    out = sys.stdout if request.dry_run else sys.stderr
+    for line in describe(fitted, len(full.cells), machine) + [f"gilbench:   {g}" for g in grid_lines(fitted.plan)]:
+        print(line, file=out)
+    if request.dry_run:
+        for cell in fitted.plan.cells:
+            reason = fitted.plan.skipped.get(cell.id)
+            print(f"{cell.id}{f'  (skipped: {reason})' if reason else ''}")
+        print("gilbench: dry run: nothing was run or written", file=sys.stderr)
+    return replace(fitted.plan, thinning=fitted.record()), dict(costs.task_s)
 
 
 # --- compare and ab -----------------------------------------------------------------------------

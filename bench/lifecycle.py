@@ -149,7 +149,9 @@ class Lifecycle:
         and where the run writes."""
         todo, total = self.pending(), len(self.lanes[0].records)
         self.progress = Progress([estimates[i] for i in todo], self.stream, total=total, offset=total - len(todo))
-        self.progress.say(line(todo, sum(estimates[i] for i in todo)))
+        said = line(todo, sum(estimates[i] for i in todo))
+        if said:  # "": the plan and its estimate were said before (bench.commands)
+            self.progress.say(said)
         return self.progress
 
     def __enter__(self) -> "Lifecycle":

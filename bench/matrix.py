@@ -86,6 +86,10 @@ class Profile:
     compact_batch_tasks: int = 4
     #: how cells pick their CPUs (bench.topology); more than one measures the cores under each where it differs
     placements: tuple[str, ...] = (PHYSICAL,)
+    #: thin the worker x core grid off its diagonal past 8 (bench.budget); False: the whole grid
+    thin: bool = False
+    #: seconds the whole run should fit in unless --budget or --full-grid says otherwise (bench.budget); None: no limit
+    budget_s: float | None = None
 
 
 PROFILES: dict[str, Profile] = {
@@ -129,13 +133,16 @@ PROFILES: dict[str, Profile] = {
             "workers and cores in powers of two up to max(8, CPUs), a batch of ~0.4 s of work split into as many "
             "tasks as the most workers, every other execution model at workers = cores on all cores; every other "
             "workload under sequential, threads and processes at 1, 2 and all-cores workers on all cores; each "
-            "model's start cost",
+            "model's start cost; past 8 CPUs the grid off its diagonal is thinned, and the run fitted to 20 minutes "
+            "(--budget, --full-grid)",
             Timing(processes=4, values=3, warmups=0),
             backends=(),
             full_backends=("sequential", "threads", "processes"),
             batch_tasks=4,
             focus=("hello-cpu", "hello-sleep"),
             compact_batch_tasks=2,
+            thin=True,
+            budget_s=20 * 60,
         ),
         Profile(
             "full",
@@ -248,12 +255,16 @@ class Plan:
     placements: tuple[str, ...] = ()
     #: "placement/cN" -> why that placement was not measured at N cores (it picks the CPUs another one did)
     placement_skipped: dict[str, str] = field(default_factory=dict)
+    #: what fitting the plan to the machine and the budget left out (bench.budget.Fitted.record); empty: nothing
+    thinning: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = {"profile": self.profile, "timing": asdict(self.timing), "cells": [c.to_dict() for c in self.cells],
                 "interpreters": self.interpreters, "skipped": self.skipped, "placement": self.placement}
         if len(self.placements) > 1:  # a run of one placement: its manifest as before
             data.update(placements=list(self.placements), placement_skipped=self.placement_skipped)
+        if self.thinning:  # a plan nothing was left out of: its manifest as before
+            data["thinning"] = self.thinning
         return data
 
 

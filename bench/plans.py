@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Sequence
 
 from .. import workloads
 from . import specs
 from .matrix import PROFILES, Plan, Timing, expand
 from .request import Matrix
 from .results import RunFolder
+from .topology import Topology
 
 
-def plan_for(matrix: Matrix) -> Plan:
-    """The plan from the profile and the options; ValueError naming the problem."""
+def plan_for(matrix: Matrix, cpus: Sequence[int] | None = None, topology: Topology | None = None) -> Plan:
+    """The plan from the profile and the options, on this machine or on ``cpus`` of ``topology`` (a fake
+    machine, bench.budget); the whole grid, which ``bench.budget.fit`` thins. ValueError naming the problem."""
     profile = PROFILES[matrix.profile]
     extra = [w.name for spec in matrix.workload_modules for w in workloads.load_module(spec)]
     timing = Timing(
@@ -45,7 +48,23 @@ def plan_for(matrix: Matrix) -> Plan:
         start_method=matrix.start_method,
         timing=timing,
         placement=matrix.placement,
+        cpus=cpus,
+        topology=topology,
     )
+
+
+def thinning_for(matrix: Matrix, budget_s: float | None, full_grid: bool) -> tuple[str, float | None]:
+    """The thinning level and the budget a run's plan is fitted with (bench.budget): none with --full-grid;
+    else the profile's thinning and budget where the grid is the profile's (an explicit --workers or --cores
+    grid is the user's: only an explicit --budget thins it), --budget over the profile's."""
+    from .budget import FULL, POWERS_OF_FOUR
+
+    if full_grid:
+        return FULL, None
+    profile = PROFILES[matrix.profile]
+    own_grid = not matrix.workers and not matrix.cores
+    level = POWERS_OF_FOUR if profile.thin and own_grid else FULL
+    return level, budget_s if budget_s is not None else profile.budget_s if own_grid else None
 
 
 def resumable(path: Path) -> tuple[RunFolder, Plan]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Collection, Mapping
 
+from .budget import parse_duration, parse_fake_machine
 from .config import Config, configure
 from .matrix import parse_int_list
 
@@ -31,7 +32,8 @@ AB_CONFIG = ("profile", "workload", "declared", "workload_module", "backend", "w
              "processes", "values", "timeout", "output", "fail_on", "workload_fail_on")
 #: the options of `run` that its --resume refuses (the plan is the run folder's)
 MATRIX_OPTIONS = ("workload", "workload_module", "kind", "size_param", "param", "name", "backend", "workers",
-                  "cores", "tasks", "start_method", "processes", "values", "warmups", "python", "placement")
+                  "cores", "tasks", "start_method", "processes", "values", "warmups", "python", "placement", "budget",
+                  "full_grid", "fake_cpus")
 #: the options of `ab` that its --resume refuses (the plan and sides are its ab.json's)
 AB_MATRIX_OPTIONS = ("workload", "workload_module", "kind", "size_param", "param", "backend", "workers", "cores",
                      "tasks", "base_python", "cand_python", "rounds")
@@ -192,6 +194,11 @@ class RunRequest:
     report: bool = True
     experiments: tuple[str, ...] | None = None
     config: Config | None = None
+    #: seconds the run should fit in (--budget); None: the profile's (bench.budget)
+    budget: float | None = None
+    full_grid: bool = False  # the whole worker x core grid, no budget
+    dry_run: bool = False  # the plan printed, nothing run or written
+    fake_cpus: str | None = None  # --fake-cpus N[:T]: plan (dry run) for a machine this is not
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "RunRequest":
@@ -206,6 +213,17 @@ class RunRequest:
             given = _given(ns, MATRIX_OPTIONS)
             if given:
                 raise ValueError(f"--resume takes the plan from the run folder; drop {', '.join(given)}")
+        budget = getattr(ns, "budget", None)
+        full_grid, dry_run, fake = (bool(getattr(ns, "full_grid", False)), bool(getattr(ns, "dry_run", False)),
+                                    getattr(ns, "fake_cpus", None))
+        if budget is not None and full_grid:
+            raise ValueError("--full-grid runs the whole grid, with no budget; drop one of it and --budget")
+        if fake and not dry_run:
+            raise ValueError("--fake-cpus plans for a machine this is not, which cannot run here; add --dry-run")
+        if dry_run and ns.resume:
+            raise ValueError("--dry-run prints a new run's plan; drop --resume")
+        if fake:
+            parse_fake_machine(fake)  # a ValueError naming the accepted forms
         return cls(
             matrix=None if ns.resume else Matrix.of(ns),
             resume=ns.resume,
@@ -218,6 +236,10 @@ class RunRequest:
             report=not ns.no_report,
             experiments=experiments,
             config=config,
+            budget=None if budget is None else parse_duration(budget),
+            full_grid=full_grid,
+            dry_run=dry_run,
+            fake_cpus=fake,
         )
 
 

@@ -37,12 +37,13 @@ from .child import run_limited, wait_polling, worker_environment
 from .lifecycle import (Interrupted, Lifecycle, Outcome, ResultsUnwritable, StopSignals,  # noqa: F401
                         now_iso, reopen)
 from .machine import describe, gil_enabled
-from .matrix import Cell, Plan, Timing, cpu_list, layout_pad
+from .budget import RunEstimate
+from .matrix import Cell, Plan, Timing, available_cpus, cpu_list, layout_pad
 from .memory import MEMORY_INTERVAL_S, TreeMemory
 from .model import CellRecord, ProcessRecord
 from .records import Failure
 from .probe import probe
-from .progress import Progress, estimate_cell_seconds, format_duration
+from .progress import Progress, estimate_cell_seconds
 from .results import RunFolder
 from .sampler import DEFAULT_INTERVAL_S, Sampler
 
@@ -72,6 +73,7 @@ class RunOptions:
     config: str | None = None  # the config file the run's options came from (bench.config), for the manifest
     #: the experiments to run after the cells (gilbench.experiments): None, every one the profile runs; (), none
     experiments: tuple[str, ...] | None = None
+    report: bool = True  # a report is built after the run (for the estimate only: bench.commands builds it)
 
 
 #: what ``run`` returns: its one run folder, each status's count, and how it ended
@@ -307,6 +309,7 @@ def plan_of(manifest: dict[str, Any]) -> Plan:
         placement=manifest.get("placement", "logical"),  # a run from before placements took the first CPUs
         placements=tuple(manifest.get("placements") or ()),
         placement_skipped=manifest.get("placement_skipped") or {},
+        thinning=manifest.get("thinning") or {},
     )
 
 
@@ -451,11 +454,14 @@ def _run_rounds(lanes: list[Lane], i: int, rounds: range, timeout: float, canari
                     lane.save()
 
 
-def estimates_for(plan: Plan, python: str, indices: list[int] | None = None) -> list[float]:
-    """Each cell's estimated duration (one lane), from one task of each workload timed in a child."""
+def estimates_for(plan: Plan, python: str, indices: list[int] | None = None,
+                  task_s: Mapping[str, float] | None = None) -> list[float]:
+    """Each cell's estimated duration (one lane), from one task of each workload timed in a child (or
+    ``task_s``, one task's seconds by workload, where the plan's fitting timed them already)."""
     indices = list(range(len(plan.cells))) if indices is None else indices
-    task_s = probe({plan.cells[i].workload: {"params": plan.cells[i].params, "module": plan.cells[i].module}
-                    for i in indices}, python)
+    if task_s is None:
+        task_s = probe({plan.cells[i].workload: {"params": plan.cells[i].params, "module": plan.cells[i].module}
+                        for i in indices}, python)
     gil = gil_enabled()
     return [
         estimate_cell_seconds(c, workloads.get(c.workload).kind, task_s.get(c.workload, UNKNOWN_TASK_S), plan.timing, gil)
@@ -463,14 +469,32 @@ def estimates_for(plan: Plan, python: str, indices: list[int] | None = None) -> 
     ]
 
 
+def _run_estimate(plan: Plan, options: RunOptions, manifest: dict[str, Any], estimates: list[float],
+                  pending: list[int]) -> RunEstimate:
+    """The whole run's estimate: the pending cells, the experiments not finished yet, the start and the report."""
+    from .budget import REPORT_BASE_S, REPORT_CELL_S, RUN_START_S
+    from .experiment_runner import plan_jobs
+
+    jobs = [] if options.experiments == () else plan_jobs(
+        plan.profile, len(available_cpus()), [(label, "", {}) for label in plan.interpreters or {"": {}}],
+        options.experiments)
+    done = {(e["name"], e.get("python", "")) for e in manifest.get("experiments") or [] if e.get("status") == "ok"}
+    return RunEstimate(sum(estimates[i] for i in pending),
+                       sum(j.estimate for j in jobs if (j.name, j.label) not in done), RUN_START_S,
+                       REPORT_BASE_S + REPORT_CELL_S * len(plan.cells) if options.report else 0.0)
+
+
 def process_timeouts(plan: Plan, estimates: list[float], timeout: float | None) -> list[float]:
     """Each cell's time limit for one of its processes."""
     return [timeout or max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * e / plan.timing.processes) for e in estimates]
 
 
-def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: RunFolder | None = None) -> Outcome:
+def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: RunFolder | None = None,
+        task_s: Mapping[str, float] | None = None) -> Outcome:
     """Run every cell of ``plan`` into a new run folder, or the unfinished cells of ``resume``: the
-    ``run`` schedule (cells in turn, then the experiments) inside the one lifecycle (bench.lifecycle)."""
+    ``run`` schedule (cells in turn, then the experiments) inside the one lifecycle (bench.lifecycle).
+    ``task_s``: one task's seconds by workload, where fitting the plan timed them already (and said the plan and
+    its estimate: the run then says only where it writes)."""
     if resume is not None:
         folder, manifest = resume, reopen(resume)
         records = records_of(manifest)
@@ -484,11 +508,13 @@ def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: Ru
                                                                              "interpreters": plan.interpreters})]))
     life.prepare_interpreters()
     t = plan.timing
-    estimates = estimates_for(plan, options.python, life.pending())
-    progress = life.estimate(estimates, lambda todo, seconds: (
+    estimates = estimates_for(plan, options.python, life.pending(), task_s)
+    whole = _run_estimate(plan, options, manifest, estimates, life.pending())
+    manifest["estimate"] = whole.to_dict()  # what was said before the start, beside what the run then took
+    progress = life.estimate(estimates, lambda todo, seconds: "" if task_s is not None else (
         f"gilbench: {len(todo)} cells{f' left of {len(plan.cells)}' if resume else ''}, profile {plan.profile}, "
         f"{t.processes} pyperf processes x ({f'{t.warmups} warmup + ' if t.warmups else ''}{t.values} values) "
-        f"each; estimated {format_duration(seconds)}"))
+        f"each; estimated {whole.summary()}"))
     progress.say(f"gilbench: writing to {folder.path}")
 
     sampler = Sampler(folder.samples, options.sample_interval) if options.sampler else None

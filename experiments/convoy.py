@@ -48,9 +48,16 @@ FIRST_WARMUP_S = 0.2
 SPIN_CHUNK = 2000
 
 
-def _spin(stop: Any, ready: Any) -> int:
-    """CPU-bound pure-Python arithmetic until ``stop.value`` is set (a thread's or a process's target)."""
+def _spin(stop: Any, ready: Any, go: Any) -> int:
+    """CPU-bound pure-Python arithmetic from ``go`` until ``stop.value`` is set (a thread's or a process's target).
+
+    Why the gate: a thread started while k others already spin waits for the GIL behind them (about k
+    switch intervals), and so does the starter after it, so starting k spinning threads one by one took
+    about k^2 switch intervals (16 threads at 50 ms: 4 s here; the 16-CPU recording's convoy ran 90 s
+    against 51 s of windows). Waiting at the gate holds no GIL: k threads start in O(k), then all spin.
+    """
     ready.release()
+    go.wait()
     x = 0
     while not stop.value:
         for i in range(SPIN_CHUNK):
@@ -61,16 +68,19 @@ def _spin(stop: Any, ready: Any) -> int:
 @contextmanager
 def cpu_workers(mode: str, k: int, ready_timeout: float = 60.0) -> Iterator[None]:
     """``k`` CPU-bound workers (threads of this process, or processes of the interpreter's default
-    start method), all running when the block starts, stopped and joined when it ends."""
+    start method), started at a gate and all let go when the block starts (the measurement's warm-up
+    covers their first turns at the GIL), stopped and joined when it ends."""
     if mode == "threads":
         stop: Any = SimpleNamespace(value=0)
         ready: Any = threading.Semaphore(0)
-        workers: list[Any] = [threading.Thread(target=_spin, args=(stop, ready), daemon=True) for _ in range(k)]
+        go: Any = threading.Event()
+        workers: list[Any] = [threading.Thread(target=_spin, args=(stop, ready, go), daemon=True) for _ in range(k)]
     elif mode == "processes":
         context = multiprocessing.get_context()
         stop = context.RawValue("b", 0)
         ready = context.Semaphore(0)
-        workers = [context.Process(target=_spin, args=(stop, ready), daemon=True) for _ in range(k)]
+        go = context.Event()
+        workers = [context.Process(target=_spin, args=(stop, ready, go), daemon=True) for _ in range(k)]
     else:
         raise ValueError(f"unknown mode {mode!r} (accepted: {', '.join(MODES)})")
     started = []
@@ -81,9 +91,11 @@ def cpu_workers(mode: str, k: int, ready_timeout: float = 60.0) -> Iterator[None
         for _ in workers:
             if not ready.acquire(timeout=ready_timeout):
                 raise RuntimeError(f"the CPU-bound {mode} did not start within {ready_timeout:g} s")
+        go.set()
         yield
     finally:
         stop.value = 1
+        go.set()  # a worker still at the gate (a start that failed) sees the stop and ends
         for w in started:
             w.join(timeout=10)
             if mode == "processes" and w.is_alive():
@@ -152,7 +164,10 @@ class Convoy(Experiment):
             for mode in params["modes"]:
                 for k in params["ks"]:
                     start = 0.0 if mode == "threads" else 0.03 * k
-                    total += start + params["warmup_s"] + params["seconds"]
+                    # the warm-up's first and the window's last round trip may each wait behind k threads
+                    # holding the GIL, one switch interval each: the window ends after its last round trip
+                    overshoot = 2 * k * interval / 1e3 if mode == "threads" else 0.0
+                    total += start + overshoot + params["warmup_s"] + params["seconds"]
         return total
 
     def measure(self, params: dict[str, Any]) -> list[dict[str, Any]]:
