@@ -96,6 +96,7 @@ METRICS: dict[str, tuple[int, str, str]] = {
     "speedup": (-1, "worse", "better"),
     "parallelism": (-1, "worse", "better"),
     "memory": (+1, "larger", "smaller"),  # a process tree's peak memory (ProcessRecord.memory: PSS, else RSS)
+    "instructions": (+1, "more work", "less work"),  # instructions per task (ProcessRecord.instructions)
 }
 #: metric -> its summaries of one process, each with its weight in the family (primary 2, guard 1)
 SUMMARIES: dict[str, tuple[tuple[str, float], ...]] = {
@@ -103,6 +104,7 @@ SUMMARIES: dict[str, tuple[tuple[str, float], ...]] = {
     "speedup": (("min", 2.0),),
     "parallelism": (("median", 2.0),),
     "memory": (("peak", 2.0),),
+    "instructions": (("count", 2.0),),
 }
 #: metrics that were dropped, and why: parse_threshold says so
 DROPPED_METRICS = {
@@ -390,7 +392,7 @@ Terms = list[tuple[int, dict[int, float]]]
 
 #: a row's summary -> the process figure it takes (``bench.query.process_summary``); a parallelism
 #: row's "median" is the median over batches of CPU / wall
-_SUMMARY = {"min": "min", "mean": "mean", "median": "parallelism", "peak": "peak"}
+_SUMMARY = {"min": "min", "mean": "mean", "median": "parallelism", "peak": "peak", "count": "count"}
 
 
 def _logs(record: CellRecord, summary: str) -> dict[int, float]:
@@ -417,7 +419,8 @@ def _terms(side: RunSide, cid: str, metric: str, summary: str) -> tuple[Terms | 
     else:
         terms = [(+1, _logs(record, summary))]
     if any(not t for _, t in terms):
-        return None, "no " + {"parallelism": "CPU accounting", "memory": "memory figures"}.get(metric, "values")
+        return None, "no " + {"parallelism": "CPU accounting", "memory": "memory figures",
+                              "instructions": "instruction counts"}.get(metric, "values")
     return terms, ""
 
 

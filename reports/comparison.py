@@ -16,7 +16,8 @@ from .frame import load
 from .outputs.html import figure_data_uri
 
 #: for Markdown, where GitHub renders them; the HTML page colours its rows instead
-VERDICT_MARKS = {"slower": "❌", "worse": "❌", FAILED: "❌", "faster": "✅", "better": "✅", "no change": "·",
+VERDICT_MARKS = {"slower": "❌", "worse": "❌", "more work": "❌", FAILED: "❌", "faster": "✅", "better": "✅",
+                 "less work": "✅", "no change": "·",
                  "no regression": "·", INCONCLUSIVE: "❔", "not comparable": "⚠", WITHIN_FLOOR: "⚠"}
 
 
@@ -35,6 +36,8 @@ def interval(row: Row) -> str:
 def value(row: Row, x: float) -> str:
     if math.isnan(x):
         return "–"
+    if row.metric == "instructions":
+        return f"{x / 1e6:,.2f} M instr"
     return f"{x * 1e3:.1f} ms" if row.metric == "time" else f"{x:.2f}"
 
 
