@@ -32,11 +32,11 @@ from typing import Any, Callable
 from .. import workloads
 from .child import run_limited
 from .compare import RunSide, Threshold, Thresholds, check_reachable, compare, open_cells
-from .counters import COUNT_ROUNDS, SLOWDOWN, CounterInfo, CountFailed, available, count_cell, tool
+from .counters import COUNT_ROUNDS, SLOWDOWN, CounterInfo, CountFailed, available, count_cell, estimate_seconds, tool
 from .fixtures import cell_fixture
 from .importroot import shared_root, temporary_root
 from .matrix import Plan
-from .progress import format_duration
+from .progress import WORKER_START_S, format_duration
 from .results import RunFolder, write_json_atomic
 from .sequential import Design, design_for
 from .lifecycle import Lifecycle, Outcome, ResultsUnwritable, cannot_write, reopen
@@ -364,8 +364,13 @@ def run_ab(plan: Plan, sides: list[Side], output: Path, timeout: float | None, s
         if info is not None and info.backend is None:
             progress.say(f"gilbench ab: instructions not counted: {info.missing()}")
         elif info is not None:
+            t = plan.timing
+            batches = [max(0.0, e / 2 / t.processes - WORKER_START_S) / ((t.warmups + t.values) * t.loops)
+                       for e in estimates]
+            seconds = sum(2 * COUNT_ROUNDS * estimate_seconds(info, plan.cells[i], batches[i]) for i in counted)
             progress.say(f"gilbench ab: counting instructions: {len(counted)} CPU-bound cell(s) x {COUNT_ROUNDS} "
-                         f"rounds x 2 sides, two processes each, with {info.describe()}")
+                         f"rounds x 2 sides, two processes each, about {format_duration(seconds)}, with "
+                         f"{info.describe()}")
             for lane in lanes:
                 lane.manifest["instruction_counter"] = info.describe()
             count_instructions(lanes, counted, timeouts, info, rng, progress.say)

@@ -32,9 +32,11 @@ model's own cost per batch (threads or processes started and joined), as time me
 What would make equal counts differ is fixed: ``PYTHONHASHSEED=0`` (set iteration, dict layout),
 the measured processes' filtered environment grown to ``ENVIRONMENT_BYTES`` together with the
 arguments (the stack's start, and with it the alignment glibc's string functions branch on), address
-space randomization off (``setarch -R``, where it is allowed), and a GIL switch interval far above
-any batch (``bench.cell.count``): a forced switch comes every 5 ms of wall time, which a counter
-that runs 50x slower would turn into instructions.
+space randomization off (``setarch -R``, where it is allowed), bytecode caches of the count's own
+(``PYTHONPYCACHEPREFIX``, filled by one uncounted native run, then only read), and a GIL switch
+interval and dead-worker polls far above any batch (``bench.cell.count``): a forced switch comes
+every 5 ms of wall time, a poll every 50 ms, which a counter that runs 25-100x slower would turn
+into instructions.
 """
 
 from __future__ import annotations
@@ -66,6 +68,10 @@ ENVIRONMENT_BYTES = 32768
 #: how many times a measured process's time limit a counted process may take, per counter (``tool``):
 #: measured here, cachegrind ran a batch about 25x slower than native and callgrind about 100x
 SLOWDOWN = {"perf": 3.0, "cachegrind": 60.0, "callgrind": 250.0}
+#: what a batch and an interpreter start (with gilbench's imports) took under each counter, against native
+#: time, on the development machine: for the estimate only
+TYPICAL_SLOWDOWN = {"perf": 1.0, "cachegrind": 25.0, "callgrind": 100.0}
+START_S = {"perf": 0.1, "cachegrind": 3.0, "callgrind": 12.0}
 #: the environment variable that keeps one counter only ("perf" or "valgrind")
 SELECT_VARIABLE = "GILBENCH_COUNTER"
 
@@ -189,7 +195,7 @@ def fixed_environment(base: Mapping[str, str], argv: Sequence[str], extra: Mappi
     env = {k: base[k] for k in INHERITED if k in base}
     env.update(extra or {})
     env["PYTHONHASHSEED"] = "0"
-    env["PYTHONDONTWRITEBYTECODE"] = "1"  # the first count must not write the caches the second reads
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # neither process writes a cache the other would read
     env[PAD_VARIABLE] = ""
     used = sum(len(f"{k}={v}".encode()) + 1 for k, v in env.items()) + sum(len(a.encode()) + 1 for a in argv)
     env[PAD_VARIABLE] = "x" * max(0, size - used)
@@ -261,17 +267,43 @@ def count_process(cell: Cell, batches: int, info: CounterInfo, python: str, time
         return _total(tool(info, cell), out)
 
 
+def _fill_caches(cell: Cell, python: str, timeout: float, cwd: Path | None, env: Mapping[str, str]) -> None:
+    """The cell's counted process run once natively, uncounted, writing its bytecode caches into the
+    ``PYTHONPYCACHEPREFIX`` of ``env``: both counted processes then read the same caches, whatever anything
+    else writes into the checkout's own meanwhile (a cache written between them was measured to move a
+    count by 0.6 %: one module's compilation spread over 4 tasks)."""
+    client = [python, "-m", "gilbench.bench.cell", "--count", str(WARM_BATCHES + COUNT_BATCHES), "--cell",
+              cell.to_json()]
+    writing = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    ended = run_limited(client, timeout, capture=True, cwd=cwd, env=writing)
+    if ended.returncode != 0:
+        last = (ended.stderr.strip().splitlines() or [f"no result within {timeout:.0f} s"])[-1]
+        raise CountFailed(f"the cell does not run uncounted either: {last[-300:]}")
+
+
 def count_cell(cell: Cell, info: CounterInfo, python: str, timeout: float, *, cwd: Path | None = None,
                env: Mapping[str, str] | None = None, extra_env: Mapping[str, str] | None = None) -> Count:
-    """One count of ``cell``'s instructions per task (the module's docstring: two processes, the difference).
-    ``timeout`` is each process's limit. CountFailed when either process gives no figure."""
+    """One count of ``cell``'s instructions per task (the module's docstring: two processes, the difference),
+    with bytecode caches of its own (``_fill_caches``). ``timeout`` is each process's limit. CountFailed when
+    either process gives no figure."""
     if info.backend is None:
         raise CountFailed(info.missing())
     t0 = time.monotonic()
-    warm, _ = count_process(cell, WARM_BATCHES, info, python, timeout, cwd=cwd, env=env, extra_env=extra_env)
-    full, processes = count_process(cell, WARM_BATCHES + COUNT_BATCHES, info, python, timeout, cwd=cwd, env=env,
-                                    extra_env=extra_env)
+    with tempfile.TemporaryDirectory(prefix="gilbench-pycache-") as caches:
+        extra = {**(extra_env or {}), "PYTHONPYCACHEPREFIX": caches}
+        base = env if env is not None else os.environ
+        _fill_caches(cell, python, timeout, cwd, fixed_environment(base, [], extra))
+        warm, _ = count_process(cell, WARM_BATCHES, info, python, timeout, cwd=cwd, env=base, extra_env=extra)
+        full, processes = count_process(cell, WARM_BATCHES + COUNT_BATCHES, info, python, timeout, cwd=cwd,
+                                        env=base, extra_env=extra)
     if full <= warm:
         raise CountFailed(f"{COUNT_BATCHES} more batch(es) counted no more instructions ({warm:,} and {full:,})")
     return Count((full - warm) / (COUNT_BATCHES * cell.tasks), warm, full, processes, time.monotonic() - t0,
                  tool(info, cell))
+
+
+def estimate_seconds(info: CounterInfo, cell: Cell, batch_s: float) -> float:
+    """About how long one count of ``cell`` takes, from its batch's native wall seconds: two interpreter
+    starts and 2 x WARM_BATCHES + COUNT_BATCHES batches under the counter."""
+    how = tool(info, cell)
+    return 2 * START_S[how] + (2 * WARM_BATCHES + COUNT_BATCHES) * batch_s * TYPICAL_SLOWDOWN[how]

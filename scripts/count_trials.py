@@ -64,7 +64,7 @@ def main() -> None:
     base_cwd, base_env = side(ROOT / "workloads")
     folders.append(base_cwd)
     try:
-        for spec in args.cells.split(","):
+        for spec in filter(None, args.cells.split(",")):
             backend, workers = spec.split(":")
             cell = Cell("hello-cpu", backend, int(workers), 2, (0, 1), args.tasks, {"units": args.units})
             counts, seconds, cpu = [], [], []
