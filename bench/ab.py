@@ -8,7 +8,10 @@ from the side's checkout (its workers' working directory), so that each side mea
 For every cell, each round runs one pyperf process of each side back to back, in random order and
 with the same layout pad, so that drift in the machine's speed and the memory layout fall on both
 alike and the comparison can pair them round by round. Each side gets a complete run folder; ``compare``
-reads them. It is a schedule inside the one lifecycle (``bench.lifecycle``): the same time limits, signal
+reads them. When an ``instructions`` threshold is asked, each CPU-bound cell's first ``COUNT_ROUNDS``
+rounds then get a count of instructions per task per side, sides in random order (``bench.counters``):
+counts hardly move between equal runs, so a few rounds are enough, and they are not the timed rounds'
+looks' business. It is a schedule inside the one lifecycle (``bench.lifecycle``): the same time limits, signal
 handling, disk errors, atomic writes and resume (``--resume``) as ``gilbench run``.
 """
 
@@ -26,12 +29,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from .. import workloads
 from .child import run_limited
 from .compare import (PRIMARY_WEIGHT, Comparison, RunSide, Threshold, Thresholds, check_reachable, compare,
                       open_cells)
+from .counters import COUNT_ROUNDS, SLOWDOWN, CounterInfo, CountFailed, available, count_cell, estimate_seconds, tool
+from .fixtures import cell_fixture
 from .importroot import shared_root, temporary_root
 from .matrix import Plan
-from .progress import format_duration
+from .progress import WORKER_START_S, format_duration
 from .results import RunFolder, write_json_atomic
 from .sequential import Design, design_for
 from .lifecycle import Lifecycle, Outcome, ResultsUnwritable, cannot_write, reopen
@@ -236,6 +242,55 @@ def gate_design(plan: Plan, thresholds: Thresholds) -> Design:
     return design
 
 
+def timed(thresholds: Thresholds) -> Thresholds:
+    """The thresholds the timed rounds' looks decide: all but ``instructions``, which is counted in rounds of
+    its own after them (``count_instructions``)."""
+    def keep(ts: tuple[Threshold, ...]) -> tuple[Threshold, ...]:
+        return tuple(t for t in ts if t.metric != "instructions")
+
+    return Thresholds(keep(thresholds.default), {w: keep(ts) for w, ts in thresholds.per_workload.items()})
+
+
+def counted_cells(lane: Lane, thresholds: Thresholds) -> list[int]:
+    """The indices of the CPU-bound cells an ``instructions`` threshold applies to."""
+    return [i for i, record in enumerate(lane.records) if record.kind == "cpu-bound"
+            and any(t.metric == "instructions" for t in thresholds.of(record.cell.workload))]
+
+
+def count_instructions(lanes: list[Lane], cells: list[int], timeouts: list[float], info: CounterInfo,
+                       rng: random.Random, say: Callable[[str], None], rounds: int = COUNT_ROUNDS) -> None:
+    """For each of ``cells`` and each round k < ``rounds``: one count of instructions per task per side, the
+    sides in random order, stored as the side's process k's ``instructions`` (a count already there, from
+    before a resume, is kept). A count that fails is said and left out: its row reads "no instruction
+    counts" where no round has both. ``timeouts``: each cell's limit for one measured process."""
+    plan = lanes[0].plan
+    for i in cells:
+        with cell_fixture(workloads.get(plan.cells[i].workload)) as fixture:
+            for k in range(rounds):
+                order = list(lanes)
+                rng.shuffle(order)
+                for lane in order:
+                    record, cell = lane.records[i], lane.plan.cells[i]
+                    process = record.process(k)
+                    if record.status != "ok" or process is None or process.instructions is not None:
+                        continue
+                    python, extra = lane.python_for(cell)
+                    try:
+                        counted = count_cell(cell, info, python, timeouts[i] * SLOWDOWN[tool(info, cell)],
+                                             cwd=lane.cwd, env=lane.env, extra_env={**extra, **fixture.environment})
+                    except CountFailed as exc:
+                        say(f"gilbench ab: {cell.id}, {lane.name}, round {k + 1}: not counted: {exc}")
+                        continue
+                    process.instructions = counted.per_task
+                for lane in lanes:
+                    lane.save()
+        figures = []
+        for lane in lanes:
+            counts = [p.instructions for p in lane.records[i].processes if p.instructions is not None]
+            figures.append(f"{lane.name} " + (", ".join(f"{c / 1e6:,.2f}" for c in counts) or "none"))
+        say(f"gilbench ab: {plan.cells[i].id}: instructions per task (M): {'; '.join(figures)}")
+
+
 def _open_cells(lanes: list[Lane], thresholds: Thresholds, design: Design,
                 say: Callable[[str], Any] | None = None) -> Callable[[int], set[int]]:
     """At a look: the indices of the cells some row of the comparison so far has not decided. At the
@@ -326,10 +381,25 @@ def run_ab(plan: Plan, sides: list[Side], output: Path, timeout: float | None, s
         f"process each, sides in random order per round; looks at {looks} rounds, where a cell whose rows "
         f"are decided stops; at most {format_duration(seconds)}"))
     progress.say(f"gilbench ab: writing to {root}")
+    counted = counted_cells(lanes[0], thresholds)
+    info = available() if counted else None
     with life:
-        execute(lanes, process_timeouts(plan, [e / 2 for e in estimates], timeout), progress, rng,
-                looks=design.looks,
-                still_open=None if all_rounds else _open_cells(lanes, thresholds, design, progress.say))
+        timeouts = process_timeouts(plan, [e / 2 for e in estimates], timeout)
+        execute(lanes, timeouts, progress, rng, looks=design.looks,
+                still_open=None if all_rounds else _open_cells(lanes, timed(thresholds), design, progress.say))
+        if info is not None and info.backend is None:
+            progress.say(f"gilbench ab: instructions not counted: {info.missing()}")
+        elif info is not None:
+            t = plan.timing
+            batches = [max(0.0, e / 2 / t.processes - WORKER_START_S) / ((t.warmups + t.values) * t.loops)
+                       for e in estimates]
+            seconds = sum(2 * COUNT_ROUNDS * estimate_seconds(info, plan.cells[i], batches[i]) for i in counted)
+            progress.say(f"gilbench ab: counting instructions: {len(counted)} CPU-bound cell(s) x {COUNT_ROUNDS} "
+                         f"rounds x 2 sides, two processes each, about {format_duration(seconds)}, with "
+                         f"{info.describe()}")
+            for lane in lanes:
+                lane.manifest["instruction_counter"] = info.describe()
+            count_instructions(lanes, counted, timeouts, info, rng, progress.say)
     if life.interrupted:  # a full disk is said by the command, with the same way on
         progress.say(f"gilbench ab: interrupted; finished rounds are saved, `gilbench ab --resume {root}` runs the rest")
     return life.outcome()

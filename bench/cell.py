@@ -15,6 +15,10 @@ With them: per batch, the worker threads' own CPU and wall seconds (``Backend.th
 each thread at its start and end and handed back after the batch), and after the last batch the
 process's exact peak RSS and its largest waited-for child's (``getrusage``). Its tree's memory over
 time is polled by the runner, from outside (``bench.memory``).
+
+With ``--count BATCHES`` instead of ``--worker`` it is the process an instruction counter runs
+(``bench.counters``): the same cell set up the same way (workload, backend, ``prepare``, the GIL
+check), then BATCHES batches, nothing timed, no canary, no pyperf.
 """
 
 from __future__ import annotations
@@ -105,7 +109,68 @@ def _forward(cmd: list[str], args: Any) -> None:
     cmd.extend(["--cell", args.cell, "--accounting", args.accounting])
 
 
+def _set_up(cell_json: str) -> tuple["Cell", Any, Any, Any]:
+    """The cell, its workload, its backend and the task a worker of it runs (``--worker`` and ``--count`` alike)."""
+    from .. import workloads
+    from .backends import get_backend
+    from .matrix import Cell
+
+    cell = Cell.from_dict(json.loads(cell_json))
+    if cell.module:
+        workloads.load_module(cell.module)
+    workload = workloads.get(cell.workload)
+    backend = get_backend(cell.backend)(cell.start_method)
+    return cell, workload, backend, backend.task_for(workload, cell.params)
+
+
+def count(argv: list[str]) -> None:
+    """``--count BATCHES --cell JSON``: BATCHES batches of the cell, untimed, for an instruction counter.
+
+    Only the difference between two such processes is used (``bench.counters``), so whatever both do
+    (interpreter start, imports, ``prepare``, ``close``) cancels. The GIL's switch interval is set far
+    above any batch: a counter that serializes threads (Valgrind) runs them ~50x slower, and every
+    switch the interval forces costs instructions in proportion to wall time, not to work. For the
+    same reason the models that poll for workers that died without a word (``processes``, ``mp-pool``,
+    every 50 ms of wall time) poll once per ``POLL_COUNTING_S`` here: a counted worker that dies
+    silently is ended by the count's time limit instead.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m gilbench.bench.cell --count")
+    parser.add_argument("--count", type=int, required=True, metavar="BATCHES")
+    parser.add_argument("--cell", required=True, help="the cell to run, as JSON (see bench.matrix.Cell)")
+    args = parser.parse_args(argv)
+    cell, _, backend, task = _set_up(args.cell)
+    sys.setswitchinterval(SWITCH_INTERVAL_COUNTING_S)
+    from .backends import mp_pool, processes
+
+    processes.POLL_S = mp_pool.POLL_S = POLL_COUNTING_S
+    try:
+        backend.prepare(cell.workers, task)
+        _check_gil()
+        for _ in range(args.count):
+            results = backend.run_batch(task, cell.tasks, cell.workers)
+            if len(results) != cell.tasks:
+                raise TaskFailed("exited", -1, message=f"{len(results)} results for {cell.tasks} tasks")
+    except TaskFailed as failure:
+        print(f"gilbench: cell {cell.id} failed while counted: {failure}", file=sys.stderr)
+        if failure.tb:
+            print(failure.tb, file=sys.stderr)
+        sys.exit(1)
+    finally:
+        backend.close()
+
+
+#: the GIL's switch interval, and the models' poll for silently dead workers, while counted (``count``):
+#: longer than any batch under a counter
+SWITCH_INTERVAL_COUNTING_S = 1000.0
+POLL_COUNTING_S = 3600.0
+
+
 def main() -> None:
+    if "--count" in sys.argv[1:2]:
+        count(sys.argv[1:])
+        return
     from . import canary
 
     # first of all, before the workload's modules (the user's code, or a side's workloads/) are imported
@@ -114,22 +179,14 @@ def main() -> None:
 
     import pyperf
 
-    from .. import workloads
-    from .backends import get_backend
     from .machine import gil_enabled
-    from .matrix import Cell
 
     runner = pyperf.Runner(add_cmdline_args=_forward, program_args=("-m", "gilbench.bench.cell"))
     runner.argparser.add_argument("--cell", required=True, help="the cell to run, as JSON (see bench.matrix.Cell)")
     runner.argparser.add_argument("--accounting", default="", help="file to append CPU accounting to")
     args = runner.parse_args()
 
-    cell = Cell.from_dict(json.loads(args.cell))
-    if cell.module:
-        workloads.load_module(cell.module)
-    workload = workloads.get(cell.workload)
-    backend = get_backend(cell.backend)(cell.start_method)
-    task = backend.task_for(workload, cell.params)
+    cell, workload, backend, task = _set_up(args.cell)
     runner.metadata.update(cell_metadata(cell, workload.kind))
     readings: list[list[float]] = []
     thread_readings: list[list[float] | None] = []  # per batch: the worker threads' CPU and wall seconds, summed

@@ -174,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     _comparison_options(ab)
     _config_options(ab, "the matrix and fail_on (see README: Your own project)")
 
-    sub.add_parser("list", help="list workloads, backends and profiles")
+    sub.add_parser("list", help="list workloads, backends, profiles and this machine's instruction counters")
 
     report = sub.add_parser("report", help="rebuild a run folder's report.html and results.csv from its data")
     report.add_argument("run", type=Path, help="a run folder, e.g. results/latest, or a results folder (its latest run)")
@@ -242,8 +242,8 @@ def _config_options(parser: argparse.ArgumentParser, keys: str) -> None:
 
 def _comparison_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fail-on", action="append", metavar="METRIC:T%[,tol=M%]",
-                        help="a regression threshold, repeatable: METRIC is time, cpu, speedup, parallelism or "
-                        "memory; e.g. --fail-on time:10%% --fail-on speedup:10%% (default: the config's fail_on, else "
+                        help="a regression threshold, repeatable: METRIC is time, cpu, speedup, parallelism, "
+                        "memory or instructions (per task, counted by ab under Valgrind or hardware counters); e.g. --fail-on time:10%% --fail-on speedup:10%% (default: the config's fail_on, else "
                         "time:10%%; a workload's own fail_on in its [tool.gilbench.workload.NAME] table wins for its "
                         "cells). A row fails when its change is shown to be larger than the tolerance M (default "
                         "T/2; time:5%%,tol=1%% sets it) and passes when it is shown to be smaller than T: a change "

@@ -198,6 +198,13 @@ def ab(request: AbRequest) -> int:
 
     assert request.comparison is not None
     thresholds = request.comparison.thresholds
+    if any(t.metric == "instructions" for t in thresholds.all):
+        from .counters import available
+
+        counter = available()
+        if counter.backend is None:  # refused, never a silent pass: the rows would have nothing to judge
+            _error(f"--fail-on instructions: {counter.missing()}")
+            return EXIT_USAGE
     with ExitStack() as stack:  # worktrees and sandboxes are removed however this ends
         try:
             if request.resume:
@@ -261,7 +268,7 @@ def _ab_unwritable(outcome: "Outcome", message: str) -> int:
 # --- the others ---------------------------------------------------------------------------------
 
 def list_all() -> int:
-    """`gilbench list`: workloads, backends and profiles."""
+    """`gilbench list`: workloads, backends, profiles and the instruction counter this machine has."""
     try:
         found = workloads.all_workloads()  # entry points included: a broken one is named here
     except ValueError as exc:
@@ -278,6 +285,11 @@ def list_all() -> int:
     for p in PROFILES.values():
         t = p.timing
         print(f"  {p.name:<14} {p.description} [pyperf: {t.processes} processes x ({t.warmups} warmup + {t.values} values)]")
+    from .counters import available
+
+    counter = available()
+    print("instruction counters (--fail-on instructions:PCT% in ab):")
+    print(f"  {counter.describe()}" + ("" if counter.backend else f"; to count: {counter.hint}"))
     return EXIT_OK
 
 

@@ -115,6 +115,7 @@ METRICS: dict[str, tuple[int, str, str]] = {
     "parallelism": (-1, "worse", "better"),
     "memory": (+1, "larger", "smaller"),  # a process tree's peak memory (ProcessRecord.memory: PSS, else RSS)
     "cpu": (+1, "more CPU", "less CPU"),  # the process tree's CPU seconds per batch (ProcessRecord.cpu_best)
+    "instructions": (+1, "more work", "less work"),  # instructions per task (ProcessRecord.instructions)
 }
 #: a primary row's weight in the family; a guard's is less
 PRIMARY_WEIGHT = 2.0
@@ -128,6 +129,7 @@ SUMMARIES: dict[str, tuple[tuple[str, float], ...]] = {
     "parallelism": (("median", 2.0),),
     "memory": (("peak", 2.0),),
     "cpu": (("cpu", 2.0),),
+    "instructions": (("count", 2.0),),
 }
 #: metrics that were dropped, and why: parse_threshold says so
 DROPPED_METRICS = {
@@ -447,7 +449,7 @@ Terms = list[tuple[int, dict[int, float]]]
 
 #: a row's summary -> the process figure it takes (``bench.query.process_summary``); a parallelism
 #: row's "median" is the median over batches of CPU / wall
-_SUMMARY = {"min": "min", "mean": "mean", "median": "parallelism", "peak": "peak", "cpu": "cpu"}
+_SUMMARY = {"min": "min", "mean": "mean", "median": "parallelism", "peak": "peak", "cpu": "cpu", "count": "count"}
 
 
 def _logs(record: CellRecord, summary: str) -> dict[int, float]:
@@ -474,8 +476,8 @@ def _terms(side: RunSide, cid: str, metric: str, summary: str) -> tuple[Terms | 
     else:
         terms = [(+1, _logs(record, summary))]
     if any(not t for _, t in terms):
-        return None, "no " + {"parallelism": "CPU accounting", "cpu": "CPU accounting",
-                              "memory": "memory figures"}.get(metric, "values")
+        return None, "no " + {"parallelism": "CPU accounting", "cpu": "CPU accounting", "memory": "memory figures",
+                              "instructions": "instruction counts"}.get(metric, "values")
     return terms, ""
 
 
@@ -998,7 +1000,7 @@ def open_cells(comparison: Comparison, cells: Mapping[str, CellRecord]) -> set[s
     return out
 
 
-VERDICT_ORDER = {FAILED: 0, "slower": 0, "worse": 0, INCONCLUSIVE: 1, "open": 1, NOT_COMPARABLE: 2,
+VERDICT_ORDER = {FAILED: 0, "slower": 0, "worse": 0, "larger": 0, "more work": 0, "more CPU": 0, INCONCLUSIVE: 1, "open": 1, NOT_COMPARABLE: 2,
                  WITHIN_FLOOR: 2, "no change": 3, "no regression": 3, "faster": 4, "better": 4}
 
 

@@ -36,6 +36,11 @@ class ProcessRecord:
     ``thread_cpu`` and ``thread_wall`` are, per timed batch, the CPU seconds and wall seconds of the
     batch's worker threads summed (in-process models only; each thread read its own CPU clock at its
     start and end, see ``Backend.thread_times``): their ratio says how long the threads ran.
+
+    ``instructions`` is one count of the cell's instructions per task (``bench.counters``: the
+    difference of two counted processes over the tasks of the batches between them), which ``gilbench
+    ab`` attaches to the first rounds' processes of a CPU-bound cell when an ``instructions``
+    threshold is asked; None where nothing was counted (and in run folders from before it existed).
     """
 
     index: int  # the process's position in its cell (the round, in ab)
@@ -61,6 +66,7 @@ class ProcessRecord:
     peak_rss_child: int = 0
     thread_cpu: list[float] = field(default_factory=list)
     thread_wall: list[float] = field(default_factory=list)
+    instructions: float | None = None
 
     @property
     def median(self) -> float:

@@ -64,8 +64,9 @@ def baseline_of(items: Iterable[T], item: Any) -> T | None:
 def process_summary(process: ProcessRecord, how: str) -> float:
     """One figure of one pyperf process: "median" (its typical batch, what the report shows), "min" (its
     least disturbed batch, what comparisons test), "mean"; "cpu" (the CPU seconds of its least disturbed
-    batch); "parallelism" (median CPU / wall) and "peak"
-    (its tree's peak memory). nan for a process without values."""
+    batch); "parallelism" (median CPU / wall), "peak" (its tree's peak memory) and "count" (its count of
+    instructions per task, ``bench.counters``). nan for a process without values, and for "count"
+    without a count."""
     if not process.values:
         return math.nan
     if how == "median":
@@ -80,6 +81,8 @@ def process_summary(process: ProcessRecord, how: str) -> float:
         return process.cpu_best
     if how == "peak":
         return process.memory
+    if how == "count":
+        return math.nan if process.instructions is None else float(process.instructions)
     raise ValueError(f"no process summary {how!r}")
 
 

@@ -16,8 +16,9 @@ from .frame import load
 from .outputs.html import figure_data_uri
 
 #: for Markdown, where GitHub renders them; the HTML page colours its rows instead
-VERDICT_MARKS = {"slower": "❌", "worse": "❌", FAILED: "❌", "faster": "✅", "better": "✅", "no change": "·",
-                 "no regression": "·", INCONCLUSIVE: "❔", "not comparable": "⚠"}
+VERDICT_MARKS = {"slower": "❌", "worse": "❌", "more work": "❌", "more CPU": "❌", FAILED: "❌", "faster": "✅",
+                 "better": "✅", "less work": "✅", "less CPU": "✅", "no change": "·", "no regression": "·",
+                 INCONCLUSIVE: "❔", "not comparable": "⚠"}
 
 
 def pct(x: float, signed: bool = True) -> str:
@@ -35,6 +36,8 @@ def interval(row: Row) -> str:
 def value(row: Row, x: float) -> str:
     if math.isnan(x):
         return "–"
+    if row.metric == "instructions":
+        return f"{x / 1e6:,.2f} M instr"
     return f"{x * 1e3:.1f} ms" if row.metric in ("time", "cpu") else f"{x:.2f}"
 
 

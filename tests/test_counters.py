@@ -1,0 +1,231 @@
+"""Instructions per task (bench.counters): the counters this machine has, found and never assumed; counts that
+do not move between equal runs and follow the work; the ``instructions`` metric through the gate; ``ab``
+refusing it where nothing can count. The counts under Valgrind skip where Valgrind is absent."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+from pathlib import Path
+
+import pytest
+
+from gilbench.bench import counters
+from gilbench.bench.ab import counted_cells, timed
+from gilbench.bench.compare import RunSide, Threshold, Thresholds, compare
+from gilbench.bench.matrix import Cell
+from gilbench.bench.model import CellRecord, ProcessRecord
+from gilbench.bench.runner import Lane
+from gilbench.reports import comparison as show
+from tests.conftest import gilbench, gilbench_here
+
+ROOT = Path(__file__).resolve().parent.parent
+VALGRIND = counters.valgrind_version()[0]
+#: .ci/run installs Valgrind, or says in GILBENCH_VALGRIND_MISSING why it could not
+needs_valgrind = pytest.mark.skipif(not VALGRIND, reason=os.environ.get("GILBENCH_VALGRIND_MISSING") or (
+    f"no usable Valgrind ({counters.valgrind_version()[1]}): {counters.INSTALL_HINT}"))
+INSTRUCTIONS1 = Threshold("instructions", 1.0)
+
+
+def _script(folder: Path, name: str, body: str) -> None:
+    path = folder / name
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(0o755)
+
+
+def _valgrind_only() -> counters.CounterInfo:
+    """This machine's Valgrind, whether or not it also has hardware counters (they are tried first)."""
+    ok, found = counters.valgrind_version()
+    return counters.CounterInfo("valgrind" if ok else None, "not asked", found, aslr_off=counters._setarch_works())
+
+
+def _cell(backend: str = "sequential", workers: int = 1, tasks: int = 2, units: int = 5) -> Cell:
+    return Cell("hello-cpu", backend, workers, 2, (0, 1), tasks, {"units": units})
+
+
+# --- finding the counters -----------------------------------------------------------------------
+
+def test_perf_stat_output_gives_a_count_only_where_the_event_was_counted():
+    assert counters._perf_value("1234567,,instructions:u,812345,100.00,,\n") == 1234567
+    assert counters._perf_value("<not supported>,,instructions:u,0,100.00,,\n") is None
+    assert counters._perf_value("<not counted>,,instructions,0,0.00,,\n") is None
+    assert counters._perf_value("Error:\nAccess to performance monitoring and observability operations is limited.\n") is None
+
+
+def test_with_neither_counter_on_path_there_is_none_and_the_install_line_says_what_to_do(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv(counters.SELECT_VARIABLE, raising=False)
+    info = counters.available()
+    assert info.backend is None
+    assert "apt-get install valgrind" in info.missing() and "\n" not in info.missing()
+    assert "no perf on PATH" in info.missing() and "not found" in info.missing()
+
+
+def test_hardware_counters_are_detected_from_what_perf_reports_not_from_perf_being_there(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv(counters.SELECT_VARIABLE, raising=False)
+    # a virtual machine's perf: it runs, exits 0, and counts nothing
+    _script(tmp_path, "perf", 'echo "<not supported>,,instructions:u,0,100.00,," >&2')
+    assert counters.hardware_counters() == (False, "perf stat: instructions <not supported>")
+    assert counters.available().backend is None
+    _script(tmp_path, "perf", 'echo "183042,,instructions:u,401113,100.00,," >&2')
+    assert counters.hardware_counters()[0] and counters.available().backend == "perf"
+
+
+def test_valgrind_is_used_from_its_minimum_version(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv(counters.SELECT_VARIABLE, raising=False)
+    _script(tmp_path, "valgrind", "echo valgrind-3.10.1")
+    ok, found = counters.valgrind_version()
+    assert not ok and "older than 3.13" in found and counters.available().backend is None
+    _script(tmp_path, "valgrind", "echo valgrind-3.19.0")
+    assert counters.valgrind_version() == (True, "valgrind-3.19.0") and counters.available().backend == "valgrind"
+    _script(tmp_path, "perf", 'echo "183042,,instructions:u,401113,100.00,," >&2')
+    assert counters.available().backend == "perf"  # hardware first: native speed
+    monkeypatch.setenv(counters.SELECT_VARIABLE, "valgrind")
+    assert counters.available().backend == "valgrind"
+
+
+def test_the_counted_environment_has_one_size_whatever_the_paths_and_arguments():
+    short = counters.fixed_environment({"PATH": "/bin", "HOME": "/h", "SECRET": "x" * 500}, ["python", "-m", "x"])
+    long = counters.fixed_environment({"PATH": "/usr/local/bin:" * 40, "HOME": "/home/someone"},
+                                      ["/a/much/longer/python", "-m", "x", "--cell", "{" + "y" * 900 + "}"])
+
+    def size(env: dict[str, str], argv: list[str]) -> int:
+        return sum(len(f"{k}={v}") + 1 for k, v in env.items()) + sum(len(a) + 1 for a in argv)
+
+    assert size(short, ["python", "-m", "x"]) == counters.ENVIRONMENT_BYTES
+    assert size(long, ["/a/much/longer/python", "-m", "x", "--cell", "{" + "y" * 900 + "}"]) == counters.ENVIRONMENT_BYTES
+    assert short["PYTHONHASHSEED"] == "0" and "SECRET" not in short  # the measured processes' variables only
+
+
+def test_models_that_start_processes_are_counted_by_callgrind_the_others_by_cachegrind():
+    info = counters.CounterInfo("valgrind")
+    assert counters.tool(info, _cell("sequential")) == counters.tool(info, _cell("threads", 2)) == "cachegrind"
+    assert counters.tool(info, _cell("processes", 2)) == counters.tool(info, _cell("process-pool", 2)) == "callgrind"
+    assert counters.tool(counters.CounterInfo("perf"), _cell("processes", 2)) == "perf"
+
+
+# --- the record and the gate -------------------------------------------------------------------
+
+def test_a_process_keeps_its_count_and_a_manifest_from_before_counts_reads_as_none():
+    p = ProcessRecord(index=0, values=[0.1], instructions=4.25e8)
+    assert ProcessRecord.from_dict(json.loads(json.dumps(p.to_dict()))).instructions == 4.25e8
+    old = {k: v for k, v in p.to_dict().items() if k != "instructions"}
+    assert ProcessRecord.from_dict(old).instructions is None
+
+
+def _side(counts: list[float | None], kind: str = "cpu-bound", cid: str = "hello-cpu/threads/w2/c2") -> RunSide:
+    workload, backend, w, c = cid.split("/")
+    cell = Cell(workload, backend, int(w[1:]), int(c[1:]), (0, 1), 4, {"units": 50})
+    procs = [ProcessRecord(index=k, values=[0.1, 0.1, 0.1], canary=0.05, instructions=n) for k, n in enumerate(counts)]
+    record = CellRecord(cell, kind, status="ok", processes=procs)
+    return RunSide("run", {"cpu_model": "x", "logical_cpus": 2}, {cell.id: record}, "ab", {}, "", None)
+
+
+def _instruction_row(base: RunSide, cand: RunSide):
+    (row,) = compare(base, cand, [INSTRUCTIONS1]).rows
+    assert row.metric == "instructions" and row.label == "instructions"
+    return row
+
+
+def test_instruction_counts_are_judged_by_the_gates_rule_paired_by_round():
+    # 20 rounds (one look): enough for the exact signed-rank test at the row's level. The counts' own
+    # spread is a few parts per million, as Valgrind counts them
+    base = [4.25e8 * (1 + 3e-6 * ((k * 7) % 5 - 2)) for k in range(20)]
+    more = _instruction_row(_side(base), _side([b * 1.02 for b in base]))
+    assert more.verdict == "more work" and more.regression and more.ratio == pytest.approx(1.02, rel=1e-4)
+    same = _instruction_row(_side(base), _side(list(reversed(base))))
+    assert same.verdict == "no change" and not same.regression
+    less = _instruction_row(_side(base), _side([b * 0.97 for b in base]))
+    assert less.verdict == "less work" and not less.regression
+    text = show.text(compare(_side(base), _side([b * 1.02 for b in base]), [INSTRUCTIONS1]))
+    assert "425.00 M instr" in text and "433.50 M instr" in text
+
+
+def test_a_cell_without_counts_says_so_instead_of_passing():
+    row = _instruction_row(_side([None] * 20, kind="io-bound"), _side([None] * 20, kind="io-bound"))
+    assert row.verdict == "not comparable" and not row.regression
+    assert row.note == "baseline: no instruction counts"
+
+
+def test_ab_counts_only_cpu_bound_cells_asked_for_and_its_looks_leave_instructions_to_the_counts():
+    cells = {"hello-cpu": "cpu-bound", "hello-sleep": "io-bound", "json": "cpu-bound"}
+    records = [CellRecord(Cell(w, "sequential", 1, 2, (0, 1), 4), kind) for w, kind in cells.items()]
+    lane = Lane("base", None, None, {}, records)  # type: ignore[arg-type]
+    asked = Thresholds((Threshold("time", 10.0), INSTRUCTIONS1), {"json": (Threshold("time", 5.0),)})
+    assert counted_cells(lane, asked) == [0]  # hello-sleep waits; json has its own list, without instructions
+    looks = timed(asked)
+    assert looks.default == (Threshold("time", 10.0),) and looks.of("json") == (Threshold("time", 5.0),)
+
+
+def test_ab_refuses_instructions_where_nothing_can_count_naming_the_install(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no valgrind, no perf
+    monkeypatch.delenv(counters.SELECT_VARIABLE, raising=False)
+    done = gilbench_here("ab", str(ROOT), str(ROOT), "--fail-on", "instructions:1%", "--output", str(tmp_path / "r"))
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "apt-get install valgrind" in lines[0] and "instructions" in lines[0]
+    assert not (tmp_path / "r").exists()  # refused before anything ran
+
+
+def test_list_says_which_counters_this_machine_has(monkeypatch, tmp_path):
+    done = gilbench_here("list")
+    assert done.returncode == 0 and "instruction counters" in done.stdout
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv(counters.SELECT_VARIABLE, raising=False)
+    hidden = gilbench_here("list")
+    assert "no instruction counter" in hidden.stdout and "apt-get install valgrind" in hidden.stdout
+
+
+# --- counting under Valgrind (counts do not care about load: none of these is serial) -------------
+
+@pytest.mark.slow
+@needs_valgrind
+def test_equal_counts_agree_and_twice_the_work_counts_twice():
+    info, python = _valgrind_only(), sys.executable
+    small = [counters.count_cell(_cell(units=5), info, python, 600).per_task for _ in range(3)]
+    spread = (max(small) - min(small)) / statistics.median(small)
+    assert spread <= 0.01, small  # measured: 0 to a few parts per million
+    assert 1e7 < statistics.median(small) < 1e9  # 50,000 loop steps of a few dozen instructions each
+    double = counters.count_cell(_cell(units=10), info, python, 600).per_task
+    assert 1.8 < double / statistics.median(small) < 2.2, (small, double)
+
+
+@pytest.mark.slow
+@needs_valgrind
+def test_threads_and_processes_count_the_tasks_work_not_the_parents_once_per_worker():
+    # under Valgrind threads run one at a time, and a forked worker's counts start at zero (callgrind's
+    # --zero-before=PyOS_AfterFork_Child): per task, both are the sequential count plus their own start costs
+    info, python = _valgrind_only(), sys.executable
+    sequential = counters.count_cell(_cell(units=10), info, python, 600)
+    threads = counters.count_cell(_cell("threads", 2, units=10), info, python, 600)
+    processes = counters.count_cell(_cell("processes", 2, units=10), info, python, 600)
+    assert processes.tool == "callgrind" and processes.processes >= 3  # the measured process and its 2 workers
+    assert 0.99 < threads.per_task / sequential.per_task < 1.05, (sequential, threads)
+    # the parent's start-up and imports alone are several times a task: counted once per worker, they would show
+    assert 0.99 < processes.per_task / sequential.per_task < 1.25, (sequential, processes)
+
+
+@pytest.mark.slow
+@needs_valgrind
+def test_ab_with_an_instructions_threshold_counts_the_first_rounds_of_both_sides(tmp_path):
+    done = gilbench("ab", ".", ".", "--profile", "smoke", "--workload", "hello-cpu", "--backend", "sequential",
+                    "--rounds", "9", "--fail-on", "instructions:1%", "--seed", "3", "--no-report",
+                    "--output", str(tmp_path / "r"), cwd=ROOT, timeout=900)
+    assert done.returncode in (0, 1), done.stderr
+    assert "counting instructions" in done.stderr and "instructions per task" in done.stderr
+    (run,) = (tmp_path / "r").glob("2*")
+    for side in ("base", "cand"):
+        manifest = json.loads((run / side / "manifest.json").read_text())
+        (cell,) = manifest["cells"]
+        counts = [p["instructions"] for p in cell["processes"]]
+        assert all(c is not None for c in counts[:counters.COUNT_ROUNDS])
+        assert all(c is None for c in counts[counters.COUNT_ROUNDS:])
+        assert "Valgrind" in manifest["instruction_counter"] or "hardware" in manifest["instruction_counter"]
+    (row,) = json.loads((run / "compare.json").read_text())["rows"]
+    assert row["metric"] == "instructions" and row["base"] > 0 and row["cand"] > 0
+    assert abs(row["cand"] / row["base"] - 1) < 0.01  # the same code on both sides: the same count
+
