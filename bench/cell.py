@@ -27,7 +27,7 @@ import json
 import os
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
 from .backends import TaskFailed
@@ -149,16 +149,25 @@ def count(argv: list[str]) -> None:
         backend.prepare(cell.workers, task)
         _check_gil()
         for _ in range(args.count):
-            results = backend.run_batch(task, cell.tasks, cell.workers)
-            if len(results) != cell.tasks:
-                raise TaskFailed("exited", -1, message=f"{len(results)} results for {cell.tasks} tasks")
+            _check_results(backend.run_batch(task, cell.tasks, cell.workers), cell)
     except TaskFailed as failure:
-        print(f"gilbench: cell {cell.id} failed while counted: {failure}", file=sys.stderr)
-        if failure.tb:
-            print(failure.tb, file=sys.stderr)
-        sys.exit(1)
+        _fail(cell, failure, "failed while counted")
     finally:
         backend.close()
+
+
+def _check_results(results: Any, cell: "Cell") -> None:
+    """TaskFailed unless a batch returned one result per task (a worker that died silently returns fewer)."""
+    if len(results) != cell.tasks:
+        raise TaskFailed("exited", -1, message=f"{len(results)} results for {cell.tasks} tasks")
+
+
+def _fail(cell: "Cell", failure: TaskFailed, what: str) -> NoReturn:
+    """Say why the cell's process ends (and where its task raised), then end it with status 1."""
+    print(f"gilbench: cell {cell.id} {what}: {failure}", file=sys.stderr)
+    if failure.tb:
+        print(failure.tb, file=sys.stderr)
+    sys.exit(1)
 
 
 #: the GIL's switch interval, and the models' poll for silently dead workers, while counted (``count``):
@@ -199,8 +208,7 @@ def main() -> None:
             results = backend.run_batch(task, cell.tasks, cell.workers)
             t1 = time.perf_counter()
             cpu1 = _cpu_seconds()
-            if len(results) != cell.tasks:
-                raise TaskFailed("exited", -1, message=f"{len(results)} results for {cell.tasks} tasks")
+            _check_results(results, cell)
             total += t1 - t0
             readings.append([t1 - t0, cpu1 - cpu0 + getattr(backend, "children_cpu", 0.0)])
             clocks = getattr(backend, "thread_times", None)
@@ -221,10 +229,7 @@ def main() -> None:
         runner.bench_time_func(cell.id, time_batches)
     except TaskFailed as failure:
         _append_line(args.accounting, {"pid": os.getpid(), "failure": failure.as_dict()})
-        print(f"gilbench: cell {cell.id} failed: {failure}", file=sys.stderr)
-        if failure.tb:
-            print(failure.tb, file=sys.stderr)
-        sys.exit(1)
+        _fail(cell, failure, "failed")
     finally:
         backend.close()
     if args.worker:

@@ -864,9 +864,11 @@ def _row(spec: RowSpec, base: RunSide, cand: RunSide, result: Comparison, alpha:
         result.rounds = max(result.rounds, row.pairs)
         if with_mde and len(worse) >= 2:
             last = design.level(len(design.looks) - 1, alpha)
-            row.mde = math.expm1(stats.signed_rank_mde(worse, last, POWER))
-            row.resolvable = worse_fraction(
-                tolerance_log + stats.signed_rank_mde(worse, last, POWER, n=max(design.rounds, len(worse))), direction)
+            shift = stats.signed_rank_mde(worse, last, POWER)
+            row.mde = math.expm1(shift)
+            if design.rounds > len(worse):  # rounds still to come: the shift those rounds will resolve
+                shift = stats.signed_rank_mde(worse, last, POWER, n=design.rounds)
+            row.resolvable = worse_fraction(tolerance_log + shift, direction)
         if test.look == 0:
             row.verdict = INCONCLUSIVE
             row.note = f"{len(worse)} rounds, fewer than the first look ({design.looks[0]})"
