@@ -38,6 +38,10 @@ parallelism):
      exact one-sided bound at the look's share of the row's alpha, its upper bound U the one at the
      look's share of its pass error (``stats.hodges_lehmann_bounds``). A row stops at the first
      look where it is decided (L > M, or U < T); a cell runs on while any row reading it is undecided.
+   * Counted (``instructions``, paired): a few rounds counted after the timed ones, one look. The
+     mean of d_k and its one-sided Student t bounds on n - 1 df at the row's alpha and pass error
+     (``counted_test``): counts of equal code differ by parts per million, and 2^-n, the rank test's
+     smallest p, never reaches a row's level with so few pairs.
    * Unpaired (separate runs): the run is the unit, and one run a side cannot show a run-level
      offset. Welch's t on the processes' logs gives the change and its one-sided bounds; a time (and cpu) row's
      half-widths are at least the *run-to-run prediction bound*: t(1 - level, K - 1) x s x sqrt(2),
@@ -122,6 +126,9 @@ PRIMARY_WEIGHT = 2.0
 #: metrics whose separate runs carry a run-level offset (the machine's speed): judged beyond the
 #: run-to-run prediction bound
 FLOORED = ("time", "cpu")
+#: metrics counted, not timed: near-deterministic figures from a few rounds after the timed ones, judged by
+#: ``counted_test`` at one look (the exact rank test cannot reach a row's level with so few pairs)
+COUNTED = ("instructions",)
 #: metric -> its summaries of one process, each with its weight in the family (primary 2, guard 1)
 SUMMARIES: dict[str, tuple[tuple[str, float], ...]] = {
     "time": (("min", 2.0), ("mean", 1.0)),
@@ -437,9 +444,10 @@ def check_reachable(cells: Mapping[str, CellRecord], thresholds: Thresholds, des
 
 
 def _first_level(design: Design, specs: list[RowSpec]) -> float:
-    """The strictest level any row tests at, at the design's first look."""
+    """The strictest level any rank-tested row (all but ``COUNTED``) tests at, at the design's first look;
+    1 when there is none."""
     total = sum(s.weight for s in specs)
-    return min(design.level(0, row_alpha(s, total)) for s in specs)
+    return min((design.level(0, row_alpha(s, total)) for s in specs if s.metric not in COUNTED), default=1.0)
 
 
 # --- per-process summaries --------------------------------------------------------------------
@@ -535,6 +543,33 @@ def paired_test(worse: list[float], level: float, look: int = 0, pass_level: flo
     pass_low, pass_high = stats.hodges_lehmann_bounds(worse, pass_level)
     return Test(stats.hodges_lehmann(worse), low, high, stats.signed_rank_p(worse, "greater"), level,
                 len(worse), look, pass_low, pass_high, pass_level)
+
+
+def counted_test(worse: list[float], level: float, pass_level: float | None = None) -> Test:
+    """A count row's test (``COUNTED``): the mean of the paired log differences and its one-sided Student
+    t bounds on n - 1 degrees of freedom, at ``level`` and ``pass_level``, one look.
+
+    Why not the rank test: its smallest p with n pairs is 2^-n, so the few rounds a count can afford
+    (``bench.counters.COUNT_ROUNDS``) never reach a row's level. Why t is sound here: counts of equal
+    code differ between rounds by parts per million (their A/A spread, docs/gate.md), so the bounds are
+    that narrow; a stray count widens them (inconclusive), it cannot narrow them; and equal counts
+    (sd 0) are exact, their bounds the difference itself. Fewer than 2 pairs: no test (n kept)."""
+    pass_level = PASS_ERROR if pass_level is None else pass_level
+    n = len(worse)
+    if n < 2:
+        return Test(level=level, n=n, pass_level=pass_level)
+    est, se = statistics.fmean(worse), statistics.stdev(worse) / math.sqrt(n)
+    if se == 0:
+        p = 0.0 if est > 0 else 1.0
+    else:
+        tail = stats.t_p_two_sided(est / se, n - 1) / 2
+        p = tail if est > 0 else 1 - tail
+
+    def half(at: float) -> float:
+        return stats.t_quantile(1 - at, n - 1) * se
+
+    h, ph = half(level), half(pass_level)
+    return Test(est, est - h, est + h, p, level, n, 1, est - ph, est + ph, pass_level)
 
 
 @dataclass(frozen=True)
@@ -735,7 +770,7 @@ def run_to_run_floor(base: RunSide, cand: RunSide, history: list[RunSide] | None
     floor = Floor(runs=len(same), paths=tuple(h.path for h in same))
     if not floor.known:
         floor.source = (f"not known: {len(same)} earlier run(s) of this plan and code on this machine beside the two "
-                        f"(a floor needs {FLOOR_MIN_RUNS}); a change beyond the tolerance is inconclusive until "
+                        f"(the prediction bound needs {FLOOR_MIN_RUNS}); a change beyond the tolerance is inconclusive until "
                         f"{floor.more_runs} more run(s) of the baseline are made here")
         return floor
     for cid, record in base.cells.items():
@@ -855,7 +890,19 @@ def _row(spec: RowSpec, base: RunSide, cand: RunSide, result: Comparison, alpha:
     row.between_cand, row.n_eff_cand = _spread(c_rec, metric)
     tolerance_log = worse_log(row.tolerance, direction)
     floor_unknown = False
-    if result.paired:
+    if result.paired and metric in COUNTED:
+        worse = [direction * d for d in paired_differences(tb, tc)]
+        test = counted_test(worse, alpha, row_pass_error(spec))
+        row.pairs = len(worse)
+        if len(worse) >= 2:
+            se = statistics.stdev(worse) / math.sqrt(len(worse))
+            shift = se * (stats.t_quantile(1 - alpha, len(worse) - 1) + stats.t_quantile(POWER, len(worse) - 1))
+            row.mde, row.resolvable = math.expm1(shift), worse_fraction(tolerance_log + shift, direction)
+        else:
+            row.verdict = INCONCLUSIVE
+            row.note = f"{len(worse)} round(s) counted on both sides: a count needs at least 2"
+            return row
+    elif result.paired:
         worse = [direction * d for d in paired_differences(tb, tc)]
         # without a recorded design (a fixed number of rounds) each row has one look, at the rounds it has
         design = base.design or single(len(worse))

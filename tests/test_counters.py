@@ -5,16 +5,19 @@ refusing it where nothing can count. The counts under Valgrind skip where Valgri
 from __future__ import annotations
 
 import json
+import math
 import os
+import random
 import statistics
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from gilbench.bench import counters
 from gilbench.bench.ab import counted_cells, timed
-from gilbench.bench.compare import RunSide, Threshold, Thresholds, compare
+from gilbench.bench.compare import RunSide, Threshold, Thresholds, compare, counted_test, shown_worse
 from gilbench.bench.matrix import Cell
 from gilbench.bench.model import CellRecord, ProcessRecord
 from gilbench.bench.runner import Lane
@@ -132,8 +135,8 @@ def _instruction_row(base: RunSide, cand: RunSide):
 
 
 def test_instruction_counts_are_judged_by_the_gates_rule_paired_by_round():
-    # 20 rounds (one look): enough for the exact signed-rank test at the row's level. The counts' own
-    # spread is a few parts per million, as Valgrind counts them
+    # 20 rounds, one look (counted_test). The counts' own spread is a few parts per million, as Valgrind
+    # counts them
     base = [4.25e8 * (1 + 3e-6 * ((k * 7) % 5 - 2)) for k in range(20)]
     more = _instruction_row(_side(base), _side([b * 1.02 for b in base]))
     assert more.verdict == "more work" and more.regression and more.ratio == pytest.approx(1.02, rel=1e-4)
@@ -143,6 +146,43 @@ def test_instruction_counts_are_judged_by_the_gates_rule_paired_by_round():
     assert less.verdict == "less work" and not less.regression
     text = show.text(compare(_side(base), _side([b * 1.02 for b in base]), [INSTRUCTIONS1]))
     assert "425.00 M instr" in text and "433.50 M instr" in text
+
+
+def _counted(base: list[float], ratios: list[float]):
+    return _instruction_row(_side(base), _side([b * r for b, r in zip(base, ratios)]))
+
+
+def test_three_counted_rounds_decide_an_instructions_row():
+    # COUNT_ROUNDS = 3 pairs: the rank test's smallest p is 1/8, so it could never fail (or pass) a row;
+    # the counts' t bounds can, because counts of equal code differ by parts per million
+    base = [4.25e8 * (1 + 3e-6 * d) for d in (-1, 0, 2)]
+    more = _counted(base, [1.0102, 1.0100, 1.0101])  # a commit with 1 % more loop steps: +1.003 % per task
+    assert (more.verdict, more.regression, more.pairs) == ("more work", True, 3)
+    same = _counted(base, [1 + 2e-6, 1 - 1e-6, 1 + 1e-6])
+    assert (same.verdict, same.regression, same.decided) == ("no change", False, True)
+    assert same.resolvable < 0.01  # this cell can resolve the 1 % threshold, and says so
+    within = _counted(base, [1.003] * 3)  # shown, but under the tolerance (M = 0.5 %): a pass
+    assert (within.verdict, within.regression) == ("more work, under 1 %", False)
+
+
+def test_a_stray_count_widens_an_instructions_row_to_inconclusive_it_never_fails_it():
+    base = [4.25e8] * 3
+    stray = _counted(base, [1.0, 1.0, 1.02])
+    assert (stray.verdict, stray.regression) == ("inconclusive", False)
+    assert "resolves" in stray.note
+    one = _instruction_row(_side(base[:1]), _side(base[:1]))
+    assert one.verdict == "inconclusive" and "at least 2" in one.note
+
+
+def test_the_count_test_holds_its_level_on_heavy_tailed_and_skewed_counts():
+    # A/A pairs of 3 drawn from a Cauchy and a shifted lognormal, both scaled to the tolerance: the
+    # share of rows shown worse than M stays below the row's level (t is conservative for such tails)
+    rng, level, m = random.Random(7), 0.002, math.log1p(0.005)
+    draws = {"cauchy": lambda: math.tan(math.pi * (rng.random() - 0.5)) * m * 5,
+             "lognormal": lambda: (rng.lognormvariate(0, 1.5) - math.exp(1.125)) * m}
+    for name, draw in draws.items():
+        fails = sum(shown_worse(counted_test([draw() for _ in range(3)], level), m) for _ in range(20000))
+        assert fails / 20000 <= level, (name, fails)
 
 
 def test_a_cell_without_counts_says_so_instead_of_passing():
@@ -207,6 +247,43 @@ def test_threads_and_processes_count_the_tasks_work_not_the_parents_once_per_wor
     assert 0.99 < threads.per_task / sequential.per_task < 1.05, (sequential, threads)
     # the parent's start-up and imports alone are several times a task: counted once per worker, they would show
     assert 0.99 < processes.per_task / sequential.per_task < 1.25, (sequential, processes)
+
+
+@pytest.mark.slow
+@needs_valgrind
+def test_a_longer_sleep_fails_time_and_passes_instructions():
+    # hello_sleep sleeping 5 % more (the issue's "waits longer" regression): its time, taken here over 20
+    # paired rounds, is slower beyond the tolerance; its count, made by this machine's counter, is the
+    # same (a wait executes nothing), so `--fail-on instructions:1%` passes what `--fail-on time:3%` fails
+    from gilbench.workloads.hello import hello_sleep
+
+    info, python = _valgrind_only(), sys.executable
+    seconds = {"base": 0.05, "cand": 0.0525}
+    counts = {side: [counters.count_cell(Cell("hello-sleep", "sequential", 1, 2, (0, 1), 2, {"seconds": s}),
+                                         info, python, 600).per_task for _ in range(2)]
+              for side, s in seconds.items()}
+
+    def timed(s: float) -> list[float]:
+        out = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            hello_sleep(0, s)
+            out.append(time.perf_counter() - t0)
+        return out
+
+    rounds = [(timed(seconds["base"]), timed(seconds["cand"])) for _ in range(20)]
+    sides = {}
+    for i, side in enumerate(("base", "cand")):
+        cell = Cell("hello-sleep", "sequential", 1, 2, (0, 1), 2, {"seconds": 0.05})  # a commit, not a parameter
+        procs = [ProcessRecord(index=k, values=r[i], instructions=counts[side][k] if k < 2 else None)
+                 for k, r in enumerate(rounds)]
+        sides[side] = RunSide(side, {"cpu_model": "x", "logical_cpus": 2}, {"sleep": CellRecord(cell, "io-bound", status="ok", processes=procs)}, "ab")
+    rows = compare(sides["base"], sides["cand"], [Threshold("time", 3.0), INSTRUCTIONS1]).rows
+    by = {(r.metric, r.summary): r for r in rows}
+    assert by["time", "min"].regression and by["time", "min"].verdict == "slower", by["time", "min"]
+    counted = by["instructions", "count"]
+    assert not counted.regression and counted.decided, (counts, counted)
+    assert abs(counted.ratio - 1) < 0.001, counts
 
 
 @pytest.mark.slow
