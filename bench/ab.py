@@ -32,14 +32,14 @@ from typing import Any, Callable
 from .. import workloads
 from .child import run_limited
 from .compare import (PRIMARY_WEIGHT, Comparison, RunSide, Threshold, Thresholds, check_reachable, compare,
-                      open_cells)
+                      open_cells, row_specs)
 from .counters import COUNT_ROUNDS, SLOWDOWN, CounterInfo, CountFailed, available, count_cell, estimate_seconds, tool
 from .fixtures import cell_fixture
 from .importroot import shared_root, temporary_root
 from .matrix import Plan
 from .progress import WORKER_START_S, format_duration
 from .results import RunFolder, write_json_atomic
-from .sequential import Design, design_for
+from .sequential import Design, design_for, single
 from .lifecycle import Lifecycle, Outcome, ResultsUnwritable, cannot_write, reopen
 from .runner import (Lane, RunOptions, estimates_for, execute, new_manifest, new_records, plan_of, process_timeouts,
                      records_of, register_workloads)
@@ -237,8 +237,12 @@ def resume_sides(root: Path, stack: ExitStack) -> tuple[Plan, list[Side]]:
 def gate_design(plan: Plan, thresholds: Thresholds) -> Design:
     """The group-sequential design of an ab of ``plan`` (``bench.sequential``); Refused when even its
     first look cannot reach the gate's level (the message says how many rounds it needs)."""
+    records = {r.id: r for r in new_records(plan)}
+    if not row_specs(records, timed(thresholds)):
+        # only counts asked: the timed rounds are only the rounds the counts attach to
+        return single(min(COUNT_ROUNDS, plan.timing.processes))
     design = design_for(plan.timing.processes)
-    check_reachable({r.id: r for r in new_records(plan)}, thresholds, design)
+    check_reachable(records, thresholds, design)
     return design
 
 

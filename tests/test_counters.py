@@ -201,6 +201,16 @@ def test_ab_counts_only_cpu_bound_cells_asked_for_and_its_looks_leave_instructio
     assert looks.default == (Threshold("time", 10.0),) and looks.of("json") == (Threshold("time", 5.0),)
 
 
+def test_an_ab_asked_only_for_counts_times_only_the_rounds_they_attach_to():
+    from gilbench.bench.ab import gate_design
+    from gilbench.bench.matrix import PROFILES, expand
+
+    plan = expand(PROFILES["gate"], cpus=[0, 1])
+    assert gate_design(plan, Thresholds((INSTRUCTIONS1,))).looks == (counters.COUNT_ROUNDS,)
+    both = gate_design(plan, Thresholds((Threshold("time", 5.0), INSTRUCTIONS1)))
+    assert both.looks == gate_design(plan, Thresholds((Threshold("time", 5.0),))).looks and len(both.looks) == 3
+
+
 def test_ab_refuses_instructions_where_nothing_can_count_naming_the_install(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # no valgrind, no perf
     monkeypatch.delenv(counters.SELECT_VARIABLE, raising=False)
