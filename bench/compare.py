@@ -545,6 +545,11 @@ def paired_test(worse: list[float], level: float, look: int = 0, pass_level: flo
                 len(worse), look, pass_low, pass_high, pass_level)
 
 
+def count_se(worse: list[float]) -> float:
+    """The standard error of the mean of a count row's paired log differences (at least 2)."""
+    return statistics.stdev(worse) / math.sqrt(len(worse))
+
+
 def counted_test(worse: list[float], level: float, pass_level: float | None = None) -> Test:
     """A count row's test (``COUNTED``): the mean of the paired log differences and its one-sided Student
     t bounds on n - 1 degrees of freedom, at ``level`` and ``pass_level``, one look.
@@ -558,7 +563,7 @@ def counted_test(worse: list[float], level: float, pass_level: float | None = No
     n = len(worse)
     if n < 2:
         return Test(level=level, n=n, pass_level=pass_level)
-    est, se = statistics.fmean(worse), statistics.stdev(worse) / math.sqrt(n)
+    est, se = statistics.fmean(worse), count_se(worse)
     if se == 0:
         p = 0.0 if est > 0 else 1.0
     else:
@@ -892,16 +897,15 @@ def _row(spec: RowSpec, base: RunSide, cand: RunSide, result: Comparison, alpha:
     floor_unknown = False
     if result.paired and metric in COUNTED:
         worse = [direction * d for d in paired_differences(tb, tc)]
-        test = counted_test(worse, alpha, row_pass_error(spec))
         row.pairs = len(worse)
-        if len(worse) >= 2:
-            se = statistics.stdev(worse) / math.sqrt(len(worse))
-            shift = se * (stats.t_quantile(1 - alpha, len(worse) - 1) + stats.t_quantile(POWER, len(worse) - 1))
-            row.mde, row.resolvable = math.expm1(shift), worse_fraction(tolerance_log + shift, direction)
-        else:
+        if len(worse) < 2:
             row.verdict = INCONCLUSIVE
             row.note = f"{len(worse)} round(s) counted on both sides: a count needs at least 2"
             return row
+        test = counted_test(worse, alpha, row_pass_error(spec))
+        df = len(worse) - 1
+        shift = count_se(worse) * (stats.t_quantile(1 - alpha, df) + stats.t_quantile(POWER, df))
+        row.mde, row.resolvable = math.expm1(shift), worse_fraction(tolerance_log + shift, direction)
     elif result.paired:
         worse = [direction * d for d in paired_differences(tb, tc)]
         # without a recorded design (a fixed number of rounds) each row has one look, at the rounds it has

@@ -6,29 +6,37 @@ batch-wise least CPU (``cpu``, ``ProcessRecord.cpu_best``). Both sides ran the s
 the noise a row of that metric must see past; the ratio says how much less a co-tenant moves CPU time
 than wall time on this machine.
 
-    .venv/bin/python scripts/metric_spread.py tests/fixtures/gate-rounds/quiet [more folders or files]
+    .venv/bin/python scripts/metric_spread.py tests/fixtures/gate-rounds/quiet [more folders]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import statistics
 from collections import defaultdict
 from pathlib import Path
 
+from simulate_gate import Recording, load_recordings  # scripts/ is this script's sys.path[0]
 
-def _log_best(values: list[float]) -> float:
-    good = [v for v in values if v and v > 0]
-    return math.log(min(good)) if good else math.nan
+from gilbench.bench import query
+from gilbench.bench.model import ProcessRecord
+
+#: metric -> the process figure (``bench.query.process_summary``) its gate row tests
+SUMMARY = {"time": "min", "cpu": "cpu"}
 
 
-def spreads(recording: dict) -> dict[str, dict[str, list[float]]]:
+def _log(process: dict, how: str) -> float:
+    x = query.process_summary(ProcessRecord(index=process["index"], values=process["values"],
+                                            cpu=process.get("cpu") or []), how)
+    return math.log(x) if math.isfinite(x) and x > 0 else math.nan
+
+
+def spreads(recording: Recording) -> dict[str, dict[str, list[float]]]:
     """cell id -> metric -> the paired log differences over the rounds of one recording."""
     out: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    base = {c["id"]: c for c in recording["sides"]["base"]}
-    for cand in recording["sides"]["cand"]:
+    base = {c["id"]: c for c in recording.sides["base"]}
+    for cand in recording.sides["cand"]:
         b = base.get(cand["id"])
         if b is None:
             continue
@@ -37,8 +45,8 @@ def spreads(recording: dict) -> dict[str, dict[str, list[float]]]:
             q = bp.get(p["index"])
             if q is None:
                 continue
-            for metric, key in (("time", "values"), ("cpu", "cpu")):
-                d = _log_best(p.get(key) or []) - _log_best(q.get(key) or [])
+            for metric, how in SUMMARY.items():
+                d = _log(p, how) - _log(q, how)
                 if math.isfinite(d):
                     out[cand["id"]][metric].append(d)
     return out
@@ -46,18 +54,18 @@ def spreads(recording: dict) -> dict[str, dict[str, list[float]]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("paths", nargs="+", type=Path, help="recordings, or folders of them")
+    parser.add_argument("folders", nargs="+", type=Path, help="folders of recordings (searched with their subfolders)")
     args = parser.parse_args()
-    files = [f for p in args.paths for f in (sorted(p.glob("*.json")) if p.is_dir() else [p])]
+    recordings = [r for folder in args.folders for r in load_recordings(folder)]
     per_cell: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for f in files:
-        for cid, metrics in spreads(json.loads(f.read_text())).items():
+    for recording in recordings:
+        for cid, metrics in spreads(recording).items():
             for metric, sd in ((m, statistics.stdev(d)) for m, d in metrics.items() if len(d) >= 2):
                 per_cell[cid][metric].append(sd)
-    print(f"{len(files)} recording(s); per-round sd of the paired log difference, median over recordings")
-    print(f"| cell | time (min) | cpu | cpu / time |\n| --- | --- | --- | --- |")
+    print(f"{len(recordings)} recording(s); per-round sd of the paired log difference, median over recordings")
+    print("| cell | time (min) | cpu | cpu / time |\n| --- | --- | --- | --- |")
     for cid in sorted(per_cell):
-        t, c = (statistics.median(per_cell[cid].get(m) or [math.nan]) for m in ("time", "cpu"))
+        t, c = (statistics.median(per_cell[cid].get(m) or [math.nan]) for m in SUMMARY)
         print(f"| {cid} | {t * 100:.2f} % | {c * 100:.2f} % | {c / t:.2f} |")
     return 0
 

@@ -273,7 +273,7 @@ def test_a_longer_sleep_fails_time_and_passes_instructions():
                                          info, python, 600).per_task for _ in range(2)]
               for side, s in seconds.items()}
 
-    def timed(s: float) -> list[float]:
+    def sleep_times(s: float) -> list[float]:
         out = []
         for _ in range(3):
             t0 = time.perf_counter()
@@ -281,7 +281,7 @@ def test_a_longer_sleep_fails_time_and_passes_instructions():
             out.append(time.perf_counter() - t0)
         return out
 
-    rounds = [(timed(seconds["base"]), timed(seconds["cand"])) for _ in range(20)]
+    rounds = [(sleep_times(seconds["base"]), sleep_times(seconds["cand"])) for _ in range(20)]
     sides = {}
     for i, side in enumerate(("base", "cand")):
         cell = Cell("hello-sleep", "sequential", 1, 2, (0, 1), 2, {"seconds": 0.05})  # a commit, not a parameter
