@@ -9,7 +9,7 @@ For every cell, each round runs one pyperf process of each side back to back, in
 with the same layout pad, so that drift in the machine's speed and the memory layout fall on both
 alike and the comparison can pair them round by round. Each side gets a complete run folder; ``compare``
 reads them. When an ``instructions`` threshold is asked, each CPU-bound cell's first ``COUNT_ROUNDS``
-rounds then get a count of instructions per task per side, sides in random order (``bench.counters``):
+rounds then get a count of instructions per task per side, one per CPU at a time (``bench.counters``):
 counts hardly move between equal runs, so a few rounds are enough, and they are not the timed rounds'
 looks' business. It is a schedule inside the one lifecycle (``bench.lifecycle``): the same time limits, signal
 handling, disk errors, atomic writes and resume (``--resume``) as ``gilbench run``.
@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -261,33 +262,47 @@ def counted_cells(lane: Lane, thresholds: Thresholds) -> list[int]:
             and any(t.metric == "instructions" for t in thresholds.of(record.cell.workload))]
 
 
+def count_width() -> int:
+    """How many counts run side by side: one per CPU this process may use. A count is the guest's own
+    instructions, which a neighbour does not move (its A/A spread under load, docs/results.md), so counts
+    share the CPUs with each other as freely as with a co-tenant; on a busy runner more of them take a
+    larger share of the CPUs."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
 def count_instructions(lanes: list[Lane], cells: list[int], timeouts: list[float], info: CounterInfo,
-                       rng: random.Random, say: Callable[[str], None], rounds: int = COUNT_ROUNDS) -> None:
-    """For each of ``cells`` and each round k < ``rounds``: one count of instructions per task per side, the
-    sides in random order, stored as the side's process k's ``instructions`` (a count already there, from
-    before a resume, is kept). A count that fails is said and left out: its row reads "no instruction
-    counts" where no round has both. ``timeouts``: each cell's limit for one measured process."""
+                       rng: random.Random, say: Callable[[str], None], rounds: int = COUNT_ROUNDS,
+                       width: int | None = None) -> None:
+    """For each of ``cells`` and each round k < ``rounds``: one count of instructions per task per side,
+    stored as the side's process k's ``instructions`` (a count already there, from before a resume, is kept).
+    The counts run ``width`` (default ``count_width``) at a time, in random order; each is saved as it
+    ends. A count that fails is said and left out: its row reads "no instruction counts" where no round
+    has both. ``timeouts``: each cell's limit for one measured process."""
     plan = lanes[0].plan
+    jobs = [(i, k, lane) for i in cells for k in range(rounds) for lane in lanes
+            if lane.records[i].status == "ok" and (p := lane.records[i].process(k)) is not None
+            and p.instructions is None]
+    rng.shuffle(jobs)
+
+    def one(i: int, lane: Lane) -> Any:
+        cell = lane.plan.cells[i]
+        python, extra = lane.python_for(cell)
+        return count_cell(cell, info, python, timeouts[i] * SLOWDOWN[tool(info, cell)], cwd=lane.cwd,
+                          env=lane.env, extra_env={**extra, **fixtures[i]})
+
+    with ExitStack() as stack, ThreadPoolExecutor(width or count_width()) as pool:
+        fixtures = {i: stack.enter_context(cell_fixture(workloads.get(plan.cells[i].workload))).environment
+                    for i in cells}
+        running = {pool.submit(one, i, lane): (i, k, lane) for i, k, lane in jobs}
+        for done in as_completed(running):
+            i, k, lane = running[done]
+            try:
+                lane.records[i].process(k).instructions = done.result().per_task
+            except CountFailed as exc:
+                say(f"gilbench ab: {plan.cells[i].id}, {lane.name}, round {k + 1}: not counted: {exc}")
+                continue
+            lane.save()
     for i in cells:
-        with cell_fixture(workloads.get(plan.cells[i].workload)) as fixture:
-            for k in range(rounds):
-                order = list(lanes)
-                rng.shuffle(order)
-                for lane in order:
-                    record, cell = lane.records[i], lane.plan.cells[i]
-                    process = record.process(k)
-                    if record.status != "ok" or process is None or process.instructions is not None:
-                        continue
-                    python, extra = lane.python_for(cell)
-                    try:
-                        counted = count_cell(cell, info, python, timeouts[i] * SLOWDOWN[tool(info, cell)],
-                                             cwd=lane.cwd, env=lane.env, extra_env={**extra, **fixture.environment})
-                    except CountFailed as exc:
-                        say(f"gilbench ab: {cell.id}, {lane.name}, round {k + 1}: not counted: {exc}")
-                        continue
-                    process.instructions = counted.per_task
-                for lane in lanes:
-                    lane.save()
         figures = []
         for lane in lanes:
             counts = [p.instructions for p in lane.records[i].processes if p.instructions is not None]
@@ -397,13 +412,14 @@ def run_ab(plan: Plan, sides: list[Side], output: Path, timeout: float | None, s
             t = plan.timing
             batches = [max(0.0, e / 2 / t.processes - WORKER_START_S) / ((t.warmups + t.values) * t.loops)
                        for e in estimates]
+            width = count_width()
             seconds = sum(2 * COUNT_ROUNDS * estimate_seconds(info, plan.cells[i], batches[i]) for i in counted)
             progress.say(f"gilbench ab: counting instructions: {len(counted)} CPU-bound cell(s) x {COUNT_ROUNDS} "
-                         f"rounds x 2 sides, two processes each, about {format_duration(seconds)}, with "
-                         f"{info.describe()}")
+                         f"rounds x 2 sides, two processes each, {width} at a time, about "
+                         f"{format_duration(seconds / width)}, with {info.describe()}")
             for lane in lanes:
                 lane.manifest["instruction_counter"] = info.describe()
-            count_instructions(lanes, counted, timeouts, info, rng, progress.say)
+            count_instructions(lanes, counted, timeouts, info, rng, progress.say, width=width)
     if life.interrupted:  # a full disk is said by the command, with the same way on
         progress.say(f"gilbench ab: interrupted; finished rounds are saved, `gilbench ab --resume {root}` runs the rest")
     return life.outcome()

@@ -316,3 +316,62 @@ def test_ab_with_an_instructions_threshold_counts_the_first_rounds_of_both_sides
     assert row["metric"] == "instructions" and row["base"] > 0 and row["cand"] > 0
     assert abs(row["cand"] / row["base"] - 1) < 0.01  # the same code on both sides: the same count
 
+
+
+class _FakeLane:
+    """What ``count_instructions`` reads of a lane: its plan's cells, records, interpreter and saves."""
+
+    def __init__(self, name: str, cells: list[Cell], rounds: int) -> None:
+        self.name, self.cwd, self.env, self.saves = name, None, {}, 0
+        self.plan = type("P", (), {"cells": cells})()
+        self.records = [CellRecord(c, "cpu-bound", status="ok",
+                                   processes=[ProcessRecord(index=k, values=[1.0]) for k in range(rounds)])
+                        for c in cells]
+
+    def python_for(self, cell: Cell) -> tuple[str, dict[str, str]]:
+        return sys.executable, {}
+
+    def save(self) -> None:
+        self.saves += 1
+
+
+def test_counts_run_side_by_side_each_saved_and_a_failed_one_said_and_left_out(monkeypatch):
+    import threading
+
+    from gilbench.bench import ab
+
+    cells = [Cell("hello-cpu", b, w, 2, (0, 1), 4) for b, w in (("sequential", 1), ("threads", 2))]
+    lanes = [_FakeLane("base", cells, 5), _FakeLane("cand", cells, 5)]
+    lock, running, most = threading.Lock(), [0], [0]
+
+    def fake_count(cell, info, python, timeout, *, cwd=None, env=None, extra_env=None):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        if cell.backend == "threads" and env is lanes[1].env and fake_count.failed < 1:
+            fake_count.failed += 1
+            raise counters.CountFailed("the counted process exited with code 1")
+        return counters.Count(1e6 if cell.backend == "sequential" else 2e6, 1, 2, 1, 0.05, "cachegrind")
+
+    fake_count.failed = 0
+    monkeypatch.setattr(ab, "count_cell", fake_count)
+    said: list[str] = []
+    info = counters.CounterInfo("valgrind", valgrind="valgrind-3.19.0")
+    ab.count_instructions(lanes, [0, 1], [1.0, 1.0], info, random.Random(1), said.append, rounds=3, width=3)
+    assert most[0] == 3  # 12 counts, 3 at a time
+    for lane in lanes:
+        seq, thr = ([p.instructions for p in r.processes] for r in lane.records)
+        assert seq == [1e6] * 3 + [None] * 2  # the first `rounds` rounds only
+        assert thr[3:] == [None, None]
+    thr_cand = [p.instructions for p in lanes[1].records[1].processes[:3]]
+    assert thr_cand.count(None) == 1 and thr_cand.count(2e6) == 2
+    assert [p.instructions for p in lanes[0].records[1].processes[:3]] == [2e6] * 3
+    assert lanes[0].saves + lanes[1].saves == 11  # every count that ended with a figure, saved as it ended
+    assert sum("not counted: the counted process exited" in s for s in said) == 1
+    assert any(s.startswith("gilbench ab: hello-cpu") and "instructions per task" in s for s in said)
+    # a resumed run keeps its counts: nothing left to count, nothing counted
+    ab.count_instructions(lanes[:1], [0, 1], [1.0, 1.0], info, random.Random(1), said.append, rounds=3, width=2)
+    assert lanes[0].saves == 6
