@@ -330,11 +330,14 @@ def open_cells(comparison: Comparison, cells: Mapping[str, CellRecord]) -> set[s
     return out
 
 
-VERDICT_ORDER = {FAILED: 0, "slower": 0, "worse": 0, "larger": 0, "more work": 0, "more CPU": 0, INCONCLUSIVE: 1, "open": 1, NOT_COMPARABLE: 2,
-                 WITHIN_FLOOR: 2, "no change": 3, "no regression": 3, "faster": 4, "better": 4}
+#: the rows' order, worst first: regressions, then undecided, not comparable, passes, improvements
+VERDICT_ORDER = {FAILED: 0, "slower": 0, "worse": 0, "larger": 0, "more work": 0, "more CPU": 0, INCONCLUSIVE: 1,
+                 "open": 1, NOT_COMPARABLE: 2, WITHIN_FLOOR: 2, "no change": 3, "no regression": 3, "faster": 4,
+                 "better": 4}
 
 
 def _severity(row: Row) -> tuple[int, float]:
+    """A row's sort key: its verdict's place in ``VERDICT_ORDER``, then the larger change for the worse first."""
     direction = METRICS[row.metric][0]
     worse_by = row.change * direction if not math.isnan(row.ratio) else 0.0
     return VERDICT_ORDER.get(row.verdict, 2), -worse_by
