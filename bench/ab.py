@@ -32,15 +32,18 @@ from typing import Any, Callable
 
 from .. import workloads
 from .child import run_limited
-from .compare import (PRIMARY_WEIGHT, Comparison, RunSide, Threshold, Thresholds, check_reachable, compare,
-                      open_cells, row_specs)
 from .counters import COUNT_ROUNDS, SLOWDOWN, CounterInfo, CountFailed, available, count_cell, estimate_seconds, tool
+from .data.thresholds import Threshold, Thresholds
 from .fixtures import cell_fixture
 from .importroot import shared_root, temporary_root
+from .judge.compare import compare, open_cells
+from .judge.family import PRIMARY_WEIGHT, check_reachable, row_specs
+from .judge.result import Comparison
+from .judge.sequential import Design, design_for, single
+from .judge.sides import RunSide
 from .matrix import Plan
 from .progress import WORKER_START_S, format_duration
 from .results import RunFolder, write_json_atomic
-from .sequential import Design, design_for, single
 from .lifecycle import Lifecycle, Outcome, ResultsUnwritable, cannot_write, reopen
 from .runner import (Lane, RunOptions, estimates_for, execute, new_manifest, new_records, plan_of, process_timeouts,
                      records_of, register_workloads)
@@ -236,7 +239,7 @@ def resume_sides(root: Path, stack: ExitStack) -> tuple[Plan, list[Side]]:
 
 
 def gate_design(plan: Plan, thresholds: Thresholds) -> Design:
-    """The group-sequential design of an ab of ``plan`` (``bench.sequential``); Refused when even its
+    """The group-sequential design of an ab of ``plan`` (``bench.judge.sequential``); Refused when even its
     first look cannot reach the gate's level (the message says how many rounds it needs)."""
     records = {r.id: r for r in new_records(plan)}
     if not row_specs(records, timed(thresholds)):

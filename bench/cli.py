@@ -253,7 +253,7 @@ def _comparison_options(parser: argparse.ArgumentParser) -> None:
                         "Hodges-Lehmann bounds, looked at at 40/70/100%% of the rounds; separate runs: Welch t, "
                         "time and cpu bounds widened to the run-to-run prediction bound of earlier runs of the same "
                         "plan and code beside them. A crashed candidate cell fails. The canary is shown, never used "
-                        "to excuse (rule: bench/compare.py)")
+                        "to excuse (rule: bench/judge/compare.py)")
     parser.add_argument("--fail-on-inconclusive", action="store_true",
                         help="exit 1 also when a row is inconclusive (too noisy to detect its threshold)")
     parser.add_argument("--html", type=Path, metavar="FILE", help="write the side-by-side HTML page here")

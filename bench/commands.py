@@ -149,7 +149,8 @@ def write_comparison(request: ComparisonRequest, base: Path, cand: Path, allow_o
     """Compare, print the table, write the files asked for (each through its output, reports.outputs);
     the exit status."""
     from ..reports.outputs import get_output
-    from .compare import RunSide, compare as judge
+    from .judge.compare import compare as judge
+    from .judge.sides import RunSide
     from .results import write_text_atomic
 
     try:
@@ -191,7 +192,7 @@ def ab(request: AbRequest) -> int:
     from dataclasses import replace
 
     from .ab import SideError, check_alike, gate_design, open_side, resume_sides, run_ab
-    from .compare import Refused
+    from .judge.refusals import Refused
     from .config import explain
     from .lifecycle import ResultsUnwritable, cannot_write
     from .plans import check_writable, plan_for

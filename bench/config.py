@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Collection, Mapping
 
 from ..workloads import KINDS, Declaration
+from .data.thresholds import METRICS, parse_threshold
 
 FILENAME = "gilbench.toml"
 PYPROJECT = "pyproject.toml"
@@ -128,15 +129,11 @@ def _each(accepted: Callable[[], Collection[str]], example: str) -> Callable[[An
 
 
 def _thresholds(value: Any) -> tuple[str, ...]:
-    from .compare import parse_threshold
-
     items = _strings(value, '["time:10%", "speedup:10%"]')
     for item in items:
         try:
             parse_threshold(item)
         except ValueError:
-            from .compare import METRICS
-
             raise _Bad(f"a list of METRIC:PCT%[,tol=PCT%], e.g. [\"time:10%\", \"time:5%,tol=1%\"], METRIC one of "
                        f"{', '.join(METRICS)}; {item!r} is not") from None
     return items

@@ -1,7 +1,7 @@
 """Read-only questions about a run's cells, each answered in one place: the speedup baseline of a cell,
 a process's summaries, the GIL state of a cell or an interpreter, a model's family.
 
-The comparison (``bench.compare``) asks them of records; the report (``reports/``) of records and of its
+The comparison (``bench.judge``) asks them of records; the report (``reports/``) of records and of its
 table rows alike: the functions take anything that has a cell's interpreter, workload and cores (a
 ``CellRecord``, a ``Cell``, a row of ``reports.frame``'s tables), so a rule such as "the baseline is the
 flagged cell of the same interpreter, workload and cores" cannot be written twice and drift. Nothing

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any, Collection, Mapping
 
 from .budget import parse_duration, parse_fake_machine
 from .config import Config, configure
+from .data.thresholds import Thresholds, parse_threshold
 from .matrix import parse_int_list
 
 if TYPE_CHECKING:
     from ..workloads import Declaration
-    from .compare import Thresholds
 
 #: what `run` uses for an option neither the command line nor the config file sets
 RUN_DEFAULTS = {"profile": "default", "scale": 1.0, "output": Path("results")}
@@ -118,8 +118,6 @@ def placement_of(ns: argparse.Namespace) -> str | None:
 
 def thresholds_of(ns: argparse.Namespace) -> "Thresholds":
     """--fail-on (else the config's, else time:10%), and each workload's own fail_on from the config."""
-    from .compare import Thresholds, parse_threshold
-
     declared = getattr(ns, "declared", None) or {}
     own: dict[str, tuple] = {}
     for spec, texts in (getattr(ns, "workload_fail_on", None) or {}).items():

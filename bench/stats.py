@@ -10,7 +10,7 @@ No I/O and no pandas here, so every figure in a report can be recomputed by hand
 * effective parallelism = CPU seconds of the measured process and its children / wall seconds,
                per batch, median over batches
 
-and the statistics the comparison uses (bench.compare): variance components of a cell's processes,
+and the statistics the comparison uses (bench.judge): variance components of a cell's processes,
 Welch's t on independent samples, the exact one-sided Wilcoxon signed-rank test of paired
 differences (exact with ties and zeros), the Hodges-Lehmann estimate with its exact bounds, and the
 minimum detectable effect (by simulation for the rank test); bootstrap intervals of a median for fits.

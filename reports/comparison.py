@@ -10,7 +10,9 @@ from pathlib import Path
 
 import jinja2
 
-from ..bench.compare import ALPHA, FAILED, GUARD_PASS_ERROR, INCONCLUSIVE, PASS_ERROR, POWER, Comparison, Row
+from ..bench.judge.family import ALPHA, GUARD_PASS_ERROR, PASS_ERROR, POWER
+from ..bench.judge.result import Comparison, Row
+from ..bench.judge.rule import FAILED, INCONCLUSIVE
 from . import figures
 from .frame import load
 from .outputs.html import figure_data_uri

@@ -4,7 +4,7 @@ Runs ``--pairs`` x 2 plain runs of one profile (A/A: the same code minutes apart
 at ``--scale`` (its work times the factor) into one results folder, alternating, then compares the
 A/A runs pairwise and each slow run against an A/A run, as CI would with ``gilbench compare``. The
 run-to-run spread is measured over the other runs of the same plan and code in that folder, the two
-compared left out (``bench.compare.run_to_run_floor``).
+compared left out (``bench.judge.floor.run_to_run_floor``).
 
     .venv/bin/python scripts/compare_trials.py [--pairs 10] [--slow 10] [--scale 1.5] [--profile quick]
 

@@ -5,8 +5,8 @@ The noise is not a model: it is what real A/A ``gilbench ab --profile gate --all
 made with nothing else running, and ``loaded/`` ones, made while other work shared the CPUs): every process's
 batch times as measured, in their rounds and with their order, so that run offsets, one-sided delays
 (preemption only adds time), drift and the order effect stay as they were. Nothing is measured here
-and no process is started; every gate goes through the real ``bench.compare.compare`` with the gate's
-design (``bench.sequential``), threshold time:10 %, the min and mean summaries.
+and no process is started; every gate goes through the real ``bench.judge.compare.compare`` with the gate's
+design (``bench.judge.sequential``), threshold time:10 %, the min and mean summaries.
 
 A gate draws a recording and makes the null true by construction, one of two ways (``--swap``):
 
@@ -42,10 +42,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gilbench.bench.compare import RunSide, Threshold, compare, parse_threshold  # noqa: E402
+from gilbench.bench.data.thresholds import Threshold, parse_threshold  # noqa: E402
+from gilbench.bench.judge.compare import compare  # noqa: E402
+from gilbench.bench.judge.sequential import design_for  # noqa: E402
+from gilbench.bench.judge.sides import RunSide  # noqa: E402
 from gilbench.bench.matrix import Cell  # noqa: E402
 from gilbench.bench.model import CellRecord, ProcessRecord  # noqa: E402
-from gilbench.bench.sequential import design_for  # noqa: E402
 
 RECORDINGS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "gate-rounds"
 THRESHOLDS = [Threshold("time", 10.0)]

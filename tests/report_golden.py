@@ -90,7 +90,10 @@ def _sections(run: Any) -> list[dict[str, Any]]:
 
 
 def _self_comparison(path: Path) -> dict[str, Any]:
-    from gilbench.bench.compare import Floor, RunSide, Threshold, compare
+    from gilbench.bench.data.thresholds import Threshold
+    from gilbench.bench.judge.compare import compare
+    from gilbench.bench.judge.floor import Floor
+    from gilbench.bench.judge.sides import RunSide
 
     side = RunSide.load(str(path))
     thresholds = [Threshold(m, 10.0) for m in ("time", "speedup", "parallelism", "memory")]

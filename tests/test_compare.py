@@ -14,14 +14,19 @@ import pytest
 from scipy import stats as sps
 
 from gilbench.bench import cli, stats
-from gilbench.bench.compare import Test as GateTest
-import gilbench.bench.compare as compare_mod
-from gilbench.bench.compare import (ALPHA, FLOOR_MIN_RUNS, PASS_ERROR, Comparison, Floor, Refused, Row, RunSide, Spread, Threshold, Thresholds, check_reachable, compare, open_cells,
-                                    paired_differences, parse_threshold, run_to_run_floor, verdict)
+from gilbench.bench.data.thresholds import Threshold, Thresholds, parse_threshold
+from gilbench.bench.judge.compare import compare, open_cells
+from gilbench.bench.judge.family import ALPHA, PASS_ERROR, POWER, check_reachable
+from gilbench.bench.judge.floor import FLOOR_MIN_RUNS, Floor, run_to_run_floor
+from gilbench.bench.judge.refusals import Refused
+from gilbench.bench.judge.result import Comparison, Row
+from gilbench.bench.judge.rule import decided, shown_worse, verdict
+from gilbench.bench.judge.sequential import design_for
+from gilbench.bench.judge.sides import RunSide, paired_differences
+from gilbench.bench.judge.tests import RowTest, Spread, paired_test
 from gilbench.bench.matrix import Cell
 from gilbench.bench.model import CellRecord, ProcessRecord
 from gilbench.bench.results import FORMAT
-from gilbench.bench.sequential import design_for
 from gilbench.reports import comparison as show
 
 TIME10 = Threshold("time", 10.0)
@@ -246,7 +251,7 @@ def test_the_verdict_rule():
         """Bounds as ratios oriented so that above 1 is worse: (low, high) at the row's level, the pass
         bounds (default: the same) at the pass level."""
         low, high = log(ratio_low), log(ratio_high)
-        test = GateTest(estimate=(low + high) / 2, low=low, high=high, p=0.5, level=1e-3,
+        test = RowTest(estimate=(low + high) / 2, low=low, high=high, p=0.5, level=1e-3,
                         pass_low=log(pass_low or ratio_low), pass_high=log(pass_high or ratio_high))
         return verdict(metric, test, threshold, tolerance)
 
@@ -271,23 +276,23 @@ def test_the_indifference_zone_is_the_rule_not_half_the_threshold():
     """Issue 22: the old rule failed L > 0 and U >= T/2, so a 2 % change failed 99.8 % of time:5% gates.
     A change shown above 0 but not above the tolerance is never a regression."""
     log = math.log
-    two_percent = GateTest(estimate=log(1.02), low=log(1.005), high=log(1.035), p=1e-5, level=1e-3,
+    two_percent = RowTest(estimate=log(1.02), low=log(1.005), high=log(1.035), p=1e-5, level=1e-3,
                            pass_low=log(1.01), pass_high=log(1.03))
     assert verdict("time", two_percent, 0.05) == ("slower, under 5 %", False)
-    assert not compare_mod.shown_worse(two_percent, log(1.025))
-    assert compare_mod.decided(two_percent, 0.05)  # passes: shown below 5 %
+    assert not shown_worse(two_percent, log(1.025))
+    assert decided(two_percent, 0.05)  # passes: shown below 5 %
 
 
 def test_mde_is_at_the_rows_share_of_the_family():
     row = one_row(procs(1.0, 10, 0.02, 21), procs(1.0, 10, 0.02, 22))
     _, se, df = stats.welch([(+1, np.log([p.best for p in procs(1.0, 10, 0.02, 22)])),
                              (-1, np.log([p.best for p in procs(1.0, 10, 0.02, 21)]))])
-    assert row.mde == pytest.approx(stats.mde_fraction(se, 2 * ALPHA * 2 / 3, df, compare_mod.POWER))  # at 2/3 ALPHA
+    assert row.mde == pytest.approx(stats.mde_fraction(se, 2 * ALPHA * 2 / 3, df, POWER))  # at 2/3 ALPHA
     ids = [f"w/threads/w{w}/c2" for w in range(1, 6)]
     five = compare(side({cid: procs(1.0, 10, 0.02, 21) for cid in ids}),
                    side({cid: procs(1.0, 10, 0.02, 22) for cid in ids}), [TIME10], floor=floor_of(NO_FLOOR, *ids))
     same = rows_of(five)[(ids[0], "time (min)")]
-    assert same.mde == pytest.approx(stats.mde_fraction(se, 2 * ALPHA * 2 / 15, df, compare_mod.POWER))
+    assert same.mde == pytest.approx(stats.mde_fraction(se, 2 * ALPHA * 2 / 15, df, POWER))
     assert same.mde > row.mde
 
 
@@ -684,11 +689,11 @@ def test_compare_refuses_with_exit_2(tmp_path, capsys):
 
 def test_a_paired_interval_that_excludes_zero_is_never_no_change():
     # +11 % with bounds [+7.6 %, +15.6 %], whatever the p-value: slower, a regression at time:10 %
-    test = GateTest(math.log(1.11), math.log(1.076), math.log(1.156), p=0.02, level=0.005, n=14, look=1)
+    test = RowTest(math.log(1.11), math.log(1.076), math.log(1.156), p=0.02, level=0.005, n=14, look=1)
     assert verdict("time", test, 0.10) == ("slower", True)
     for low, high in [(0.001, 0.02), (0.01, 0.04), (-0.03, -0.001), (0.02, 0.3), (-0.3, -0.02)]:
         for threshold in (0.05, 0.10, 0.20):
-            assert verdict("time", GateTest((low + high) / 2, low, high), threshold)[0] != "no change"
+            assert verdict("time", RowTest((low + high) / 2, low, high), threshold)[0] != "no change"
     # and through the comparison: 14 rounds of +11 %, a 2 % round-to-round noise
     base, cand = _rounds(14, 1.11, 0.2, 49, noise=0.01)
     row = one_row(base, cand, paired="ab")
@@ -885,14 +890,14 @@ def test_open_cells_are_exactly_the_cells_with_undecided_rows():
 
 def test_the_rule_reads_the_change_not_its_log():
     # bounds are on the log scale; thresholds and tolerances are fractions of the value: +5.05 % clears M = 5 %
-    t = GateTest(math.log(1.06), math.log(1.0505), math.log(1.07), p=1e-6, level=1e-3,
+    t = RowTest(math.log(1.06), math.log(1.0505), math.log(1.07), p=1e-6, level=1e-3,
                  pass_low=math.log(1.0505), pass_high=math.log(1.07))
     assert verdict("time", t, 0.10) == ("slower", True)
-    t = GateTest(math.log(1.06), math.log(1.0495), math.log(1.07), p=1e-6, level=1e-3,
+    t = RowTest(math.log(1.06), math.log(1.0495), math.log(1.07), p=1e-6, level=1e-3,
                  pass_low=math.log(1.0495), pass_high=math.log(1.07))
     assert verdict("time", t, 0.10) == ("slower, under 10 %", False)  # 4.95 % is not above M
     # speedup 5.5 % lower (worse: -log(0.945) = 0.0566) against M = 5 % (-log(0.95) = 0.0513)
-    t = GateTest(-math.log(0.94), -math.log(0.945), -math.log(0.93), p=1e-6, level=1e-3,
+    t = RowTest(-math.log(0.94), -math.log(0.945), -math.log(0.93), p=1e-6, level=1e-3,
                  pass_low=-math.log(0.945), pass_high=-math.log(0.93))
     assert verdict("speedup", t, 0.10) == ("worse", True)
 
@@ -900,7 +905,7 @@ def test_the_rule_reads_the_change_not_its_log():
 def test_with_ties_the_exact_p_decides_even_where_the_untied_bound_sits_on_zero():
     d = [-1.0, 0.5, 0.5, 0.5, 0.5, 1.5, 1.5, 2.0, 2.0, 2.5]
     p = stats.signed_rank_p(d)
-    test = compare_mod.paired_test(d, level=p)  # at a level the exact test just reaches
+    test = paired_test(d, level=p)  # at a level the exact test just reaches
     assert test.p <= test.level
     assert verdict("time", test, 0.10, tolerance=0.0)[1]  # with no tolerance a regression: ties do not hide it
 

@@ -247,7 +247,7 @@ def test_a_workloads_own_fail_on_replaces_the_default_for_its_cells():
     import argparse
 
     from gilbench.bench.cli import _thresholds
-    from gilbench.bench.compare import Threshold
+    from gilbench.bench.data.thresholds import Threshold
 
     args = argparse.Namespace(fail_on=["time:10%"], workload_fail_on={"hello-cpu": ("time:5%", "speedup:20%")},
                               declared={})

@@ -237,7 +237,9 @@ def test_fail_on_memory_flags_a_larger_tree(tmp_path: Path) -> None:
     """The minimal ``--fail-on memory:PCT%`` hook: a process's figure is ProcessRecord.memory."""
     import json
 
-    from gilbench.bench.compare import RunSide, compare, parse_threshold
+    from gilbench.bench.data.thresholds import parse_threshold
+    from gilbench.bench.judge.compare import compare
+    from gilbench.bench.judge.sides import RunSide
 
     base = fx.write_run(tmp_path / "base")
     cand = fx.write_run(tmp_path / "cand")

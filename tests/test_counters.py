@@ -17,7 +17,11 @@ import pytest
 
 from gilbench.bench import counters
 from gilbench.bench.ab import counted_cells, timed
-from gilbench.bench.compare import RunSide, Threshold, Thresholds, compare, counted_test, shown_worse
+from gilbench.bench.data.thresholds import Threshold, Thresholds
+from gilbench.bench.judge.compare import compare
+from gilbench.bench.judge.rule import shown_worse
+from gilbench.bench.judge.sides import RunSide
+from gilbench.bench.judge.tests import counted_test
 from gilbench.bench.matrix import Cell
 from gilbench.bench.model import CellRecord, ProcessRecord
 from gilbench.bench.runner import Lane

@@ -3,7 +3,8 @@
 workloads/ (what runs) knows nothing of bench/ or reports/; a measured process never loads the
 reports' stack; reports/ only reads data and never starts a process; inside gilbench's parts every
 import of another part is relative and resolves by path, so an editor can follow it without running
-anything; pyproject lists every package folder.
+anything; pyproject lists every package folder. Inside bench/, each room imports only what its rule allows
+(``ROOMS``), counting imports inside functions and under ``TYPE_CHECKING``.
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ def _modules(part: str) -> list[Path]:
     return sorted(p for p in (ROOT / part).rglob("*.py") if "__pycache__" not in p.parts)
 
 
-def _imports(path: Path) -> list[tuple[ast.ImportFrom | ast.Import, str]]:
-    """Every import in a file with the absolute dotted name it means (relative ones resolved by path)."""
+def _imports(path: Path, source: str | None = None) -> list[tuple[ast.ImportFrom | ast.Import, str]]:
+    """Every import in a file (or in ``source``, read as if it were that file) with the absolute dotted name
+    it means (relative ones resolved by path)."""
     rel = path.relative_to(ROOT).with_suffix("").parts
     package = ["gilbench", *rel[:-1]]
     found = []
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(ast.parse(path.read_text() if source is None else source, str(path))):
         if isinstance(node, ast.Import):
             found += [(node, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -74,6 +76,73 @@ def test_workloads_import_nothing_of_the_rest_of_gilbench() -> None:
            if any(name == f"gilbench.{other}" or name.startswith(f"gilbench.{other}.")
                   for other in ("bench", "reports", "experiments"))]
     assert not bad, "workloads/ must know nothing of bench/, reports/ or experiments/:\n" + "\n".join(bad)
+
+
+#: bench/'s rooms: folder -> (the gilbench modules it may import, by prefix; the outside top-level modules
+#: it may import besides the standard library). The judge reads data only: never planning, measuring or
+#: reports/, so that the gate's rule can be read and tested without them; the data room reads nothing.
+ROOMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "bench/judge": (("gilbench.bench.judge", "gilbench.bench.data", "gilbench.bench.stats", "gilbench.bench.query",
+                     "gilbench.bench.model", "gilbench.bench.records", "gilbench.bench.results"), ("pyperf",)),
+    "bench/data": (("gilbench.bench.data",), ()),
+}
+
+
+def room_breaches(path: Path, room: str, source: str | None = None) -> list[str]:
+    """The imports of the module at ``path`` (or of ``source`` read as that module) that ``room``'s rule does
+    not allow, as "file:line name". ``from X import a``: allowed when X is, or when every X.a is (``from ..
+    import stats``)."""
+    ours, outside = ROOMS[room]
+
+    def allowed(name: str) -> bool:
+        if name == "gilbench" or name.startswith("gilbench."):
+            return any(name == p or name.startswith(p + ".") for p in ours)
+        top = name.split(".")[0]
+        return top in sys.stdlib_module_names or top in outside
+
+    names: dict[int, tuple[ast.AST, list[str]]] = {}
+    for node, name in _imports(path, source):
+        names.setdefault(id(node), (node, []))[1].append(name)
+    bad = []
+    for node, found in names.values():
+        if isinstance(node, ast.ImportFrom):
+            module, members = found[0], found[1:]
+            wrong = [] if allowed(module) else [m for m in members if not allowed(m)]
+        else:
+            wrong = [n for n in found if not allowed(n)]
+        bad += [f"{path.relative_to(ROOT)}:{node.lineno} {n}" for n in wrong]
+    return bad
+
+
+@pytest.mark.parametrize("room", sorted(ROOMS))
+def test_each_room_of_bench_imports_only_what_its_rule_allows(room: str) -> None:
+    modules = _modules(room)
+    assert modules, f"{room} holds no module"
+    bad = [breach for path in modules for breach in room_breaches(path, room)]
+    assert not bad, f"{room} imports what its rule (ROOMS) does not allow:\n" + "\n".join(bad)
+
+
+@pytest.mark.parametrize("room, source", [
+    ("bench/judge", "def f():\n    from ..runner import plan_of\n"),  # measuring, inside a function
+    ("bench/judge", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..matrix import Cell\n"),
+    ("bench/judge", "from .. import config, stats\n"),  # planning, beside an allowed name
+    ("bench/judge", "from ...reports import comparison\n"),
+    ("bench/judge", "import gilbench.bench.ab\n"),
+    ("bench/judge", "import numpy\n"),
+    ("bench/data", "from ..stats import welch\n"),
+    ("bench/data", "from .. import judge\n"),
+    ("bench/data", "import pyperf\n"),
+], ids=lambda x: x.replace("\n", " ")[:40] if isinstance(x, str) else x)
+def test_the_room_check_fails_on_an_injected_import(room: str, source: str) -> None:
+    assert room_breaches(ROOT / room / "_injected.py", room, source), source
+
+
+def test_the_room_check_passes_what_the_rule_allows() -> None:
+    source = ("from __future__ import annotations\nimport math, os.path\nimport pyperf\nfrom .. import query, stats\n"
+              "from ..data.thresholds import METRICS\nfrom . import rule\nfrom .sides import RunSide\n"
+              "def f():\n    from ..records import Failure\n")
+    assert room_breaches(ROOT / "bench/judge/_injected.py", "bench/judge", source) == []
+    assert room_breaches(ROOT / "bench/data/_injected.py", "bench/data", "import re\nfrom .thresholds import METRICS\n") == []
 
 
 STARTS_PROCESSES = {"subprocess", "multiprocessing", "concurrent.futures", "pty"}

@@ -185,7 +185,7 @@ def test_a_request_merges_the_config_under_the_options_without_touching_them(tmp
     ab = AbRequest.from_args(_args("ab", ".", "HEAD", "--rounds", "12", "--cand-scale", "1.5"))
     assert ab.matrix.processes == 12 and ab.matrix.profile == "smoke"
     assert [(s.name, s.spec, s.scale) for s in ab.sides] == [("base", ".", 1.0), ("cand", "HEAD", 1.5)]
-    from gilbench.bench.compare import Threshold
+    from gilbench.bench.data.thresholds import Threshold
 
     assert ab.comparison.thresholds.default == (Threshold("time", 5.0),)  # the config's fail_on
 

@@ -204,7 +204,9 @@ def test_a_toy_model_appears_everywhere_without_an_edit_in_reports(run_path, run
 
 
 def test_comparison_page_draws_every_model_across_interpreters(run_path):
-    from gilbench.bench.compare import RunSide, compare, parse_threshold
+    from gilbench.bench.data.thresholds import parse_threshold
+    from gilbench.bench.judge.compare import compare
+    from gilbench.bench.judge.sides import RunSide
     from gilbench.reports import comparison
 
     result = compare(RunSide.load(str(run_path)), RunSide.load(str(run_path)), [parse_threshold("time:10%")])

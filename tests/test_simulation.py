@@ -51,7 +51,7 @@ def _curve(recordings, threshold, gates: int, seed: int, swap: str = "rounds") -
 
 
 def _assert_guarantees(curve: dict, threshold, resolving: tuple[str, ...]) -> None:
-    """The rule's three promises (bench/compare.py, step 0), with room for 150-200 replayed gates:
+    """The rule's three promises (bench/judge/compare.py, step 0), with room for 150-200 replayed gates:
     no change and a change of M fail at most ALPHA (1 %: at most 3 of 150-200 gates, whose chance is
     under 5 % were the rate 1 %); a change of T fails at least 95 % of gates, and each cell that
     resolves T on this noise catches it in at least 90 %."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from ...bench.compare import Comparison
+from ...bench.judge.result import Comparison
 from .. import comparison as show
 from .base import Output
 
