@@ -245,7 +245,7 @@ class Lane:
 def code_hash(plan: Plan, workloads_dir: Path | None = None) -> str:
     """A hash of the measured code: the workloads package's sources and every user module file the
     plan's cells name. Separate runs count toward each other's run-to-run floor only when it matches
-    (bench.compare): a run of other code is no sample of this code's run-to-run spread."""
+    (bench.judge.floor): a run of other code is no sample of this code's run-to-run spread."""
     digest = hashlib.sha256()
     folder = workloads_dir or Path(workloads.__file__).parent
     files = sorted(folder.rglob("*.py"))

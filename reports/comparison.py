@@ -1,6 +1,6 @@
 """A comparison of two runs, shown three ways: a terminal table, Markdown for CI, and one HTML page.
 
-Reads a ``bench.compare.Comparison`` (and, for the HTML charts, both run folders); runs nothing.
+Reads a ``bench.judge.result.Comparison`` (and, for the HTML charts, both run folders); runs nothing.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def rule(comparison: Comparison) -> str:
             "alpha) is above its tolerance M (default half the threshold), or when its cell crashed in the "
             f"candidate; it passes when its upper bound (at {PASS_ERROR:g}, a guard's at {GUARD_PASS_ERROR:g}) is below its threshold T; "
             "separate runs' time bounds are widened to the run-to-run prediction bound; inconclusive: neither "
-            "(rule: bench/compare.py)")
+            "(rule: bench/judge/compare.py)")
 
 
 LEGEND = ("bounds: the lower at the row's level, the upper at the level a pass must clear; resolves: the change "

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 #: what an output reads (``Output.reads``): a run (``reports.frame.RunData``, written into the run folder by
-#: ``reports.build``), a comparison (``bench.compare.Comparison``: ``compare`` and ``ab``) or merged runs (the
+#: ``reports.build``), a comparison (``bench.judge.result.Comparison``: ``compare`` and ``ab``) or merged runs (the
 #: ``reports.merge.MergedRun`` list of ``gilbench merge``)
 READS = ("run", "comparison", "merge")
 
