@@ -180,6 +180,22 @@ def next_block(processes: int, first: int, at_target: bool, cap: int = CAP, bloc
     return want, ""
 
 
+def decide(medians: Sequence[float], reference: Sequence[float] | None, aim: float, first: int, cap: int = CAP,
+           block: int = BLOCK, seed: int = 0, resamples: int = RESAMPLES, confidence: float = CONFIDENCE,
+           share_left_s: float | None = None, per_process_s: float = 0.0) -> tuple[Interval, int, str]:
+    """One look at a cell: its figure's interval from its process medians so far (its time, or with
+    ``reference``, the baseline's process medians, its speedup), and ``next_block``'s answer: (interval, more
+    processes to run now, why it stops short). What the runner asks after every block, and what the simulation
+    on recorded processes replays."""
+    if reference is None:
+        interval = time_interval(medians, seed, resamples, confidence)
+    else:
+        interval = speedup_interval(reference, medians, seed, resamples, confidence)[0]
+    ran = int(finite(medians).size)
+    more, why = next_block(ran, first, reached(interval, ran, aim), cap, block, share_left_s, per_process_s)
+    return interval, more, why
+
+
 def share_s(left_s: float, cell_s: float, rest_s: float) -> float:
     """A cell's share of the budget: the ``left_s`` seconds the run has left when it starts, split over it
     and the cells after it in proportion to their estimates (``cell_s``, and ``rest_s`` for all of theirs)."""

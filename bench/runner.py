@@ -519,25 +519,18 @@ def _speedups_rest_on(records: Sequence[CellRecord], baseline: CellRecord) -> bo
     return any(not r.baseline and r.status != "skipped" and query.baseline_key(r) == key for r in records)
 
 
-def judge(records: Sequence[CellRecord], i: int, target: PrecisionTarget) -> tuple[str, rule.Interval, float, str]:
-    """Cell ``i``'s headline figure with its interval over processes, the precision it is run to and the baseline
-    it is against: (figure, interval, target, baseline id). A baseline's figure is its time (to the target
-    over sqrt 2 where speedups rest on it, ``bench.precision.baseline_target``); a start cost's is its own time
-    (its baseline's microseconds are only subtracted); every other cell's is its speedup against its baseline
-    cell, or its time where that baseline did not finish."""
+def headline(records: Sequence[CellRecord], i: int, target: float) -> tuple[CellRecord | None, float]:
+    """What cell ``i``'s headline figure is and the precision it is run to: (its baseline record for a speedup,
+    None for a time; the target). A baseline's figure is its time (to the target over sqrt 2 where speedups
+    rest on it, ``bench.precision.baseline_target``); a start cost's is its own time (its baseline's
+    microseconds are only subtracted); every other cell's is its speedup against its baseline cell, or its
+    time where that baseline did not finish."""
     record = records[i]
-    medians = list(query.process_summaries(record).values())
-    seed = rule.seed_of(record.id)
-    options = {"seed": seed, "resamples": target.resamples, "confidence": target.confidence}
     start_cost = workloads.get(record.cell.workload).start_cost
     if record.baseline:
-        aim = rule.baseline_target(target.target, not start_cost and _speedups_rest_on(records, record))
-        return "time", rule.time_interval(medians, **options), aim, ""
+        return None, rule.baseline_target(target, not start_cost and _speedups_rest_on(records, record))
     base = None if start_cost else query.baseline_of(records, record)
-    if base is None or not query.finished(base):
-        return "time", rule.time_interval(medians, **options), target.target, ""
-    reference = list(query.process_summaries(base).values())
-    return "speedup", rule.speedup_interval(reference, medians, **options)[0], target.target, base.id
+    return (base if base is not None and query.finished(base) else None), target
 
 
 def run_to_precision(lane: Lane, i: int, timeout: float, canaries: list[float], schedule: ToPrecision,
@@ -552,16 +545,19 @@ def run_to_precision(lane: Lane, i: int, timeout: float, canaries: list[float], 
     expected = estimated_timing(lane.plan).processes
     while record.status == "pending":
         ran = [p for p in record.processes if p.values]
-        figure, interval, aim, against = judge(lane.records, i, target)
-        at = rule.reached(interval, len(ran), aim)
+        base, aim = headline(lane.records, i, target.target)
         spent = time.monotonic() - started
         took = [p.ended - p.started for p in ran if p.ended > p.started]
         per_process = statistics.fmean(took) if took else schedule.estimates[i] / max(1, expected)
-        more, why = rule.next_block(len(ran), target.first, at, target.cap, target.block,
-                                    None if share_s is None else share_s - spent, per_process)
+        interval, more, why = rule.decide(
+            list(query.process_summaries(record).values()),
+            None if base is None else list(query.process_summaries(base).values()), aim, target.first, target.cap,
+            target.block, rule.seed_of(record.id), target.resamples, target.confidence,
+            None if share_s is None else share_s - spent, per_process)
         if more == 0:
-            record.precision = CellPrecision(figure, aim, interval.relative, len(ran), interval.value, interval.low,
-                                             interval.high, why, against, target.confidence)
+            record.precision = CellPrecision("time" if base is None else "speedup", aim, interval.relative, len(ran),
+                                             interval.value, interval.low, interval.high, why,
+                                             "" if base is None else base.id, target.confidence)
             return
         if len(ran) >= target.first:
             width = f"±{interval.relative * 100:.1f} %" if math.isfinite(interval.relative) else "no interval yet"
