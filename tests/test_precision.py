@@ -300,3 +300,51 @@ def test_a_bad_precision_is_one_clear_line(tmp_path):
 def test_run_help_names_the_option_and_the_profiles_targets():
     text = " ".join(gilbench_here("run", "--help").stdout.split())
     assert "--precision PCT" in text and "quick 5 %, default 3 %" in text
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+def _with_precision(tmp_path: Path) -> Path:
+    """The recorded 1-CPU run as a run to ±3 % under a 10-minute budget would have written it: hello-cpu's
+    threads x2 stopped short (its share spent), every other cell at precision."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "run-1cpu", run)
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["precision"] = PrecisionTarget(0.03, 2, budget_s=600.0, cells_s=540.0).to_dict()
+    for entry in manifest["cells"]:
+        record = CellRecord.from_dict(entry)
+        short = record.id == "hello-cpu/threads/w2/c1"
+        figure = "time" if record.baseline else "speedup"
+        entry["precision"] = CellPrecision(figure, 0.03, 0.052 if short else 0.012, 2, 1.0, 0.95, 1.05,
+                                           rule.BUDGET if short else "").to_dict()
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    return run
+
+
+def test_the_report_says_the_target_the_budget_and_each_figures_interval(tmp_path):
+    from gilbench.reports import frame
+    from gilbench.reports.outputs.html import HtmlOutput
+
+    run = frame.load(_with_precision(tmp_path))
+    html = HtmlOutput().render(run)
+    assert "<th>precision target</th><td>±3 % at 95 %" in html
+    assert "<th>budget</th><td>10 min 00 s; the cells 9 min 00 s of it" in html
+    assert "<strong>1 of 10 cells not at\nprecision</strong>" in html
+    assert "<td>hello-cpu/threads/w2/c1</td><td>not at precision (±5.2 %): its share of the run&#39;s budget was " \
+           "spent (2 processes)</td>" in html
+    assert "<td class=\"\">speedup ±1.2 % (2 processes)</td>" in html  # every other cell's stated interval
+    assert html.count("&dagger;</span>") == 1  # the verdicts mark the one figure short of it
+    rows = run.cells.set_index("id")
+    assert not rows.loc["hello-cpu/threads/w2/c1", "at_precision"] and rows["at_precision"].sum() == 9
+
+
+def test_a_report_of_a_run_without_a_target_says_nothing_of_one(tmp_path):
+    from gilbench.reports import frame
+    from gilbench.reports.outputs.html import HtmlOutput, precision_rows
+
+    run = frame.load(Path(__file__).parent / "fixtures" / "run-1cpu")
+    assert precision_rows(run) == [] and "stated" not in run.cells
+    html = HtmlOutput().render(run)
+    assert "precision target" not in html and "not at precision" not in html and "&dagger;" not in html
