@@ -16,12 +16,14 @@ import json
 import os
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from .. import workloads
 from .backends import all_backends, get_backend
-from .records import PrecisionTarget
 from .topology import PHYSICAL, Topology, placements as parse_placements, read_topology
+
+if TYPE_CHECKING:  # a measured process imports this module: the records are not its to load
+    from .records import PrecisionTarget
 
 
 @dataclass(frozen=True)

@@ -210,6 +210,33 @@ def test_a_start_cost_is_judged_on_its_own_time(tmp_path, fake_processes):
     assert lane.records[1].precision.figure == "time"
 
 
+def test_execute_runs_baselines_first_and_says_each_block_and_each_cells_precision(tmp_path, fake_processes,
+                                                                                   monkeypatch):
+    import io
+
+    from gilbench.bench.progress import Progress
+
+    lane = _lane(tmp_path)
+    monkeypatch.setattr(lane.folder, "merge_cell", lambda slug, parts: Path(slug))  # no pyperf files to merge
+    monkeypatch.setattr(lane.folder, "add_to_suite", lambda path: None)
+    out = io.StringIO()
+    schedule = runner.ToPrecision(lane.plan.precision, [1.0, 2.0, 3.0])
+    progress = Progress([1.0, 2.0, 3.0], out)
+    runner.execute([lane], [60.0] * 3, progress, precision=schedule)
+    assert list(fake_processes) == ["hello-cpu/sequential/w1/c2", "hello-cpu/processes/w2/c2",
+                                    "hello-cpu/threads/w2/c2"]
+    assert progress.estimates == [3.0, 1.0, 2.0]  # time left is reckoned in the order the cells ran
+    assert [r.status for r in lane.records] == ["ok"] * 3 and all(r.precision for r in lane.records)
+    lines = out.getvalue().splitlines()
+    done = [line for line in lines if line.startswith("[")]
+    assert [line.split()[1] for line in done] == list(fake_processes)
+    assert "not at precision (±" in done[1] and f"({rule.CAP} processes)" in done[1]
+    assert "±" in done[2] and "(4 processes)" in done[2]
+    assert sum("running 2 more" in line for line in lines) == (rule.CAP - 4) // rule.BLOCK
+    saved = json.loads((lane.folder.path / "manifest.json").read_text())["cells"]
+    assert CellRecord.from_dict(saved[0]).precision == lane.records[0].precision
+
+
 def test_the_cells_share_of_a_budget_is_the_time_left_by_the_estimates():
     schedule = runner.ToPrecision(PrecisionTarget(0.03, 4), [10.0, 20.0, 30.0], deadline=160.0)
     assert schedule.share(0, [1, 2], now=100.0) == pytest.approx(10.0)
