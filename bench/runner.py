@@ -536,8 +536,8 @@ def headline(records: Sequence[CellRecord], i: int, target: float) -> tuple[Cell
 def run_to_precision(lane: Lane, i: int, timeout: float, canaries: list[float], schedule: ToPrecision,
                      share_s: float | None, say: Callable[[str], None]) -> None:
     """Cell ``i`` of ``lane``: its first block of processes, then ``block`` more at a time until its headline
-    figure's interval is within its target (``judge``), the cap, or its share of the budget (``share_s``
-    seconds; None: no budget) is spent (``bench.precision.next_block``: the rule reads the interval's width,
+    figure's (``headline``) interval is within its target, the cap, or its share of the budget (``share_s``
+    seconds; None: no budget) is spent (``bench.precision.decide``: the rule reads the interval's width,
     never the figure). Records how precisely the figure is known in ``CellRecord.precision``; says a line each
     time the cell takes more after its first block."""
     target, record = schedule.target, lane.records[i]
