@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from ...bench import query
 from ...bench.matrix import Timing
+from ...bench.progress import format_duration
 from ...bench.records import RunManifest
 from .. import figures
 from ..builds import free_threaded_pairs, gil_effect_pairs
@@ -190,8 +191,6 @@ def timing_of(manifest: RunManifest) -> SimpleNamespace:
 
 def precision_rows(run: RunData) -> list[tuple[str, str]]:
     """The run's precision target and budget, in words, for its context (none for a run without a target)."""
-    from ...bench.progress import format_duration
-
     target = run.manifest.precision
     if target is None:
         return []
