@@ -18,7 +18,11 @@ plan still over the budget says so and runs whole: a diagonal cell is never drop
 
 The estimate is the run's, not only its cells': the interpreter's start, the probe and the lesson, every
 cell (``bench.progress.estimate_cell_seconds``: its processes' start, each worker process's start, its
-batches), the experiments (each ``Experiment.estimate``) and the report.
+batches), the experiments (each ``Experiment.estimate``) and the report. With a precision target
+(``Plan.precision``) a cell counts its first block and one block more (``bench.precision.expected_processes``):
+quiet cells take none, noisy ones several. Under a budget those extra processes take at most what the first
+blocks leave of it (each cell's share, ``bench.precision.share_s``, stops it), so the estimate counts them up
+to there (``cells_within``), and only first blocks over the budget make the plan thinner.
 
 A fake machine (``fake_machine``: a CPU list and a topology) plans for a machine this is not, nothing run.
 """
@@ -31,7 +35,8 @@ from typing import Mapping, Sequence
 
 from .. import workloads
 from .backends import get_backend
-from .matrix import Cell, Plan
+from .matrix import Cell, Plan, Timing
+from .precision import expected_processes
 from .progress import estimate_cell_seconds, format_duration
 from .topology import Topology
 
@@ -141,6 +146,25 @@ def thin(plan: Plan, level: str) -> tuple[Plan, tuple[Cell, ...]]:
         tuple(dropped)
 
 
+def estimated_timing(plan: Plan) -> Timing:
+    """The timing a plan's estimate counts: its own, or with a precision target its first block and the extra
+    processes a cell is expected to take (``bench.precision.expected_processes``)."""
+    if plan.precision is None:
+        return plan.timing
+    return replace(plan.timing, processes=expected_processes(plan.timing.processes, plan.precision.cap))
+
+
+def cells_within(first_s: float, expected_s: float, others_s: float, budget_s: float | None) -> float:
+    """The cells' part of an estimate with a precision target: ``expected_s`` (their first blocks and the extra
+    processes they are expected to take), but under a budget no more than what the budget leaves after the
+    rest of the run (``others_s``), since each cell's share stops its extras there; never less than their
+    first blocks (``first_s``), which run whatever the budget."""
+    if budget_s is None:
+        return expected_s
+    room = budget_s - others_s - 1e-6  # a microsecond under: the parts added up again stay within the budget
+    return max(first_s, min(expected_s, room))
+
+
 @dataclass(frozen=True)
 class RunEstimate:
     """A run's duration in its parts: what ``gilbench run`` says before it starts, and what a budget holds."""
@@ -178,14 +202,23 @@ class Costs:
     report: bool = True
     unknown_task_s: float = 1.0  # a workload the probe could not time
 
-    def cell_seconds(self, plan: Plan) -> list[float]:
+    def cell_seconds(self, plan: Plan, timing: Timing | None = None) -> list[float]:
+        """Each cell's estimate (but skipped ones) with ``timing`` (default: what the plan counts, its extra
+        processes for a precision target included: ``estimated_timing``)."""
+        timing = timing or estimated_timing(plan)
         return [estimate_cell_seconds(c, workloads.get(c.workload).kind,
-                                      self.task_s.get(c.workload, self.unknown_task_s), plan.timing, self.gil)
+                                      self.task_s.get(c.workload, self.unknown_task_s), timing, self.gil)
                 for c in plan.cells if c.id not in plan.skipped]
 
-    def estimate(self, plan: Plan) -> RunEstimate:
+    def estimate(self, plan: Plan, budget_s: float | None = None) -> RunEstimate:
+        """The run's estimate; under ``budget_s`` a precision target's extra processes count only up to what
+        the budget leaves them (``cells_within``)."""
         report = REPORT_BASE_S + REPORT_CELL_S * len(plan.cells) if self.report else 0.0
-        return RunEstimate(sum(self.cell_seconds(plan)), self.experiments_s, RUN_START_S, report)
+        cells = sum(self.cell_seconds(plan))
+        if plan.precision is not None:
+            cells = cells_within(sum(self.cell_seconds(plan, plan.timing)), cells,
+                                 self.experiments_s + RUN_START_S + report, budget_s)
+        return RunEstimate(cells, self.experiments_s, RUN_START_S, report)
 
 
 @dataclass(frozen=True)
@@ -223,7 +256,7 @@ def fit(full: Plan, costs: Costs, budget_s: float | None = None, level: str = PO
     asked = full.timing.processes
     plan, dropped = thin(full, level)
     steps = [_said(level, dropped, full)] if dropped else []
-    estimate = costs.estimate(plan)
+    estimate = costs.estimate(plan, budget_s)
     if budget_s is None or estimate.total_s <= budget_s:
         return Fitted(plan, estimate, level, dropped, budget_s, asked, tuple(steps))
     for deeper in LEVELS[LEVELS.index(level) + 1:]:
@@ -232,7 +265,7 @@ def fit(full: Plan, costs: Costs, budget_s: float | None = None, level: str = PO
             continue
         before = estimate.total_s
         plan, dropped, level = candidate, more, deeper
-        estimate = costs.estimate(plan)
+        estimate = costs.estimate(plan, budget_s)
         steps.append(f"over the budget ({format_duration(before)} > {format_duration(budget_s)}): "
                      + _said(deeper, more, full))
         if estimate.total_s <= budget_s:
@@ -242,7 +275,7 @@ def fit(full: Plan, costs: Costs, budget_s: float | None = None, level: str = PO
         before = estimate.total_s
         processes -= 1
         plan = replace(plan, timing=replace(plan.timing, processes=processes))
-        estimate = costs.estimate(plan)
+        estimate = costs.estimate(plan, budget_s)
         steps.append(f"over the budget ({format_duration(before)} > {format_duration(budget_s)}): "
                      f"{processes} processes per cell instead of {asked}")
     if estimate.total_s > budget_s:
@@ -289,9 +322,12 @@ def describe(fitted: Fitted, full_cells: int, machine: str = "") -> list[str]:
     """What ``gilbench run`` prints before it starts: the cells, the estimate, what was thinned and why."""
     plan, t = fitted.plan, fitted.plan.timing
     budget = f", budget {format_duration(fitted.budget_s)}" if fitted.budget_s is not None else ""
+    target = plan.precision
+    more = (f", then {target.block} at a time up to {target.cap} until each figure is within "
+            f"±{target.target * 100:g} % (the estimate counts {estimated_timing(plan).processes})") if target else ""
     lines = [f"gilbench: plan{f' for {machine}' if machine else ''}: {len(plan.cells)} cells of the full grid's "
              f"{full_cells} (profile {plan.profile}{budget}), {t.processes} pyperf processes x "
-             f"({f'{t.warmups} warmup + ' if t.warmups else ''}{t.values} values) each; "
+             f"({f'{t.warmups} warmup + ' if t.warmups else ''}{t.values} values) each{more}; "
              f"estimated {fitted.estimate.summary()}"]
     lines += [f"gilbench: {step}" for step in fitted.steps]
     if fitted.dropped:

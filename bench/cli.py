@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile",
         choices=list(PROFILES),
         help="the matrix and sample counts: "
-        + "; ".join(f"{p.name}: {p.description}" for p in PROFILES.values())
+        + "; ".join(f"{p.name}: {p.description}".replace("%", "%%") for p in PROFILES.values())
         + " (default: the config's, else default)",
     )
     _workload_options(run, "the current directory")
@@ -105,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
                      "per cell (down to 2), each step said before the run starts; the diagonal, the baselines and the "
                      "start costs are always kept (default: the profile's: "
                      + ", ".join(f"{p.name} {format_duration(p.budget_s)}" for p in PROFILES.values() if p.budget_s)
+                     + "; the others none)")
+    run.add_argument("--precision", metavar="PCT",
+                     help="run each cell until its headline figure (a baseline's time, else its speedup) is known to "
+                     "within this, e.g. 2%%: after the first --processes, 2 more processes at a time while the 95 %% "
+                     "interval over processes is wider than +-PCT, up to 16, or until the cell's share of the budget is "
+                     "spent (then the report flags it); none: the profile's processes, no more (default: the profile's: "
+                     + ", ".join(f"{p.name} {p.precision * 100:g} %%" for p in PROFILES.values() if p.precision)
                      + "; the others none)")
     run.add_argument("--full-grid", action="store_true", default=None,  # None: not given (--resume refuses it given)
                      help="run the profile's whole worker x core grid: no thinning past 8 CPUs, no budget")

@@ -124,8 +124,15 @@ def _fitted(full: "Plan", request: RunRequest, fake_cpus: int | None) -> tuple["
     from .matrix import available_cpus
     from .plans import thinning_for
 
+    from .precision import BLOCK, CAP, CONFIDENCE, RESAMPLES
+    from .records import PrecisionTarget
+
     assert request.matrix is not None
     level, budget = thinning_for(request.matrix, request.budget, request.full_grid)
+    target = request.precision_for(full.profile)
+    if target is not None:  # the estimate counts the extra processes a cell is expected to take (bench.budget)
+        full = replace(full, precision=PrecisionTarget(target, full.timing.processes, BLOCK, CAP, CONFIDENCE, RESAMPLES,
+                                                       budget))
     cpus = fake_cpus or len(available_cpus())
     costs = probe_costs(full, sys.executable, experiments_seconds(full.profile, cpus, list(full.interpreters),
                                                                   request.experiments), request.report)
@@ -140,7 +147,10 @@ def _fitted(full: "Plan", request: RunRequest, fake_cpus: int | None) -> tuple["
             reason = fitted.plan.skipped.get(cell.id)
             print(f"{cell.id}{f'  (skipped: {reason})' if reason else ''}")
         print("gilbench: dry run: nothing was run or written", file=sys.stderr)
-    return replace(fitted.plan, thinning=fitted.record()), dict(costs.task_s)
+    plan = fitted.plan
+    if plan.precision is not None:  # the first block as fitted (a budget may have cut it)
+        plan = replace(plan, precision=replace(plan.precision, first=plan.timing.processes))
+    return replace(plan, thinning=fitted.record()), dict(costs.task_s)
 
 
 # --- compare and ab -----------------------------------------------------------------------------

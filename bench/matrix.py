@@ -16,11 +16,14 @@ import json
 import os
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from .. import workloads
 from .backends import all_backends, get_backend
 from .topology import PHYSICAL, Topology, placements as parse_placements, read_topology
+
+if TYPE_CHECKING:  # a measured process imports this module: the records are not its to load
+    from .records import PrecisionTarget
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,9 @@ class Profile:
     thin: bool = False
     #: seconds the whole run should fit in unless --budget or --full-grid says otherwise (bench.budget); None: no limit
     budget_s: float | None = None
+    #: the relative half-width each cell's headline figure is run to unless --precision says otherwise
+    #: (bench.precision: more processes after the first block); None: a fixed design, ``timing.processes`` a cell
+    precision: float | None = None
 
 
 PROFILES: dict[str, Profile] = {
@@ -108,12 +114,13 @@ PROFILES: dict[str, Profile] = {
         Profile(
             "quick",
             "about two minutes on 2 cores: the hello workloads at 1, 2 and 4 workers on all cores, 4 tasks of "
-            "~100 ms, the start costs, and the experiments at small sizes",
+            "~100 ms, the start costs, and the experiments at small sizes; each figure run to ±5 % (--precision)",
             Timing(processes=6, values=3, warmups=0),
             workloads=("hello-cpu", "hello-sleep", "noop"),
             workers=(1, 2, 4),
             all_cores_only=True,
             tasks=4,
+            precision=0.05,
         ),
         Profile(
             "gate",
@@ -134,7 +141,7 @@ PROFILES: dict[str, Profile] = {
             "tasks as the most workers, every other execution model at workers = cores on all cores; every other "
             "workload under sequential, threads and processes at 1, 2 and all-cores workers on all cores; each "
             "model's start cost; past 8 CPUs the grid off its diagonal is thinned, and the run fitted to 20 minutes "
-            "(--budget, --full-grid)",
+            "(--budget, --full-grid); each figure run to ±3 % (--precision)",
             Timing(processes=4, values=3, warmups=0),
             backends=(),
             full_backends=("sequential", "threads", "processes"),
@@ -143,6 +150,7 @@ PROFILES: dict[str, Profile] = {
             compact_batch_tasks=2,
             thin=True,
             budget_s=20 * 60,
+            precision=0.03,
         ),
         Profile(
             "full",
@@ -257,6 +265,8 @@ class Plan:
     placement_skipped: dict[str, str] = field(default_factory=dict)
     #: what fitting the plan to the machine and the budget left out (bench.budget.Fitted.record); empty: nothing
     thinning: dict[str, Any] = field(default_factory=dict)
+    #: the precision target each cell is run to, and the budget (bench.precision); None: ``timing.processes`` a cell
+    precision: PrecisionTarget | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = {"profile": self.profile, "timing": asdict(self.timing), "cells": [c.to_dict() for c in self.cells],
@@ -265,6 +275,8 @@ class Plan:
             data.update(placements=list(self.placements), placement_skipped=self.placement_skipped)
         if self.thinning:  # a plan nothing was left out of: its manifest as before
             data["thinning"] = self.thinning
+        if self.precision is not None:  # a fixed design: its manifest as before
+            data["precision"] = self.precision.to_dict()
         return data
 
 

@@ -9,6 +9,7 @@ a ``CellRecord`` is one cell's plan, outcome and processes. Both are plain data 
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -129,6 +130,74 @@ class ProcessRecord:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
+#: why a cell stopped short of its precision target, in words (bench.precision's reasons)
+SHORT_REASONS = {"budget": "its share of the run's budget was spent", "cap": "it reached the cap on processes"}
+
+
+@dataclass(frozen=True)
+class CellPrecision:
+    """How precisely a cell's headline figure is known, as the runner judged it when the cell stopped.
+
+    ``figure`` is "time" (a baseline's, or a cell whose baseline did not finish) or "speedup" (against
+    ``against``, its baseline cell's id); ``value``, ``low`` and ``high`` its interval over processes
+    (``bench.precision``: the percentile bootstrap at ``confidence``); ``achieved`` the interval's relative
+    half-width, ``target`` the one asked (for a baseline, the run's target over sqrt 2 where speedups rest on
+    it); ``processes`` how many it took; ``reason`` why it stopped short ("budget" or "cap"; "" when it did
+    not)."""
+
+    figure: str
+    target: float
+    achieved: float
+    processes: int
+    value: float = math.nan
+    low: float = math.nan
+    high: float = math.nan
+    reason: str = ""
+    against: str = ""
+    confidence: float = 0.95
+
+    @property
+    def reached(self) -> bool:
+        return not self.reason and math.isfinite(self.achieved) and self.achieved <= self.target
+
+    @property
+    def width_text(self) -> str:
+        """"±2.4 %", or "± unknown" without an interval."""
+        return f"±{self.achieved * 100:.1f} %" if math.isfinite(self.achieved) else "± unknown"
+
+    @property
+    def why(self) -> str:
+        """Why it stopped short, in words ("" when it reached its target)."""
+        if self.reached:
+            return ""
+        return SHORT_REASONS.get(self.reason, self.reason or "its interval is wider than the target")
+
+    def text(self) -> str:
+        """What the report says beside the figure: "±2.4 % (8 processes)" or "not at precision (±4.1 %): its
+        share of the run's budget was spent (16 processes)"."""
+        count = f"{self.processes} process{'es' if self.processes != 1 else ''}"
+        if self.reached:
+            return f"{self.width_text} ({count})"
+        return f"not at precision ({self.width_text}): {self.why} ({count})"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for name in ("achieved", "value", "low", "high"):  # JSON has no NaN: an unknown end is None
+            if not math.isfinite(data[name]):
+                data[name] = None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> "CellPrecision | None":
+        if not data:
+            return None
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in names}
+        for name in ("achieved", "value", "low", "high"):
+            values[name] = math.nan if values.get(name) is None else float(values[name])
+        return cls(**values)
+
+
 #: a cell's statuses: pending (not run yet, or partly run), ok, failed, timeout, and skipped (it cannot
 #: run there: a model unavailable on its interpreter, an interpreter that could not be prepared, a
 #: workload a model cannot run; ``note`` says why)
@@ -152,6 +221,8 @@ class CellRecord:
     noisy: bool = False
     noise_share: float = 0.0
     note: str = ""
+    #: how precisely its headline figure is known (runs with a precision target; None in older run folders)
+    precision: CellPrecision | None = None
 
     def __post_init__(self) -> None:
         self.error = Failure.of(self.error)
@@ -185,6 +256,8 @@ class CellRecord:
             data["error"] = Failure.of(self.error).to_dict()  # of: a dict assigned after construction
         if self.note:
             data["note"] = self.note
+        if self.precision is not None:
+            data["precision"] = self.precision.to_dict()
         return data
 
     @classmethod
@@ -205,6 +278,7 @@ class CellRecord:
             noisy=bool(data.get("noisy", False)),
             noise_share=float(data.get("noise_share") or 0.0),
             note=data.get("note", ""),
+            precision=CellPrecision.from_dict(data.get("precision")),
         )
 
 

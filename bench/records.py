@@ -180,13 +180,44 @@ class InterpreterDescription(_ReadByKey):
         return self.to_dict()
 
 
+@dataclass(frozen=True)
+class PrecisionTarget:
+    """A run's precision target and budget (the manifest's ``precision``): what ``gilbench run --precision``
+    asked, how the cells were run to it (``bench.precision``), and the time the cells had.
+
+    ``target`` is the relative half-width every headline figure is run to (the time for a baseline, over
+    sqrt 2 where speedups rest on it; the speedup otherwise), at ``confidence``; a cell takes ``first``
+    processes, then ``block`` at a time, up to ``cap``; ``budget_s`` is the run's budget (None: none, only
+    the cap stops a cell) and ``cells_s`` the part of it the cells had (the budget less the estimates of the
+    run's start, the experiments and the report)."""
+
+    target: float
+    first: int
+    block: int = 2
+    cap: int = 16
+    confidence: float = 0.95
+    resamples: int = 500
+    budget_s: float | None = None
+    cells_s: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> "PrecisionTarget | None":
+        if not data:
+            return None
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
 #: the manifest's keys every run writes, in the order the runner writes them (written even when empty)
 _CORE = ("gilbench_version", "created", "finished", "status", "argv", "config", "python", "sample_interval",
          "memory_interval", "noise_threshold", "canary_slow", "canary_on_cpu", "profile", "timing", "cells",
          "interpreters", "skipped", "placement")
 #: keys only some runs write: runs of several placements, resumed runs, experiments, the two sides of ``gilbench ab``
 _OPTIONAL = ("placements", "placement_skipped", "resumed", "experiments", "side", "interleaved_with", "gate_design",
-             "code_hash")
+             "code_hash", "precision")
 
 
 @dataclass(frozen=True)
@@ -226,8 +257,10 @@ class RunManifest(_ReadByKey):
     experiments: tuple[Mapping[str, Any], ...] = ()
     side: str = ""  # gilbench ab: "base: main" or "cand: ..."
     interleaved_with: str = ""  # gilbench ab: the folder that holds both sides
-    gate_design: Mapping[str, Any] | None = None  # gilbench ab: bench.sequential.Design.to_dict()
+    gate_design: Mapping[str, Any] | None = None  # gilbench ab: bench.judge.sequential.Design.to_dict()
     code_hash: str = ""  # the measured workloads' source (bench.runner.code_hash); "" before it was recorded
+    #: the precision target and budget the cells were run to (``gilbench run --precision``); None: none
+    precision: PrecisionTarget | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
     #: the manifest as it was read (``from_dict``), for reads by key (``get``)
     source: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
@@ -242,6 +275,8 @@ class RunManifest(_ReadByKey):
         for name in ("timing", "interpreters", "skipped", "placement_skipped"):
             if name in values:
                 values[name] = dict(values[name])
+        if "precision" in values:
+            values["precision"] = PrecisionTarget.from_dict(values["precision"])
         for name in ("finished", "config", "sample_interval", "memory_interval", "noise_threshold", "canary_slow",
                      "canary_on_cpu", "gate_design"):
             if data.get(name) is None:
@@ -257,7 +292,7 @@ class RunManifest(_ReadByKey):
         for name in _OPTIONAL:
             value = getattr(self, name)
             if value not in ((), "", None, {}):
-                out[name] = _plain(value)
+                out[name] = value.to_dict() if isinstance(value, PrecisionTarget) else _plain(value)
         out["format"] = self.format
         return out
 

@@ -18,6 +18,7 @@ from .budget import parse_duration, parse_fake_machine
 from .config import Config, configure
 from .data.thresholds import Thresholds, parse_threshold
 from .matrix import parse_int_list
+from .precision import parse_precision
 
 if TYPE_CHECKING:
     from ..workloads import Declaration
@@ -33,7 +34,7 @@ AB_CONFIG = ("profile", "workload", "declared", "workload_module", "backend", "w
 #: the options of `run` that its --resume refuses (the plan is the run folder's)
 MATRIX_OPTIONS = ("workload", "workload_module", "kind", "size_param", "param", "name", "backend", "workers",
                   "cores", "tasks", "start_method", "processes", "values", "warmups", "python", "placement", "budget",
-                  "full_grid", "fake_cpus")
+                  "full_grid", "fake_cpus", "precision")
 #: the options of `ab` that its --resume refuses (the plan and sides are its ab.json's)
 AB_MATRIX_OPTIONS = ("workload", "workload_module", "kind", "size_param", "param", "backend", "workers", "cores",
                      "tasks", "base_python", "cand_python", "rounds")
@@ -197,6 +198,9 @@ class RunRequest:
     full_grid: bool = False  # the whole worker x core grid, no budget
     dry_run: bool = False  # the plan printed, nothing run or written
     fake_cpus: str | None = None  # --fake-cpus N[:T]: plan (dry run) for a machine this is not
+    #: the relative half-width each figure is run to (--precision); None: the profile's, unless ``precision_off``
+    precision: float | None = None
+    precision_off: bool = False  # --precision none: a fixed design, the profile's processes a cell
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "RunRequest":
@@ -222,6 +226,8 @@ class RunRequest:
             raise ValueError("--dry-run prints a new run's plan; drop --resume")
         if fake:
             parse_fake_machine(fake)  # a ValueError naming the accepted forms
+        given = getattr(ns, "precision", None)
+        precision = parse_precision(given) if given is not None else None  # a ValueError naming the forms
         return cls(
             matrix=None if ns.resume else Matrix.of(ns),
             resume=ns.resume,
@@ -238,7 +244,19 @@ class RunRequest:
             full_grid=full_grid,
             dry_run=dry_run,
             fake_cpus=fake,
+            precision=precision,
+            precision_off=given is not None and precision is None,
         )
+
+    def precision_for(self, profile: str) -> float | None:
+        """The target the run's figures are run to: --precision's, else the profile's; None: none."""
+        if self.precision_off:
+            return None
+        if self.precision is not None:
+            return self.precision
+        from .matrix import PROFILES
+
+        return PROFILES[profile].precision
 
 
 @dataclass(frozen=True)

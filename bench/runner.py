@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import random
 import re
@@ -22,7 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -37,11 +38,13 @@ from .child import run_limited, wait_polling, worker_environment
 from .lifecycle import (Interrupted, Lifecycle, Outcome, ResultsUnwritable, StopSignals,  # noqa: F401
                         now_iso, reopen)
 from .machine import describe, gil_enabled
-from .budget import RunEstimate
+from . import precision as rule
+from . import query
+from .budget import RunEstimate, estimated_timing
 from .matrix import Cell, Plan, Timing, available_cpus, cpu_list, layout_pad
 from .memory import MEMORY_INTERVAL_S, TreeMemory
-from .model import CellRecord, ProcessRecord
-from .records import Failure
+from .model import CellPrecision, CellRecord, ProcessRecord
+from .records import Failure, PrecisionTarget
 from .probe import probe
 from .progress import Progress, estimate_cell_seconds
 from .results import RunFolder
@@ -52,6 +55,8 @@ TIMEOUT_FACTOR = 10
 MIN_TIMEOUT_S = 60.0
 #: what one task is assumed to take, for estimates, when the probe could not time it
 UNKNOWN_TASK_S = 1.0
+#: the share of a budget kept back from the cells for what the run's estimate may miss (its end, a late report)
+BUDGET_MARGIN = 0.02
 #: a process is "noisy" when other processes used more than this share of its CPUs while it ran,
 NOISY_SHARE = 0.10
 #: or when its canary ran this much slower than the median of the run's canaries so far (a 30 ms
@@ -310,6 +315,7 @@ def plan_of(manifest: dict[str, Any]) -> Plan:
         placements=tuple(manifest.get("placements") or ()),
         placement_skipped=manifest.get("placement_skipped") or {},
         thinning=manifest.get("thinning") or {},
+        precision=PrecisionTarget.from_dict(manifest.get("precision")),
     )
 
 
@@ -366,14 +372,17 @@ def execute(
     rng: random.Random | None = None,
     looks: Sequence[int] = (),
     still_open: Callable[[int], set[int]] | None = None,
+    precision: "ToPrecision | None" = None,
 ) -> None:
     """Run every pending cell of every lane: for each cell, round by round, one process per lane.
 
     With ``rng`` the lanes' order is shuffled in every round (``ab``); processes that already ran
     (a resumed run) are skipped. The manifests are written after every round. With ``looks`` (ab's
-    group-sequential design, ``bench.sequential``) the rounds run in blocks up to each look, cell by
+    group-sequential design, ``bench.judge.sequential``) the rounds run in blocks up to each look, cell by
     cell; after a look, ``still_open(look)`` names the cells a row still waits on, and the others are
-    finished with the rounds they have. Raises Interrupted on SIGTERM or SIGHUP, KeyboardInterrupt on
+    finished with the rounds they have. With ``precision`` (``gilbench run`` with a target: one lane) each
+    cell runs its first block, then more processes until its figure is known (``run_to_precision``), baselines
+    before the cells whose speedups rest on them. Raises Interrupted on SIGTERM or SIGHUP, KeyboardInterrupt on
     SIGINT; whatever ran is on disk.
     """
     plan = lanes[0].plan
@@ -395,8 +404,22 @@ def execute(
         notes += [f"noisy: {lane.records[i].note[:70]}" for lane in lanes if lane.records[i].noisy]
         if len(blocks) > 1:
             notes.insert(0, f"{max(len(lane.records[i].processes) for lane in lanes)} rounds")
-        progress.cell_done(finished, plan.cells[i], ", ".join(statuses), seconds[i], "; ".join(notes))
+        said = [lane.records[i].precision.text() for lane in lanes if lane.records[i].precision is not None]
+        progress.cell_done(finished, plan.cells[i], ", ".join(statuses), seconds[i], "; ".join(said + notes))
         finished += 1
+
+    if precision is not None:
+        assert len(lanes) == 1, "a precision target is gilbench run's: one lane"
+        order = measure_order(lanes[0].records, active)
+        if len(progress.estimates) == len(order):  # the estimates of time left in the order the cells run
+            progress.estimates = [precision.estimates[i] for i in order]
+        for position, i in enumerate(order):
+            t0 = time.monotonic()
+            share = precision.share(i, order[position + 1:], t0)
+            run_to_precision(lanes[0], i, timeouts[i], canaries, precision, share, progress.say)
+            seconds[i] += time.monotonic() - t0
+            finish(i)
+        return
 
     start = 0
     for b, end in enumerate(blocks):
@@ -454,39 +477,140 @@ def _run_rounds(lanes: list[Lane], i: int, rounds: range, timeout: float, canari
                     lane.save()
 
 
-def estimates_for(plan: Plan, python: str, indices: list[int] | None = None,
-                  task_s: Mapping[str, float] | None = None) -> list[float]:
-    """Each cell's estimated duration (one lane), from one task of each workload timed in a child (or
-    ``task_s``, one task's seconds by workload, where the plan's fitting timed them already)."""
+@dataclass
+class ToPrecision:
+    """What running cells to a precision target needs beside the lane: the target (``Plan.precision``), each
+    cell's estimate (plan order: its first block and the extra processes it is expected to take), and when
+    the cells' part of the budget ends (``time.monotonic``; None: no budget, only the cap stops a cell)."""
+
+    target: PrecisionTarget
+    estimates: list[float]
+    deadline: float | None = None
+
+    def share(self, i: int, rest: Sequence[int], now: float) -> float | None:
+        """Cell ``i``'s share of the budget as it starts, the cells ``rest`` still to run after it (seconds)."""
+        if self.deadline is None:
+            return None
+        return rule.share_s(self.deadline - now, self.estimates[i], sum(self.estimates[j] for j in rest))
+
+
+def measure_order(records: Sequence[CellRecord], active: Sequence[int]) -> list[int]:
+    """``active`` in plan order, each baseline moved to just before the first cell whose speedup rests on it
+    (the same interpreter, workload, cores and placement: ``bench.query.baseline_key``), so that a speedup is
+    judged against a baseline that has finished."""
+    first: dict[query.Key, int] = {}
+    for i in active:
+        if records[i].baseline:
+            first.setdefault(query.baseline_key(records[i]), i)
+    order: list[int] = []
+    placed: set[int] = set()
+    for i in active:
+        for j in (first.get(query.baseline_key(records[i])), i):
+            if j is not None and j not in placed:
+                order.append(j)
+                placed.add(j)
+    return order
+
+
+def _speedups_rest_on(records: Sequence[CellRecord], baseline: CellRecord) -> bool:
+    """Whether a cell of the run has its speedup against ``baseline`` (a start cost's cells do not: their figure
+    is their own time)."""
+    key = query.baseline_key(baseline)
+    return any(not r.baseline and r.status != "skipped" and query.baseline_key(r) == key for r in records)
+
+
+def headline(records: Sequence[CellRecord], i: int, target: float) -> tuple[CellRecord | None, float]:
+    """What cell ``i``'s headline figure is and the precision it is run to: (its baseline record for a speedup,
+    None for a time; the target). A baseline's figure is its time (to the target over sqrt 2 where speedups
+    rest on it, ``bench.precision.baseline_target``); a start cost's is its own time (its baseline's
+    microseconds are only subtracted); every other cell's is its speedup against its baseline cell, or its
+    time where that baseline did not finish."""
+    record = records[i]
+    start_cost = workloads.get(record.cell.workload).start_cost
+    if record.baseline:
+        return None, rule.baseline_target(target, not start_cost and _speedups_rest_on(records, record))
+    base = None if start_cost else query.baseline_of(records, record)
+    return (base if base is not None and query.finished(base) else None), target
+
+
+def run_to_precision(lane: Lane, i: int, timeout: float, canaries: list[float], schedule: ToPrecision,
+                     share_s: float | None, say: Callable[[str], None]) -> None:
+    """Cell ``i`` of ``lane``: its first block of processes, then ``block`` more at a time until its headline
+    figure's (``headline``) interval is within its target, the cap, or its share of the budget (``share_s``
+    seconds; None: no budget) is spent (``bench.precision.decide``: the rule reads the interval's width,
+    never the figure). Records how precisely the figure is known in ``CellRecord.precision``; says a line each
+    time the cell takes more after its first block."""
+    target, record = schedule.target, lane.records[i]
+    started = time.monotonic()
+    expected = estimated_timing(lane.plan).processes
+    while record.status == "pending":
+        ran = [p for p in record.processes if p.values]
+        base, aim = headline(lane.records, i, target.target)
+        spent = time.monotonic() - started
+        took = [p.ended - p.started for p in ran if p.ended > p.started]
+        per_process = statistics.fmean(took) if took else schedule.estimates[i] / max(1, expected)
+        interval, more, why = rule.decide(
+            list(query.process_summaries(record).values()),
+            None if base is None else list(query.process_summaries(base).values()), aim, target.first, target.cap,
+            target.block, rule.seed_of(record.id), target.resamples, target.confidence,
+            None if share_s is None else share_s - spent, per_process)
+        if more == 0:
+            record.precision = CellPrecision("time" if base is None else "speedup", aim, interval.relative, len(ran),
+                                             interval.value, interval.low, interval.high, why,
+                                             "" if base is None else base.id, target.confidence)
+            return
+        if len(ran) >= target.first:
+            width = f"±{interval.relative * 100:.1f} %" if math.isfinite(interval.relative) else "no interval yet"
+            say(f"gilbench: {record.id}: {width} after {len(ran)} processes, running {more} more")
+        _run_rounds([lane], i, range(len(record.processes), len(record.processes) + more), timeout, canaries, None)
+
+
+def probe_tasks(plan: Plan, python: str, indices: list[int] | None = None) -> dict[str, float]:
+    """One task's seconds by workload, each timed once in a child (``bench.probe``), for the cells ``indices``."""
     indices = list(range(len(plan.cells))) if indices is None else indices
-    if task_s is None:
-        task_s = probe({plan.cells[i].workload: {"params": plan.cells[i].params, "module": plan.cells[i].module}
-                        for i in indices}, python)
+    return probe({plan.cells[i].workload: {"params": plan.cells[i].params, "module": plan.cells[i].module}
+                  for i in indices}, python)
+
+
+def estimates_for(plan: Plan, python: str, indices: list[int] | None = None,
+                  task_s: Mapping[str, float] | None = None, timing: Timing | None = None) -> list[float]:
+    """Each cell's estimated duration (one lane), from one task of each workload timed in a child (or
+    ``task_s``, one task's seconds by workload, where the plan's fitting timed them already), with ``timing``
+    (default: what the plan counts: ``bench.budget.estimated_timing``)."""
+    task_s = task_s if task_s is not None else probe_tasks(plan, python, indices)
     gil = gil_enabled()
+    timing = timing or estimated_timing(plan)  # with a precision target: the extra processes a cell is expected to take
     return [
-        estimate_cell_seconds(c, workloads.get(c.workload).kind, task_s.get(c.workload, UNKNOWN_TASK_S), plan.timing, gil)
+        estimate_cell_seconds(c, workloads.get(c.workload).kind, task_s.get(c.workload, UNKNOWN_TASK_S), timing, gil)
         for c in plan.cells
     ]
 
 
 def _run_estimate(plan: Plan, options: RunOptions, manifest: dict[str, Any], estimates: list[float],
-                  pending: list[int]) -> RunEstimate:
-    """The whole run's estimate: the pending cells, the experiments not finished yet, the start and the report."""
-    from .budget import REPORT_BASE_S, REPORT_CELL_S, RUN_START_S
+                  pending: list[int], first: Sequence[float] | None = None) -> RunEstimate:
+    """The whole run's estimate: the pending cells, the experiments not finished yet, the start and the report.
+    With a precision target and a budget, ``first`` (each cell's first block) bounds it as
+    ``bench.budget.cells_within`` says."""
+    from .budget import REPORT_BASE_S, REPORT_CELL_S, RUN_START_S, cells_within
     from .experiment_runner import plan_jobs
 
     jobs = [] if options.experiments == () else plan_jobs(
         plan.profile, len(available_cpus()), [(label, "", {}) for label in plan.interpreters or {"": {}}],
         options.experiments)
     done = {(e["name"], e.get("python", "")) for e in manifest.get("experiments") or [] if e.get("status") == "ok"}
-    return RunEstimate(sum(estimates[i] for i in pending),
-                       sum(j.estimate for j in jobs if (j.name, j.label) not in done), RUN_START_S,
-                       REPORT_BASE_S + REPORT_CELL_S * len(plan.cells) if options.report else 0.0)
+    experiments = sum(j.estimate for j in jobs if (j.name, j.label) not in done)
+    report = REPORT_BASE_S + REPORT_CELL_S * len(plan.cells) if options.report else 0.0
+    cells = sum(estimates[i] for i in pending)
+    if plan.precision is not None and first is not None:
+        cells = cells_within(sum(first[i] for i in pending), cells, experiments + RUN_START_S + report,
+                             plan.precision.budget_s)
+    return RunEstimate(cells, experiments, RUN_START_S, report)
 
 
 def process_timeouts(plan: Plan, estimates: list[float], timeout: float | None) -> list[float]:
     """Each cell's time limit for one of its processes."""
-    return [timeout or max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * e / plan.timing.processes) for e in estimates]
+    processes = estimated_timing(plan).processes
+    return [timeout or max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * e / processes) for e in estimates]
 
 
 def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: RunFolder | None = None,
@@ -495,6 +619,7 @@ def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: Ru
     ``run`` schedule (cells in turn, then the experiments) inside the one lifecycle (bench.lifecycle).
     ``task_s``: one task's seconds by workload, where fitting the plan timed them already (and said the plan and
     its estimate: the run then says only where it writes)."""
+    entered = time.monotonic()  # a budget counts from here (the probe before it is the estimate's start)
     if resume is not None:
         folder, manifest = resume, reopen(resume)
         records = records_of(manifest)
@@ -508,9 +633,19 @@ def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: Ru
                                                                              "interpreters": plan.interpreters})]))
     life.prepare_interpreters()
     t = plan.timing
-    estimates = estimates_for(plan, options.python, life.pending(), task_s)
-    whole = _run_estimate(plan, options, manifest, estimates, life.pending())
+    timed = task_s if task_s is not None else probe_tasks(plan, options.python, life.pending())
+    estimates = estimates_for(plan, options.python, life.pending(), timed)
+    first = estimates_for(plan, options.python, life.pending(), timed, plan.timing) if plan.precision else None
+    whole = _run_estimate(plan, options, manifest, estimates, life.pending(), first)
     manifest["estimate"] = whole.to_dict()  # what was said before the start, beside what the run then took
+    schedule = None
+    if plan.precision is not None:
+        target = plan.precision
+        if target.budget_s is not None:  # the cells' part: the budget less the rest of the run's estimate
+            target = replace(target, cells_s=round(max(0.0, target.budget_s * (1 - BUDGET_MARGIN) - (
+                whole.total_s - whole.cells_s)), 1))
+            manifest["precision"] = target.to_dict()
+        schedule = ToPrecision(target, estimates, None if target.cells_s is None else entered + target.cells_s)
     progress = life.estimate(estimates, lambda todo, seconds: "" if task_s is not None else (
         f"gilbench: {len(todo)} cells{f' left of {len(plan.cells)}' if resume else ''}, profile {plan.profile}, "
         f"{t.processes} pyperf processes x ({f'{t.warmups} warmup + ' if t.warmups else ''}{t.values} values) "
@@ -526,7 +661,7 @@ def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: Ru
                 folder.write_json(folder.lesson, run_all())
             if sampler:
                 sampler.start()
-            execute([lane], process_timeouts(plan, estimates, options.timeout), progress)
+            execute([lane], process_timeouts(plan, estimates, options.timeout), progress, precision=schedule)
             if sampler:
                 sampler.stop()  # experiments time latencies: nothing of gilbench's own runs beside them
             if options.experiments != ():

@@ -13,23 +13,22 @@ replicate is fitted at once. ``scipy.optimize.curve_fit`` with ``sigma`` = the m
 ``bounds=(0, 1)`` finds the same s (tests/test_analyses.py checks it).
 
 The process is the unit: a cell's time is the median of its process medians, and an interval
-resamples each cell's process medians (independently per cell, with replacement) and recomputes.
+resamples each cell's process medians (independently per cell, with replacement) and recomputes. Those
+rules are ``bench.precision``'s, the very functions a run with a precision target stops its cells by, so the
+interval the report draws over processes is the one the run was run to.
 """
 
 from __future__ import annotations
 
 import math
-import zlib
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
-from ..bench.stats import bootstrap_ci, median_replicates
-
-#: bootstrap resamples per interval, and the interval's confidence
-RESAMPLES = 500
-CONFIDENCE = 0.95
+from ..bench import precision
+from ..bench.precision import CONFIDENCE, RESAMPLES, cell_replicates, cell_time, seed_of  # noqa: F401 - fits' names
+from ..bench.stats import bootstrap_ci
 
 
 def amdahl(workers: "np.ndarray | Sequence[float] | float", serial: float) -> np.ndarray:
@@ -58,25 +57,6 @@ def max_residual(workers: Sequence[float], speedups: Sequence[float], serial: fl
     if measured.size == 0 or math.isnan(serial):
         return math.nan
     return float(np.max(np.abs(measured / amdahl(workers, serial) - 1.0)))
-
-
-def _finite(samples: Sequence[float]) -> np.ndarray:
-    xs = np.asarray(samples, dtype=float)
-    return xs[np.isfinite(xs)]
-
-
-def cell_replicates(samples: Sequence[Sequence[float]], resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """Bootstrap replicates of each cell's time (the median of its process medians), shape
-    (resamples, cells): each cell's process medians resampled with replacement, independently."""
-    if not samples:
-        return np.empty((resamples, 0))
-    return np.column_stack([median_replicates(_finite(s), resamples, rng) for s in samples])
-
-
-def cell_time(samples: Sequence[float]) -> float:
-    """A cell's time from its process medians: their median (nan for none)."""
-    xs = _finite(samples)
-    return float(np.median(xs)) if xs.size else math.nan
 
 
 @dataclass(frozen=True)
@@ -136,24 +116,12 @@ def estimate(value: float, replicates: np.ndarray, confidence: float = CONFIDENC
     return Estimate(value, low, high)
 
 
-def seed_of(key: str) -> int:
-    """A stable seed from a text key (not Python's salted hash), so an interval does not depend on what
-    else the report computes."""
-    return zlib.crc32(key.encode("utf-8"))
-
-
-def _enough(samples: Sequence[Sequence[float]]) -> bool:
-    return all(_finite(s).size >= 2 for s in samples)
-
-
 def speedup_estimate(reference: Sequence[float], cell: Sequence[float], resamples: int = RESAMPLES,
                      seed: int = 0) -> tuple[Estimate, np.ndarray]:
     """time(reference) / time(cell) from both cells' process medians, with its bootstrap interval and
-    the replicates (for ratios of speedups)."""
-    reps = cell_replicates([reference, cell], resamples, np.random.default_rng(seed))
-    ratio = reps[:, 0] / reps[:, 1]
-    point = cell_time(reference) / cell_time(cell)
-    return estimate(point, ratio, enough=_enough([reference, cell])), ratio
+    the replicates (for ratios of speedups): ``bench.precision.speedup_interval``, as an Estimate."""
+    found, ratio = precision.speedup_interval(reference, cell, seed, resamples)
+    return Estimate(found.value, found.low, found.high), ratio
 
 
 @dataclass(frozen=True)
@@ -181,5 +149,5 @@ def fit_curve(workers: Sequence[int], reference: Sequence[float], cells: Sequenc
     curves = reps[:, :1] / reps[:, 1:]
     fitted = fit_serial_fraction(workers, curves)
     return AmdahlFit(tuple(int(w) for w in workers), tuple(float(s) for s in speedups),
-                     estimate(serial, fitted, confidence, enough=_enough([reference, *cells])),
+                     estimate(serial, fitted, confidence, enough=precision.enough([reference, *cells])),
                      max_residual(workers, speedups, serial))

@@ -244,6 +244,10 @@ def load(path: Path | str) -> RunData:
         row["noisy"] = record.noisy
         row["noise_share"] = record.noise_share
         row["note"] = record.note
+        if record.precision is not None:  # a run with a precision target (older runs: no such columns)
+            said = record.precision
+            row.update(stated=said.text(), at_precision=said.reached, precision_figure=said.figure,
+                       precision_target=said.target, precision_achieved=said.achieved)
         bench = by_name.get(cid)
         processes = record.processes
         timed = [p for p in processes if p.values] if record.status == "ok" else []

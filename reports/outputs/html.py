@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from ...bench import query
 from ...bench.matrix import Timing
+from ...bench.progress import format_duration
 from ...bench.records import RunManifest
 from .. import figures
 from ..builds import free_threaded_pairs, gil_effect_pairs
@@ -188,6 +189,34 @@ def timing_of(manifest: RunManifest) -> SimpleNamespace:
     return SimpleNamespace(**{f.name: recorded.get(f.name, "?") for f in fields(Timing)})
 
 
+def precision_rows(run: RunData) -> list[tuple[str, str]]:
+    """The run's precision target and budget, in words, for its context (none for a run without a target)."""
+    target = run.manifest.precision
+    if target is None:
+        return []
+    aim = (f"±{target.target * 100:g} % at {target.confidence * 100:g} % (a percentile bootstrap over processes, "
+           f"{target.resamples} resamples): a baseline's time (±{target.target / math.sqrt(2) * 100:.1f} % where "
+           "speedups rest on it), a start cost's own time, every other cell's speedup; a cell ran "
+           f"{target.first} processes, then {target.block} at a time while its interval was wider, up to {target.cap}")
+    if target.budget_s is None:
+        budget = "none: only the cap stopped a cell"
+    else:
+        cells = f"; the cells {format_duration(target.cells_s)} of it" if target.cells_s is not None else ""
+        budget = (f"{format_duration(target.budget_s)}{cells}, each cell its share of what was left when it "
+                  "started (by the estimates)")
+    return [("precision target", aim), ("budget", budget)]
+
+
+def precision_view(run: RunData) -> dict[str, Any]:
+    """What the report says of the precision target: whether the run had one, the cells short of it with their
+    reason (by id, for the verdicts' marks), and how many reached it."""
+    records = [r for r in run.manifest.records if r.precision is not None and r.status == "ok"]
+    short = [r for r in records if not r.precision.reached]
+    return {"target": run.manifest.precision is not None, "judged": len(records), "reached": len(records) - len(short),
+            "short": [{"id": r.id, "text": r.precision.text()} for r in short],
+            "marks": {r.id: r.precision.text() for r in short}}
+
+
 def environment(run: RunData) -> list[tuple[str, str]]:
     m, man = run.machine, run.manifest
     loads = run.cells["load_avg_1min"].dropna() if "load_avg_1min" in run.cells else []
@@ -209,6 +238,7 @@ def environment(run: RunData) -> list[tuple[str, str]]:
         ("highest 1-min load during a cell", fmt(max(loads) if len(loads) else math.nan)),
         ("profile", f"{man.profile or None}: pyperf {t.processes} processes x ({t.warmups} warmup + "
                     f"{t.values} values), loops {t.loops}"),
+        *precision_rows(run),
         ("run", f"{man.created or None} to {man.finished or '(not finished)'}; status {man.status or None}"),
     ]
 
@@ -301,6 +331,7 @@ class HtmlOutput(Output):
             heatmap_png=figure_data_uri(figures.heatmap_figure(run.samples, reps)) if not reps.empty else "",
             distribution_png=figure_data_uri(figures.distribution_figure(cells, run.values, labels)) if not cells.empty else "",
             environment=environment(run),
+            precision=precision_view(run),
             unit_costs=unit_costs(run),
             lesson=run.lesson,
             interval=run.manifest.sample_interval,

@@ -1,0 +1,225 @@
+"""A figure's interval over processes, and the rule that stops a cell once its figure is known.
+
+Why here and pure: the runner decides with it whether a cell takes more pyperf processes, and the report
+draws the same interval (``reports.fits`` builds its estimates on these functions); bench/ may not import
+reports/, so the one definition lives on this side. Numbers in, numbers out: no run folder, no process
+started, numpy imported only when called (measured processes import ``bench.matrix``, which names this
+module's neighbours, and must not pay for numpy).
+
+The interval is the percentile bootstrap over processes: a cell's time is the median of its process medians,
+and each replicate resamples those medians with replacement (a speedup: both cells', independently) and
+recomputes the figure. With 2 to 4 processes it is the range over them (the 2.5th and 97.5th percentiles of
+the resampled median are the lowest and the highest process), which is the band the report draws; past 4 it
+narrows as the range cannot, so more processes can bring a figure within a precision.
+
+The stopping rule (``next_block``) reads only the interval's relative width, ``(high - low) / (high + low)``,
+and the count of processes, never where the figure lies: see docs/measuring.md for why that does not bias
+the figure, and tests/test_precision_simulation.py for the check on recorded processes.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:
+    import numpy as np
+
+#: bootstrap resamples per interval, and the interval's confidence (what the report's intervals use too)
+RESAMPLES = 500
+CONFIDENCE = 0.95
+#: the fewest processes a figure is judged on: below 4 the interval is the range of 2 or 3 processes, which
+#: holds a cell's median with a chance of 50 % or 75 % only
+MIN_JUDGED = 4
+#: processes a cell takes at a time after its first block, and the most a cell takes in all
+BLOCK = 2
+CAP = 16
+#: processes a budget never takes a cell below (two still give a range over processes and layouts)
+FLOOR = 2
+#: the extra processes a plan's estimate counts per cell beyond the first block: one block (quiet cells take
+#: none, noisy ones several)
+EXPECTED_EXTRA = BLOCK
+#: why a cell stopped short of its target
+BUDGET, CAPPED = "budget", "cap"
+
+
+def finite(samples: Sequence[float]) -> "np.ndarray":
+    """The finite numbers of ``samples``, as a numpy array."""
+    import numpy as np
+
+    xs = np.asarray(samples, dtype=float)
+    return xs[np.isfinite(xs)]
+
+
+def cell_time(samples: Sequence[float]) -> float:
+    """A cell's time from its process medians: their median (nan for none)."""
+    import numpy as np
+
+    xs = finite(samples)
+    return float(np.median(xs)) if xs.size else math.nan
+
+
+def cell_replicates(samples: Sequence[Sequence[float]], resamples: int, rng: Any) -> "np.ndarray":
+    """Bootstrap replicates of each cell's time (the median of its process medians), shape (resamples, cells):
+    each cell's process medians resampled with replacement, independently."""
+    import numpy as np
+
+    from .stats import median_replicates
+
+    if not samples:
+        return np.empty((resamples, 0))
+    return np.column_stack([median_replicates(finite(s), resamples, rng) for s in samples])
+
+
+def enough(samples: Sequence[Sequence[float]]) -> bool:
+    """Every cell has two finite process medians at least: an interval means something."""
+    return all(finite(s).size >= 2 for s in samples)
+
+
+def seed_of(key: str) -> int:
+    """A stable seed from a text key (not Python's salted hash): an interval does not depend on what else ran."""
+    return zlib.crc32(key.encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A figure and its interval over processes; nan ends where there is none (fewer than two processes)."""
+
+    value: float
+    low: float = math.nan
+    high: float = math.nan
+
+    @property
+    def bounded(self) -> bool:
+        return all(math.isfinite(x) for x in (self.value, self.low, self.high))
+
+    @property
+    def relative(self) -> float:
+        """The interval's half-width over its midpoint, ``(high - low) / (high + low)``: the "±" a precision is
+        said in. A function of high / low only, so of the spread of the processes and not of the figure's
+        value; nan without an interval."""
+        if not (math.isfinite(self.low) and math.isfinite(self.high)) or self.high + self.low <= 0:
+            return math.nan
+        return (self.high - self.low) / (self.high + self.low)
+
+
+def _percentiles(replicates: "np.ndarray", confidence: float) -> tuple[float, float]:
+    from .stats import bootstrap_ci
+
+    return bootstrap_ci(replicates, confidence)
+
+
+def time_interval(samples: Sequence[float], seed: int = 0, resamples: int = RESAMPLES,
+                  confidence: float = CONFIDENCE) -> Interval:
+    """A cell's time (the median of its process medians ``samples``) with its bootstrap interval."""
+    import numpy as np
+
+    value = cell_time(samples)
+    if not enough([samples]):
+        return Interval(value)
+    reps = cell_replicates([samples], resamples, np.random.default_rng(seed))[:, 0]
+    return Interval(value, *_percentiles(reps, confidence))
+
+
+def speedup_interval(reference: Sequence[float], cell: Sequence[float], seed: int = 0, resamples: int = RESAMPLES,
+                     confidence: float = CONFIDENCE) -> tuple[Interval, "np.ndarray"]:
+    """time(reference) / time(cell) from both cells' process medians, with its bootstrap interval, and the
+    replicates (for ratios of speedups)."""
+    import numpy as np
+
+    reps = cell_replicates([reference, cell], resamples, np.random.default_rng(seed))
+    ratio = reps[:, 0] / reps[:, 1]
+    value = cell_time(reference) / cell_time(cell)
+    if not enough([reference, cell]):
+        return Interval(value), ratio
+    return Interval(value, *_percentiles(ratio, confidence)), ratio
+
+
+def baseline_target(target: float, has_speedups: bool) -> float:
+    """The precision a baseline's time is taken to: ``target / sqrt(2)`` where speedups rest on it, so that a
+    speedup (whose width adds the baseline's and the cell's, about in quadrature) can reach ``target`` with
+    its own cell at the same width; ``target`` where none does."""
+    return target / math.sqrt(2) if has_speedups else target
+
+
+def reached(interval: Interval, processes: int, target: float) -> bool:
+    """Whether a figure is known to ``target``: judged on ``MIN_JUDGED`` processes at least, its interval's
+    relative width within the target. The figure's value is never read."""
+    width = interval.relative
+    return processes >= MIN_JUDGED and math.isfinite(width) and width <= target
+
+
+def next_block(processes: int, first: int, at_target: bool, cap: int = CAP, block: int = BLOCK,
+               share_left_s: float | None = None, per_process_s: float = 0.0) -> tuple[int, str]:
+    """How many more processes a cell runs now, and why it stops short of its target ("" when it need not).
+
+    ``processes`` ran so far; the first block is ``first`` processes, then ``block`` at a time while its figure
+    is not ``at_target`` (``reached``), up to ``cap``. ``share_left_s`` is what is left of the cell's share of
+    the run's budget (None: no budget), ``per_process_s`` what one of its processes takes: a block the share
+    cannot pay for is cut to what it can, and none is run once it cannot pay for one (``BUDGET``); below
+    ``FLOOR`` processes the budget is not asked. Returns (0, "") when the cell is done at its target, (0,
+    ``BUDGET``) or (0, ``CAPPED``) when it stops short.
+    """
+    if processes >= max(first, 1) and at_target:
+        return 0, ""
+    cap = max(cap, first)
+    if processes >= cap:
+        return 0, CAPPED
+    want = min(first - processes if processes < first else block, cap - processes)
+    if share_left_s is not None and per_process_s > 0:
+        afford = int(max(0.0, share_left_s) // per_process_s)
+        if afford < want:
+            floor = max(0, min(FLOOR, first) - processes)
+            if floor:
+                return floor, ""
+            if afford < 1:
+                return 0, BUDGET
+            want = afford
+    return want, ""
+
+
+def decide(medians: Sequence[float], reference: Sequence[float] | None, aim: float, first: int, cap: int = CAP,
+           block: int = BLOCK, seed: int = 0, resamples: int = RESAMPLES, confidence: float = CONFIDENCE,
+           share_left_s: float | None = None, per_process_s: float = 0.0) -> tuple[Interval, int, str]:
+    """One look at a cell: its figure's interval from its process medians so far (its time, or with
+    ``reference``, the baseline's process medians, its speedup), and ``next_block``'s answer: (interval, more
+    processes to run now, why it stops short). What the runner asks after every block, and what the simulation
+    on recorded processes replays."""
+    if reference is None:
+        interval = time_interval(medians, seed, resamples, confidence)
+    else:
+        interval = speedup_interval(reference, medians, seed, resamples, confidence)[0]
+    ran = int(finite(medians).size)
+    more, why = next_block(ran, first, reached(interval, ran, aim), cap, block, share_left_s, per_process_s)
+    return interval, more, why
+
+
+def share_s(left_s: float, cell_s: float, rest_s: float) -> float:
+    """A cell's share of the budget: the ``left_s`` seconds the run has left when it starts, split over it
+    and the cells after it in proportion to their estimates (``cell_s``, and ``rest_s`` for all of theirs)."""
+    if left_s <= 0:
+        return 0.0
+    whole = cell_s + rest_s
+    return left_s * (cell_s / whole if whole > 0 else 1.0)
+
+
+def expected_processes(first: int, cap: int = CAP) -> int:
+    """The processes a plan's estimate counts for a cell with a precision target: its first block and
+    ``EXPECTED_EXTRA`` more, never above the cap."""
+    return min(max(cap, first), first + EXPECTED_EXTRA)
+
+
+def parse_precision(text: str) -> float | None:
+    """"2%", "2 %", "0.02" -> 0.02; "none" or "off" -> None (no target); a ValueError naming the forms."""
+    cleaned = text.strip().lower().replace(" ", "")
+    if cleaned in ("none", "off"):
+        return None
+    try:
+        value = float(cleaned[:-1]) / 100 if cleaned.endswith("%") else float(cleaned)
+    except ValueError:
+        raise ValueError(f"--precision must be a percentage such as 2% or 0.5%, or none, not {text!r}") from None
+    if not 0 < value < 1:
+        raise ValueError(f"--precision must be above 0 % and below 100 %, not {text!r}")
+    return value
