@@ -86,6 +86,16 @@ def wait_gone(marker: str, timeout: float = 5.0) -> list[psutil.Process]:
     return left
 
 
+def _still_ours(pid: int, marker: str) -> bool:
+    """Whether ``pid`` is still the sampler (alive, not a zombie, ``marker`` in its command line): after
+    tens of thousands of processes a machine with pid_max 32768 may give the number to another process."""
+    try:
+        proc = psutil.Process(pid)
+        return proc.status() != psutil.STATUS_ZOMBIE and any(marker in a for a in proc.cmdline())
+    except psutil.Error:
+        return False
+
+
 def kill_all(procs: list[psutil.Process]) -> None:
     for proc in procs:
         try:
@@ -106,7 +116,7 @@ def test_the_sampler_exits_when_its_runner_dies(tmp_path, how, after):
     left = wait_gone(str(tmp_path))
     kill_all(left)
     assert left == [], f"sampler {pid} still running after its runner died"
-    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert not _still_ours(pid, str(tmp_path)), f"sampler {pid} still running after its runner died"
     if after:
         assert len(pd.read_csv(out)) >= 2  # it was sampling until then
     size = out.stat().st_size if out.exists() else 0
