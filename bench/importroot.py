@@ -14,6 +14,7 @@ import hashlib
 import importlib.util
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 PARTS = ("bench", "workloads", "reports", "experiments")
@@ -50,7 +51,7 @@ def make_shim(folder: Path, workloads_dir: Path | None = None) -> Path:
         link = package / name
         if link.is_symlink() and Path(os.readlink(link)) == target:
             continue
-        tmp = package / f".{name}.{os.getpid()}"
+        tmp = package / f".{name}.{os.getpid()}.{threading.get_ident()}"  # two threads of one process may race
         tmp.unlink(missing_ok=True)
         tmp.symlink_to(target, target_is_directory=True)
         os.replace(tmp, link)  # atomic: a concurrent reader sees the old link or the new one
