@@ -23,6 +23,12 @@ from .request import AB_DEFAULTS, RUN_DEFAULTS, AbRequest, CompareRequest, RunRe
 from .request import thresholds_of as _thresholds  # noqa: F401 - the name tests and scripts know
 
 
+
+def _profile_defaults(value, show) -> str:
+    """"(default: the profile's: NAME VALUE, ...; the others none)" for a setting only some profiles have."""
+    given = ", ".join(f"{p.name} {show(value(p))}" for p in PROFILES.values() if value(p))
+    return f"(default: the profile's: {given}; the others none)"
+
 def _positive(kind: type, what: str):  # noqa: ANN202 - an argparse type
     def parse(text: str) -> float:
         try:
@@ -103,16 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="fit the run in this time, e.g. 90s, 10m, 1h30m: while the estimate (cells, experiments, "
                      "report) is over it, thin the worker x core grid off its diagonal further, then run fewer processes "
                      "per cell (down to 2), each step said before the run starts; the diagonal, the baselines and the "
-                     "start costs are always kept (default: the profile's: "
-                     + ", ".join(f"{p.name} {format_duration(p.budget_s)}" for p in PROFILES.values() if p.budget_s)
-                     + "; the others none)")
+                     "start costs are always kept " + _profile_defaults(lambda p: p.budget_s, format_duration))
     run.add_argument("--precision", metavar="PCT",
                      help="run each cell until its headline figure (a baseline's time, else its speedup) is known to "
                      "within this, e.g. 2%%: after the first --processes, 2 more processes at a time while the 95 %% "
                      "interval over processes is wider than +-PCT, up to 16, or until the cell's share of the budget is "
-                     "spent (then the report flags it); none: the profile's processes, no more (default: the profile's: "
-                     + ", ".join(f"{p.name} {p.precision * 100:g} %%" for p in PROFILES.values() if p.precision)
-                     + "; the others none)")
+                     "spent (then the report flags it); none: the profile's processes, no more "
+                     + _profile_defaults(lambda p: p.precision, lambda x: f"{x * 100:g} %%"))
     run.add_argument("--full-grid", action="store_true", default=None,  # None: not given (--resume refuses it given)
                      help="run the profile's whole worker x core grid: no thinning past 8 CPUs, no budget")
     run.add_argument("--dry-run", action="store_true",
