@@ -45,8 +45,9 @@ from .matrix import Plan
 from .progress import WORKER_START_S, format_duration
 from .results import RunFolder, write_json_atomic
 from .lifecycle import Lifecycle, Outcome, ResultsUnwritable, cannot_write, reopen
-from .runner import (Lane, RunOptions, estimates_for, execute, new_manifest, new_records, plan_of, process_timeouts,
-                     records_of, register_workloads)
+from .lifecycle import Lane
+from .runner import RunOptions, estimates_for, execute, new_manifest, new_records, process_timeouts, records_of
+from .plans import plan_of, register_workloads
 
 
 #: seconds a side's interpreter may take to describe its machine

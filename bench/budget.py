@@ -35,7 +35,8 @@ from typing import Mapping, Sequence
 
 from .. import workloads
 from .backends import get_backend
-from .matrix import Cell, Plan, Timing
+from .model import Cell, Timing
+from .matrix import Plan
 from .precision import expected_processes
 from .progress import estimate_cell_seconds, format_duration
 from .topology import Topology
@@ -339,7 +340,7 @@ def describe(fitted: Fitted, full_cells: int, machine: str = "") -> list[str]:
 
 def experiments_seconds(profile: str, cpus: int, labels: Sequence[str], only: Sequence[str] | None) -> float:
     """The experiments' estimate for a run of ``profile`` on ``cpus`` CPUs, each on every interpreter label."""
-    from .experiment_runner import plan_jobs
+    from .experiment_jobs import plan_jobs
 
     if only == ():
         return 0.0
@@ -347,10 +348,3 @@ def experiments_seconds(profile: str, cpus: int, labels: Sequence[str], only: Se
     return sum(j.estimate for j in jobs)
 
 
-def probe_costs(plan: Plan, python: str, experiments_s: float, report: bool) -> Costs:
-    """The plan's costs with each workload's task timed once in a child (``bench.probe``)."""
-    from .machine import gil_enabled
-    from .probe import probe
-
-    specs = {c.workload: {"params": c.params, "module": c.module} for c in plan.cells if c.id not in plan.skipped}
-    return Costs(probe(specs, python), experiments_s, gil_enabled(), report)

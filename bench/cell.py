@@ -33,7 +33,7 @@ from . import __version__
 from .backends import TaskFailed
 
 if TYPE_CHECKING:
-    from .matrix import Cell
+    from .model import Cell
 
 # Everything else is imported inside main(): spawn and forkserver children re-import this module as
 # their __main__ (it runs as ``python -m gilbench.bench.cell``), and what they import is start-up cost that a
@@ -113,7 +113,7 @@ def _set_up(cell_json: str) -> tuple["Cell", Any, Any, Any]:
     """The cell, its workload, its backend and the task a worker of it runs (``--worker`` and ``--count`` alike)."""
     from .. import workloads
     from .backends import get_backend
-    from .matrix import Cell
+    from .model import Cell
 
     cell = Cell.from_dict(json.loads(cell_json))
     if cell.module:

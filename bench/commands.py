@@ -48,7 +48,8 @@ def run(request: RunRequest) -> int:
     from .config import explain
     from .plans import check_writable, plan_for, resumable
     from .results import clear_run_folder
-    from .runner import ResultsUnwritable, RunOptions, run as run_plan
+    from .lifecycle import ResultsUnwritable
+    from .runner import RunOptions, run as run_plan
 
     resume, task_s = None, None
     try:
@@ -120,7 +121,8 @@ def _fitted(full: "Plan", request: RunRequest, fake_cpus: int | None) -> tuple["
     """The plan fitted to the machine and the budget (bench.budget), said before the start with its estimate
     and what was thinned (with --dry-run, every cell too, on stdout); and the task times the probe found, for
     the runner's estimates."""
-    from .budget import describe, experiments_seconds, fit, grid_lines, probe_costs
+    from .budget import describe, experiments_seconds, fit, grid_lines
+    from .probe import probe_costs
     from .matrix import available_cpus
     from .plans import thinning_for
 

@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from .child import INHERITED, PAD_VARIABLE, run_limited
-from .matrix import Cell
+from .model import Cell
 
 INSTALL_HINT = "apt-get install valgrind"
 #: the oldest Valgrind used: cachegrind's --cache-sim=no and %p out files, and CPUs of the last years

@@ -16,57 +16,24 @@ import os
 import re
 import signal
 import time
-from dataclasses import dataclass, field
+
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from .child import run_limited, worker_environment
+from .experiment_jobs import ExperimentJob, plan_jobs
 from .matrix import available_cpus
 from .progress import format_duration
-from .records import Failure
+from .data.failure import Failure
 from .results import RunFolder
-from ..experiments import all_experiments, get
-from ..experiments.base import ExperimentResult
+from .data.experiment import ExperimentResult
 
 if TYPE_CHECKING:
-    from .runner import Lane
+    from .lifecycle import Lane
 
 #: an experiment may take this many times its estimate before it is ended, but never less than MIN_TIMEOUT_S
 TIMEOUT_FACTOR = 5.0
 MIN_TIMEOUT_S = 60.0
-
-
-@dataclass
-class ExperimentJob:
-    """One experiment to run on one interpreter, with the parameters its profile gave it."""
-
-    name: str
-    label: str  # the interpreter's label in the run ("" for gilbench's own)
-    python: str
-    params: dict[str, Any]
-    estimate: float
-    env: dict[str, str] = field(default_factory=dict)  # the interpreter's settings and PYTHONPATH
-
-    @property
-    def id(self) -> str:
-        return f"{self.name}@{self.label}" if self.label else self.name
-
-
-def plan_jobs(profile: str, cpus: int, interpreters: Sequence[tuple[str, str, Mapping[str, str]]],
-              only: Sequence[str] | None = None) -> list[ExperimentJob]:
-    """Every (experiment, interpreter) pair to run: the experiments named in ``only`` (default: all)
-    whose parameters for ``profile`` and ``cpus`` are not empty, in report order, each on every
-    interpreter given as (label, python, environment to add)."""
-    names = list(all_experiments()) if only is None else [get(n).name for n in only]
-    chosen = sorted((get(n)() for n in dict.fromkeys(names)), key=lambda e: (e.order, e.name))
-    jobs = []
-    for experiment in chosen:
-        params = experiment.parameters(profile, cpus)
-        if not params:
-            continue
-        for label, python, env in interpreters:
-            jobs.append(ExperimentJob(experiment.name, label, python, params, experiment.estimate(params), dict(env)))
-    return jobs
 
 
 def time_limit(job: ExperimentJob, timeout: float | None = None) -> float:

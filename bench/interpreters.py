@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from .importroot import shared_root
+from .records import short_name, version_tuple
 
 #: where prepared environments live, one folder per interpreter identity (``Interpreter.key``)
 CACHE_ROOT = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gilbench" / "envs"
@@ -131,16 +132,6 @@ _SETTINGS = re.compile(r"^(.*?)\s*:\s*((?:-X\s*)?[A-Za-z_][A-Za-z0-9_]*\s*=.*)$"
 _VERSION = re.compile(r"^(?:python|py|cpython-?)?(\d+)\.(\d+)(?:\.(\d+))?([tT])?$")
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _X_GIL = re.compile(r"^-X\s*gil$")
-
-
-def version_tuple(version: str) -> tuple[int, ...]:
-    """"3.14.0rc1" -> (3, 14, 0)"""
-    return tuple(int(n) for n in re.findall(r"\d+", version.split("+")[0])[:3])
-
-
-def short_name(version: str, free_threaded: bool) -> str:
-    major_minor = ".".join(str(n) for n in version_tuple(version)[:2])
-    return major_minor + ("t" if free_threaded else "")
 
 
 def parse_settings(text: str) -> dict[str, str]:

@@ -23,13 +23,14 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
+from .model import Cell, CellRecord
 from .progress import Progress
 from .results import RunFolder
 
 if TYPE_CHECKING:
-    from .runner import Lane
+    from .matrix import Plan
 
 #: the errors that mean "the disk refuses": full, a file too large (a quota, RLIMIT_FSIZE), read-only, no
 #: permission (a folder made read-only meanwhile)
@@ -89,10 +90,33 @@ def reopen(folder: RunFolder) -> dict[str, Any]:
 
 
 @dataclass
+class Lane:
+    """One run folder being filled: a whole ``run``, or one side of ``ab``."""
+
+    name: str
+    folder: RunFolder
+    plan: Plan
+    manifest: dict[str, Any]
+    records: list[CellRecord]
+    python: str = sys.executable
+    cwd: Path | None = None
+    env: Mapping[str, str] | None = None
+    #: interpreter label -> (python to run its cells with, environment to add); "" is ``python``
+    interpreters: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+
+    def python_for(self, cell: Cell) -> tuple[str, dict[str, str]]:
+        return self.interpreters.get(cell.python, (self.python, {}))
+
+    def save(self) -> None:
+        self.manifest["cells"] = [r.to_dict() for r in self.records]
+        self.folder.write_manifest(self.manifest)
+
+
+@dataclass
 class Lifecycle:
     """The lanes of one run (one for ``run``, a side each for ``ab``) from their first write to their final save."""
 
-    lanes: list["Lane"]
+    lanes: list[Lane]
     root: Path  # what the messages name: the run folder, or the folder holding ab's two
     stream: Any = None  # where progress goes (default: stderr)
     interrupted: Interrupted | None = None

@@ -12,33 +12,17 @@ where it picks other CPUs, and is skipped with the reason where it picks the sam
 
 from __future__ import annotations
 
-import json
 import os
-import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from .. import workloads
 from .backends import all_backends, get_backend
+from .model import Cell, Timing
 from .topology import PHYSICAL, Topology, placements as parse_placements, read_topology
 
 if TYPE_CHECKING:  # a measured process imports this module: the records are not its to load
     from .records import PrecisionTarget
-
-
-@dataclass(frozen=True)
-class Timing:
-    """Sample counts: ``processes`` pyperf worker processes x (``warmups`` + ``values``) batches.
-
-    The process is the unit of analysis (its values share one memory layout, placement and clock),
-    so a profile's budget goes into processes (in ``gilbench ab``: rounds), each with a few values
-    whose median is robust to one disturbed batch.
-    """
-
-    processes: int
-    values: int
-    warmups: int
-    loops: int = 1  # one batch per value; batches are long enough that calibration is not needed
 
 
 #: the environment of process k is grown by layout_pad(k) bytes: values across a cell's processes
@@ -164,54 +148,6 @@ PROFILES: dict[str, Profile] = {
         ),
     )
 }
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One measured combination, with everything a worker needs to run it (and nothing else)."""
-
-    workload: str
-    backend: str
-    workers: int
-    cores: int
-    cpus: tuple[int, ...]
-    tasks: int
-    params: dict[str, Any] = field(default_factory=dict)
-    start_method: str | None = None
-    scale: float = 1.0
-    #: where a user's workload comes from, for the workers to load it: its module (a dotted name or a .py
-    #: file), or a function's source (JSON, workloads.functions); None for a built-in workload
-    module: str | None = None
-    python: str = ""  # the interpreter's label (bench.interpreters); "" is the one gilbench runs on
-    #: the placement of a cell measured again under another placement than the run's first ("": the run's)
-    placement: str = ""
-
-    @property
-    def id(self) -> str:
-        base = f"{self.workload}/{self.backend}/w{self.workers}/c{self.cores}"
-        base += f"-{self.placement}" if self.placement else ""
-        return f"{base}@{self.python}" if self.python else base
-
-    @property
-    def slug(self) -> str:
-        """A file-name-safe form of the id."""
-        return re.sub(r"[^A-Za-z0-9._-]+", "_", self.id.replace("/", "__"))
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["cpus"] = list(self.cpus)
-        if not self.placement:
-            del data["placement"]  # a run of one placement writes cells as before placements could be several
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Cell":
-        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
-        known["cpus"] = tuple(known.get("cpus", ()))
-        return cls(**known)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
 
 
 def available_cpus() -> list[int]:

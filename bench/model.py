@@ -9,13 +9,77 @@ a ``CellRecord`` is one cell's plan, outcome and processes. Both are plain data 
 
 from __future__ import annotations
 
+import json
 import math
+import re
 import statistics
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from .matrix import Cell
-from .records import Failure
+from .data.failure import Failure
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Sample counts: ``processes`` pyperf worker processes x (``warmups`` + ``values``) batches.
+
+    The process is the unit of analysis (its values share one memory layout, placement and clock),
+    so a profile's budget goes into processes (in ``gilbench ab``: rounds), each with a few values
+    whose median is robust to one disturbed batch.
+    """
+
+    processes: int
+    values: int
+    warmups: int
+    loops: int = 1  # one batch per value; batches are long enough that calibration is not needed
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One measured combination, with everything a worker needs to run it (and nothing else)."""
+
+    workload: str
+    backend: str
+    workers: int
+    cores: int
+    cpus: tuple[int, ...]
+    tasks: int
+    params: dict[str, Any] = field(default_factory=dict)
+    start_method: str | None = None
+    scale: float = 1.0
+    #: where a user's workload comes from, for the workers to load it: its module (a dotted name or a .py
+    #: file), or a function's source (JSON, workloads.functions); None for a built-in workload
+    module: str | None = None
+    python: str = ""  # the interpreter's label (bench.interpreters); "" is the one gilbench runs on
+    #: the placement of a cell measured again under another placement than the run's first ("": the run's)
+    placement: str = ""
+
+    @property
+    def id(self) -> str:
+        base = f"{self.workload}/{self.backend}/w{self.workers}/c{self.cores}"
+        base += f"-{self.placement}" if self.placement else ""
+        return f"{base}@{self.python}" if self.python else base
+
+    @property
+    def slug(self) -> str:
+        """A file-name-safe form of the id."""
+        return re.sub(r"[^A-Za-z0-9._-]+", "_", self.id.replace("/", "__"))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["cpus"] = list(self.cpus)
+        if not self.placement:
+            del data["placement"]  # a run of one placement writes cells as before placements could be several
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Cell":
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        known["cpus"] = tuple(known.get("cpus", ()))
+        return cls(**known)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
 
 
 @dataclass
@@ -201,6 +265,9 @@ class CellPrecision:
 #: a cell's statuses: pending (not run yet, or partly run), ok, failed, timeout, and skipped (it cannot
 #: run there: a model unavailable on its interpreter, an interpreter that could not be prepared, a
 #: workload a model cannot run; ``note`` says why)
+#: the built-in start-cost workload: what a cell of a run folder that did not record ``start_cost`` is taken as
+START_COST_WORKLOAD = "noop"
+
 FINAL_STATUSES = ("ok", "failed", "timeout", "skipped")
 
 
@@ -223,9 +290,14 @@ class CellRecord:
     note: str = ""
     #: how precisely its headline figure is known (runs with a precision target; None in older run folders)
     precision: CellPrecision | None = None
+    #: its workload measures a model's start cost (``Workload.start_cost``), not a scaling; None: inferred
+    #: as before it was recorded (the built-in start-cost workload, START_COST_WORKLOAD)
+    start_cost: bool | None = None
 
     def __post_init__(self) -> None:
         self.error = Failure.of(self.error)
+        if self.start_cost is None:
+            self.start_cost = self.cell.workload == START_COST_WORKLOAD
 
     @property
     def id(self) -> str:
@@ -250,7 +322,7 @@ class CellRecord:
             id=self.cell.id, slug=self.cell.slug, kind=self.kind, baseline=self.baseline, family=self.family,
             in_process=self.in_process, status=self.status,
             started=self.started, ended=self.ended, processes=[p.to_dict() for p in self.processes],
-            noisy=self.noisy, noise_share=self.noise_share,
+            noisy=self.noisy, noise_share=self.noise_share, start_cost=self.start_cost,
         )
         if self.error:
             data["error"] = Failure.of(self.error).to_dict()  # of: a dict assigned after construction
@@ -266,6 +338,7 @@ class CellRecord:
         return cls(
             cell=cell,
             kind=data.get("kind", ""),
+            start_cost=data.get("start_cost"),  # None in run folders from before it was recorded: inferred
             baseline=bool(data.get("baseline", False)),
             family=data.get("family", ""),
             # a manifest from before models recorded it: workers in the process where there is no start method

@@ -14,7 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .matrix import PROFILES, Plan, Timing, expand
+from .matrix import PROFILES, Plan, expand
+from .model import Timing
 from .results import RunFolder
 from .runner import run_process
 from .sampler import Sampler

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from .. import workloads
 from . import specs
-from .matrix import PROFILES, Plan, Timing, expand
+from .matrix import PROFILES, Plan, expand
+from .model import Cell, Timing
+from .records import PrecisionTarget
 from .request import Matrix
 from .results import RunFolder
 from .topology import Topology
@@ -69,10 +71,32 @@ def thinning_for(matrix: Matrix, budget_s: float | None, full_grid: bool) -> tup
 
 def resumable(path: Path) -> tuple[RunFolder, Plan]:
     """An interrupted run folder and the plan it was made from (its users' workloads registered again)."""
-    from .runner import plan_of, register_workloads
-
     folder = RunFolder(path)
     return folder, register_workloads(plan_of(folder.read_manifest()))
+
+
+def plan_of(manifest: dict[str, Any]) -> Plan:
+    """The plan a run folder's manifest was made from (to resume it)."""
+    return Plan(
+        profile=manifest["profile"],
+        timing=Timing(**manifest["timing"]),
+        cells=tuple(Cell.from_dict(c) for c in manifest["cells"]),
+        interpreters=manifest.get("interpreters") or {},
+        skipped=manifest.get("skipped") or {},
+        placement=manifest.get("placement", "logical"),  # a run from before placements took the first CPUs
+        placements=tuple(manifest.get("placements") or ()),
+        placement_skipped=manifest.get("placement_skipped") or {},
+        thinning=manifest.get("thinning") or {},
+        precision=PrecisionTarget.from_dict(manifest.get("precision")),
+    )
+
+
+def register_workloads(plan: Plan) -> Plan:
+    """Register the user's workloads that ``plan``'s cells name (``Cell.module``: a module or a function's
+    source), as when the plan was made, so that a resumed run or ab finds them by name; ``plan`` itself."""
+    for module in dict.fromkeys(c.module for c in plan.cells if c.module):
+        workloads.load_module(module)
+    return plan
 
 
 def check_writable(root: Path) -> None:

@@ -13,10 +13,14 @@ import json
 import os
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import workloads
 from .child import run_limited
+
+if TYPE_CHECKING:
+    from .budget import Costs
+    from .matrix import Plan
 
 #: the probe may take this long in all; workloads not timed by then get no estimate
 PROBE_LIMIT_S = 20.0
@@ -64,6 +68,15 @@ def main(argv: list[str]) -> int:
         except Exception:  # noqa: BLE001 - a failing task gets no estimate; its cell will report the error
             continue
     return 0
+
+
+def probe_costs(plan: "Plan", python: str, experiments_s: float, report: bool) -> "Costs":
+    """The plan's costs with each workload's task timed once in a child (``bench.probe``)."""
+    from .budget import Costs  # here: the probe's child needs only the workloads
+    from .gil import gil_enabled
+
+    specs = {c.workload: {"params": c.params, "module": c.module} for c in plan.cells if c.id not in plan.skipped}
+    return Costs(probe(specs, python), experiments_s, gil_enabled(), report)
 
 
 if __name__ == "__main__":

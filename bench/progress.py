@@ -6,7 +6,7 @@ import sys
 import time
 from typing import TextIO
 
-from .matrix import Cell, Timing
+from .model import Cell, Timing
 from .stats import ideal_speedup
 
 #: what one measured process costs besides its batches: the interpreter's start and imports, the canary, the

@@ -12,13 +12,11 @@ under test import it (no pandas, no process started).
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field, fields, replace
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
-from .interpreters import short_name
-
-if TYPE_CHECKING:
-    from .model import CellRecord
+from .model import CellRecord
 
 #: 2: cells hold their pyperf processes (bench.model.CellRecord); 1 had flat values
 FORMAT = 2
@@ -42,55 +40,14 @@ class _ReadByKey:
         return self._as_read()
 
 
-@dataclass(frozen=True)
-class Failure:
-    """Why a cell, a process or an experiment did not finish: what its writer knew of the error.
+def version_tuple(version: str) -> tuple[int, ...]:
+    """"3.14.0rc1" -> (3, 14, 0)"""
+    return tuple(int(n) for n in re.findall(r"\d+", version.split("+")[0])[:3])
 
-    ``how``: raised (a task raised ``error_type``), exited (non-zero exit code), signal (killed),
-    timeout, fixture (the workload's fixture did not start), unreadable (a result that could not be read).
-    ``traceback`` is where a task raised, ``log_tail`` the last lines of the process's log.
-    """
 
-    how: str = ""
-    message: str = ""
-    error_type: str = ""  # the exception's type name; experiment results before this record wrote "type"
-    traceback: str = ""
-    log_tail: str = ""
-    exitcode: int | None = None
-    worker: int | None = None
-    limit_s: float | None = None  # timeout: the time limit the process ran past
-
-    @property
-    def head(self) -> str:
-        """One line: "ValueError: bad input", "timeout: no result within ..."."""
-        return ": ".join(str(x) for x in (self.error_type or self.how, self.message) if x)
-
-    @property
-    def detail(self) -> str:
-        """What a reader looks at next: the traceback, else the log's tail."""
-        return self.traceback or self.log_tail
-
-    def with_log(self, log_tail: str) -> "Failure":
-        return replace(self, log_tail=log_tail)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The fields that say something (an empty text or an unknown number is left out)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) not in ("", None)}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None) -> "Failure":
-        data = dict(data or {})
-        if not data.get("error_type") and data.get("type"):  # experiment results before one spelling
-            data["error_type"] = data["type"]
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names and v is not None})
-
-    @classmethod
-    def of(cls, error: "Failure | Mapping[str, Any] | None") -> "Failure | None":
-        """``error`` as a Failure: a Failure as it is, a dict read, nothing (or an empty dict) None."""
-        if error is None or isinstance(error, Failure):
-            return error
-        return cls.from_dict(error) if error else None
+def short_name(version: str, free_threaded: bool) -> str:
+    major_minor = ".".join(str(n) for n in version_tuple(version)[:2])
+    return major_minor + ("t" if free_threaded else "")
 
 
 @dataclass(frozen=True)
@@ -299,7 +256,6 @@ class RunManifest(_ReadByKey):
     @functools.cached_property
     def records(self) -> "tuple[CellRecord, ...]":
         """The cells as records (``bench.model.CellRecord``), in the manifest's order."""
-        from .model import CellRecord  # bench.model's records name a Failure of this module
 
         return tuple(CellRecord.from_dict(entry) for entry in self.cells)
 

@@ -23,7 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -34,17 +34,17 @@ from . import __version__
 from .backends import get_backend
 from .fixtures import cell_fixture
 from .child import run_limited, wait_polling, worker_environment
-# Interrupted, ResultsUnwritable, StopSignals and now_iso are the lifecycle's; imported from here too
-from .lifecycle import (Interrupted, Lifecycle, Outcome, ResultsUnwritable, StopSignals,  # noqa: F401
-                        now_iso, reopen)
+from .lifecycle import Lane, Lifecycle, Outcome, now_iso, reopen
 from .machine import describe, gil_enabled
 from . import precision as rule
 from . import query
 from .budget import RunEstimate, estimated_timing
-from .matrix import Cell, Plan, Timing, available_cpus, cpu_list, layout_pad
+from .model import Cell, Timing
+from .matrix import Plan, available_cpus, cpu_list, layout_pad
 from .memory import MEMORY_INTERVAL_S, TreeMemory
 from .model import CellPrecision, CellRecord, ProcessRecord
-from .records import Failure, PrecisionTarget
+from .data.failure import Failure
+from .records import PrecisionTarget
 from .probe import probe
 from .progress import Progress, estimate_cell_seconds
 from .results import RunFolder
@@ -79,10 +79,6 @@ class RunOptions:
     #: the experiments to run after the cells (gilbench.experiments): None, every one the profile runs; (), none
     experiments: tuple[str, ...] | None = None
     report: bool = True  # a report is built after the run (for the estimate only: bench.commands builds it)
-
-
-#: what ``run`` returns: its one run folder, each status's count, and how it ended
-RunOutcome = Outcome
 
 
 def _busy_seconds(cpus: tuple[int, ...]) -> float:
@@ -224,29 +220,6 @@ def run_process(
 
 # --- schedules --------------------------------------------------------------------------------
 
-@dataclass
-class Lane:
-    """One run folder being filled: a whole ``run``, or one side of ``ab``."""
-
-    name: str
-    folder: RunFolder
-    plan: Plan
-    manifest: dict[str, Any]
-    records: list[CellRecord]
-    python: str = sys.executable
-    cwd: Path | None = None
-    env: Mapping[str, str] | None = None
-    #: interpreter label -> (python to run its cells with, environment to add); "" is ``python``
-    interpreters: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
-
-    def python_for(self, cell: Cell) -> tuple[str, dict[str, str]]:
-        return self.interpreters.get(cell.python, (self.python, {}))
-
-    def save(self) -> None:
-        self.manifest["cells"] = [r.to_dict() for r in self.records]
-        self.folder.write_manifest(self.manifest)
-
-
 def code_hash(plan: Plan, workloads_dir: Path | None = None) -> str:
     """A hash of the measured code: the workloads package's sources and every user module file the
     plan's cells name. Separate runs count toward each other's run-to-run floor only when it matches
@@ -295,36 +268,13 @@ def new_records(plan: Plan) -> list[CellRecord]:
     records = []
     for c in plan.cells:
         backend = get_backend(c.backend)
-        record = CellRecord(c, workloads.get(c.workload).kind, baseline=bool(backend.fixed_workers),
-                            family=backend.family, in_process=backend.in_process)
+        workload = workloads.get(c.workload)
+        record = CellRecord(c, workload.kind, baseline=bool(backend.fixed_workers), family=backend.family,
+                            in_process=backend.in_process, start_cost=workload.start_cost)
         if c.id in plan.skipped:
             record.status, record.note = "skipped", plan.skipped[c.id]
         records.append(record)
     return records
-
-
-def plan_of(manifest: dict[str, Any]) -> Plan:
-    """The plan a run folder's manifest was made from (to resume it)."""
-    return Plan(
-        profile=manifest["profile"],
-        timing=Timing(**manifest["timing"]),
-        cells=tuple(Cell.from_dict(c) for c in manifest["cells"]),
-        interpreters=manifest.get("interpreters") or {},
-        skipped=manifest.get("skipped") or {},
-        placement=manifest.get("placement", "logical"),  # a run from before placements took the first CPUs
-        placements=tuple(manifest.get("placements") or ()),
-        placement_skipped=manifest.get("placement_skipped") or {},
-        thinning=manifest.get("thinning") or {},
-        precision=PrecisionTarget.from_dict(manifest.get("precision")),
-    )
-
-
-def register_workloads(plan: Plan) -> Plan:
-    """Register the user's workloads that ``plan``'s cells name (``Cell.module``: a module or a function's
-    source), as when the plan was made, so that a resumed run or ab finds them by name; ``plan`` itself."""
-    for module in dict.fromkeys(c.module for c in plan.cells if c.module):
-        workloads.load_module(module)
-    return plan
 
 
 def records_of(manifest: dict[str, Any]) -> list[CellRecord]:
@@ -592,7 +542,7 @@ def _run_estimate(plan: Plan, options: RunOptions, manifest: dict[str, Any], est
     With a precision target and a budget, ``first`` (each cell's first block) bounds it as
     ``bench.budget.cells_within`` says."""
     from .budget import REPORT_BASE_S, REPORT_CELL_S, RUN_START_S, cells_within
-    from .experiment_runner import plan_jobs
+    from .experiment_jobs import plan_jobs
 
     jobs = [] if options.experiments == () else plan_jobs(
         plan.profile, len(available_cpus()), [(label, "", {}) for label in plan.interpreters or {"": {}}],

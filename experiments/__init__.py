@@ -15,7 +15,8 @@ import functools
 from typing import Any
 
 from ..bench.plugins import discover, lookup
-from .base import Experiment, ExperimentResult
+from .base import Experiment
+from ..bench.data.experiment import ExperimentResult
 
 __all__ = ["Experiment", "ExperimentResult", "all_experiments", "get", "sections_for"]
 

@@ -18,9 +18,10 @@ from pathlib import Path
 
 from . import get
 from ..bench.gil import gil_enabled, mismatch
-from ..bench.records import Failure
+from ..bench.data.failure import Failure
 from ..bench.results import write_json_atomic
-from .base import ExperimentResult, measure_context
+from ..bench.data.experiment import ExperimentResult
+from .base import measure_context
 
 
 def check_gil() -> None:

@@ -27,7 +27,8 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Iterator
 
 from ._stats import ms, percentile
-from .base import Experiment, ExperimentResult
+from .base import Experiment
+from ..bench.data.experiment import ExperimentResult
 from ..workloads._echo import EchoServer, connect, round_trip
 
 if TYPE_CHECKING:

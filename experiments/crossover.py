@@ -19,7 +19,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ._stats import log_crossing, median
-from .base import Experiment, ExperimentResult
+from .base import Experiment
+from ..bench.data.experiment import ExperimentResult
 
 if TYPE_CHECKING:
     from ..reports.sections import Section

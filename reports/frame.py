@@ -29,22 +29,28 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from .. import workloads
 from ..bench import query, stats
-from ..bench.model import CellRecord, ProcessRecord
+from ..bench.model import START_COST_WORKLOAD, CellRecord, ProcessRecord
 from ..bench.query import RunQuery
-from ..bench.records import Failure, InterpreterDescription, RunManifest
+from ..bench.data.failure import Failure
+from ..bench.records import InterpreterDescription, RunManifest
 from ..bench.results import RunFolder, RunFolderError
 from ..bench.topology import Topology
-from ..experiments.base import ExperimentResult
+from ..bench.data.experiment import ExperimentResult
 
 IDENTITY = ["id", "python", "workload", "kind", "backend", "family", "in_process", "workers", "cores", "tasks",
             "start_method", "scale"]
 
-def start_cost_workloads() -> list[str]:
-    """The workloads whose 1-task, 1-worker cells measure a model's start cost rather than its scaling
-    (``Workload.start_cost``: a task that does nothing)."""
-    return sorted(name for name, w in workloads.all_workloads().items() if w.start_cost)
+#: where a cells frame keeps its run's start-cost workloads (``DataFrame.attrs`` follow filters and copies)
+START_COST_ATTR = "start_cost_workloads"
+
+
+def start_cost_workloads(cells: pd.DataFrame | None = None) -> list[str]:
+    """The workloads whose 1-task, 1-worker cells measure a model's start cost rather than its scaling, as
+    the run recorded them (``CellRecord.start_cost``, kept in ``cells.attrs`` by ``load``); a frame that does
+    not carry them (built by hand, or two runs' frames joined) counts the built-in one."""
+    found = None if cells is None else cells.attrs.get(START_COST_ATTR)
+    return list(found) if found is not None else [START_COST_WORKLOAD]
 
 
 VALUE_COLUMNS = ["id", "process", "pad", "value"]
@@ -291,6 +297,8 @@ def load(path: Path | str) -> RunData:
             })
 
     cells = pd.DataFrame(rows)
+    start_cost = sorted({r.cell.workload for r in records.values() if r.start_cost})
+    cells.attrs[START_COST_ATTR] = start_cost
     gaps = pd.DataFrame(columns=GAP_COLUMNS)
     costs = pd.DataFrame(columns=START_COST_COLUMNS)
     if not cells.empty:
@@ -299,6 +307,7 @@ def load(path: Path | str) -> RunData:
         gaps = main_thread_gaps(cells, records)
         cells = add_gaps(cells, gaps)
         costs = start_costs(cells, records)
+    cells.attrs[START_COST_ATTR] = start_cost  # what the run recorded, whatever the steps above kept
     values_frame = pd.DataFrame(value_rows, columns=VALUE_COLUMNS)
     processes_frame = add_canary_ratio(pd.DataFrame(process_rows, columns=PROCESS_COLUMNS[:-2]))
     experiments = [ExperimentResult.from_dict(d) for d in folder.read_experiments() if isinstance(d, dict)]
@@ -316,11 +325,11 @@ def flag(frame: pd.DataFrame, column: str) -> pd.Series:
 
 
 def scaled_workloads(cells: pd.DataFrame) -> list[str]:
-    """The workloads with a scaling to show: all but the start-cost ones (``Workload.start_cost``),
+    """The workloads with a scaling to show: all but the start-cost ones (``CellRecord.start_cost``),
     whose one task on one worker measures what a model costs to start, not how it scales."""
     if cells.empty:
         return []
-    return sorted(set(cells["workload"]) - set(start_cost_workloads()))
+    return sorted(set(cells["workload"]) - set(start_cost_workloads(cells)))
 
 
 def python_of(frame: pd.DataFrame) -> pd.Series:
@@ -423,7 +432,7 @@ def main_thread_gaps(cells: pd.DataFrame, records: dict[str, CellRecord]) -> pd.
     One row per in-process 1-worker model, or one row without a gap (``thread_id`` empty, a note) where
     there is none.
     """
-    ok = cells[(cells["status"] == "ok") & ~cells["workload"].isin(start_cost_workloads())].copy()
+    ok = cells[(cells["status"] == "ok") & ~cells["workload"].isin(start_cost_workloads(cells))].copy()
     ok["python"] = python_of(ok)  # a start-cost task does nothing: its ratio would be the start cost, not a gap
     rows = []
     for key, base in sorted(query.baselines(r for _, r in ok.iterrows()).items()):
@@ -474,11 +483,11 @@ def start_costs(cells: pd.DataFrame, records: dict[str, CellRecord],
                 names: Iterable[str] | None = None) -> pd.DataFrame:
     """One worker's start cost per interpreter, cores and model: time(no-op, model, 1 worker) - time(no-op,
     baseline), in ms, from the 1-worker cells of the start-cost workloads (``names``, default
-    ``start_cost_workloads()``). ``low_ms``/``high_ms``: the range of the per-process differences (process
+    ``start_cost_workloads(cells)``). ``low_ms``/``high_ms``: the range of the per-process differences (process
     k of both cells ran with layout pad k)."""
     if cells.empty or "workload" not in cells:
         return pd.DataFrame(columns=START_COST_COLUMNS)
-    chosen = list(names) if names is not None else start_cost_workloads()
+    chosen = list(names) if names is not None else start_cost_workloads(cells)
     ok = cells[(cells["status"] == "ok") & cells["workload"].isin(chosen) & (cells["workers"] == 1)].copy()
     ok["python"] = python_of(ok)
     rows = []

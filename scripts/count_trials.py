@@ -25,7 +25,7 @@ from pathlib import Path
 
 from gilbench.bench import counters
 from gilbench.bench.importroot import temporary_root
-from gilbench.bench.matrix import Cell
+from gilbench.bench.model import Cell
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -78,7 +78,7 @@ def canonical(x: Any) -> Any:
 def _sections(run: Any) -> list[dict[str, Any]]:
     import matplotlib.pyplot as plt
 
-    from gilbench.reports.sections import collect
+    from gilbench.reports.outputs.html import collect
 
     out = []
     for s in collect(run):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy.optimize import curve_fit
 
-from gilbench.bench.matrix import Cell
+from gilbench.bench.model import Cell
 from gilbench.bench.model import CellRecord, ProcessRecord
 from gilbench.bench.results import RunFolder
 from gilbench.reports import fits, frame

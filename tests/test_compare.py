@@ -24,7 +24,7 @@ from gilbench.bench.judge.rule import decided, shown_worse, verdict
 from gilbench.bench.judge.sequential import design_for
 from gilbench.bench.judge.sides import RunSide, paired_differences
 from gilbench.bench.judge.tests import RowTest, Spread, paired_test
-from gilbench.bench.matrix import Cell
+from gilbench.bench.model import Cell
 from gilbench.bench.model import CellRecord, ProcessRecord
 from gilbench.bench.results import FORMAT
 from gilbench.reports import comparison as show

@@ -22,9 +22,9 @@ from gilbench.bench.judge.compare import compare
 from gilbench.bench.judge.rule import shown_worse
 from gilbench.bench.judge.sides import RunSide
 from gilbench.bench.judge.tests import counted_test
-from gilbench.bench.matrix import Cell
+from gilbench.bench.model import Cell
 from gilbench.bench.model import CellRecord, ProcessRecord
-from gilbench.bench.runner import Lane
+from gilbench.bench.lifecycle import Lane
 from gilbench.reports import comparison as show
 from tests.conftest import gilbench, gilbench_here
 

@@ -17,8 +17,8 @@ import pytest
 
 from gilbench import workloads
 from gilbench.bench import budget
-from gilbench.bench.experiment_runner import plan_jobs
-from gilbench.bench.matrix import Cell, Timing
+from gilbench.bench.experiment_jobs import plan_jobs
+from gilbench.bench.model import Cell, Timing
 from gilbench.bench.progress import estimate_cell_seconds
 
 FIXTURES = Path(__file__).parent / "fixtures"

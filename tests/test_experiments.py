@@ -12,11 +12,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from gilbench.bench.experiment_runner import ExperimentJob, plan_jobs, result_path, run_all, run_one
+from gilbench.bench.experiment_jobs import ExperimentJob, plan_jobs
+from gilbench.bench.experiment_runner import result_path, run_all, run_one
 from gilbench.bench.results import RunFolder
 from gilbench.experiments import all_experiments, get, sections_for
 from gilbench.experiments._stats import log_crossing, percentile
-from gilbench.experiments.base import ExperimentResult, gil_enabled
+from gilbench.bench.data.experiment import ExperimentResult
+from gilbench.experiments.base import gil_enabled
 from gilbench.experiments.convoy import Convoy
 from gilbench.experiments.crossover import crossover
 from tests.conftest import gilbench_here

@@ -1,6 +1,7 @@
 import pytest
 
-from gilbench.bench.matrix import PROFILES, Cell, expand, parse_int_list, powers_of_two_upto
+from gilbench.bench.matrix import PROFILES, expand, parse_int_list, powers_of_two_upto
+from gilbench.bench.model import Cell
 
 
 def test_powers_of_two_include_the_limit():

@@ -359,7 +359,7 @@ def test_asyncio_fails_the_batch_for_a_raising_coroutine(make):
     ("thread-pool", None, "hello-sleep"), ("asyncio", None, "hello-sleep"),
 ])
 def test_models_run_as_a_pyperf_worker(name, method, workload, tmp_path):
-    from gilbench.bench.matrix import Cell
+    from gilbench.bench.model import Cell
 
     params = {"units": 2} if workload == "hello-cpu" else {"seconds": 0.01}
     cell = Cell(workload, name, 2, 2, tuple(sorted(os.sched_getaffinity(0)))[:2], 4, params=params,

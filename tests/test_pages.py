@@ -352,7 +352,7 @@ def test_the_overview_draws_each_model_at_the_most_workers_on_the_most_cores():
 
 def test_noise_reasons_are_read_from_what_the_runner_recorded():
     """Each of the runner's three reasons, as ``flag_noise`` words it, is named by its kind."""
-    from gilbench.bench.matrix import Cell
+    from gilbench.bench.model import Cell
     from gilbench.bench.model import CellRecord, ProcessRecord
     from gilbench.bench.runner import flag_noise
 

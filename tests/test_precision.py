@@ -17,7 +17,9 @@ import pytest
 
 from gilbench.bench import budget, precision as rule, runner
 from gilbench.bench.backends import get_backend
-from gilbench.bench.matrix import PROFILES, Cell, Plan, Timing, expand
+from gilbench.bench.matrix import PROFILES, Plan, expand
+from gilbench.bench.plans import plan_of
+from gilbench.bench.model import Cell, Timing
 from gilbench.bench.model import CellPrecision, CellRecord, ProcessRecord
 from gilbench.bench.records import PrecisionTarget, RunManifest
 from gilbench.bench.results import RunFolder
@@ -265,7 +267,7 @@ def test_the_manifest_keeps_the_target_and_the_budget_and_a_resume_reads_them_ba
     target = PrecisionTarget(0.05, 6, budget_s=600.0, cells_s=540.0)
     manifest = json.loads(json.dumps(runner.new_manifest(dataclasses.replace(plan, precision=target),
                                                          runner.RunOptions())))
-    assert runner.plan_of(manifest).precision == target
+    assert plan_of(manifest).precision == target
     assert RunManifest.from_dict(manifest).precision == target
     assert RunManifest.from_dict(manifest).to_dict()["precision"] == target.to_dict()
     before = runner.new_manifest(plan, runner.RunOptions())

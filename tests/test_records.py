@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from gilbench.bench import query
-from gilbench.bench.matrix import Cell
+from gilbench.bench.model import Cell
 from gilbench.bench.model import CellRecord, ProcessRecord
-from gilbench.bench.records import Failure, InterpreterDescription, RunManifest
+from gilbench.bench.data.failure import Failure
+from gilbench.bench.records import InterpreterDescription, RunManifest
 from gilbench.bench.results import RunFolder
 from gilbench.reports import frame
 
@@ -194,3 +195,16 @@ def test_the_cores_measured_again_under_another_placement_have_their_own_baselin
     cells = [cell("sequential", 1), cell("threads", 2), cell("sequential", 1, "logical"), cell("threads", 2, "logical")]
     ask = query.RunQuery(cells)
     assert ask.baseline_of(cells[1].id) == cells[0].id and ask.baseline_of(cells[3].id) == cells[2].id
+
+
+def test_a_cell_records_whether_it_measures_a_start_cost_and_older_folders_infer_it() -> None:
+    """``start_cost`` is recorded as ``kind`` is; a run folder from before it infers the built-in no-op's."""
+    from gilbench.bench.model import START_COST_WORKLOAD
+
+    mine = CellRecord(Cell("my-start", "threads", 1, 1, (0,), 1), "io-bound", start_cost=True)
+    assert CellRecord.from_dict(mine.to_dict()).start_cost is True
+    older = CellRecord(Cell(START_COST_WORKLOAD, "threads", 1, 1, (0,), 1), "io-bound").to_dict()
+    del older["start_cost"]
+    assert CellRecord.from_dict(older).start_cost is True
+    older["workload"] = "hello-cpu"
+    assert CellRecord.from_dict(older).start_cost is False

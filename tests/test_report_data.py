@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from gilbench.bench import stats
-from gilbench.bench.matrix import Cell
+from gilbench.bench.model import Cell
 from gilbench.bench.runner import flag_noise
 from gilbench.bench.model import CellRecord, ProcessRecord
 from gilbench.bench.results import FORMAT, RunFolder

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from gilbench.workloads import Declaration, registry
-from gilbench.workloads.functions import from_function, load_source, workload
+from gilbench.workloads.functions import from_function, workload
+from gilbench.workloads.registry import load_source
 
 MARKER = "the user's own bench"
 

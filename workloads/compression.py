@@ -14,7 +14,7 @@ from __future__ import annotations
 import zlib
 
 from . import _corpus
-from .registry import Workload
+from .workload import Workload
 
 #: the bytes each round compresses: the first 256 KiB of the corpus, made once per process at import
 DATA = _corpus.text(48_000).encode("ascii")[: 256 * 1024]

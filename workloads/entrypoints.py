@@ -7,7 +7,7 @@ instead of on every command line::
     mybench = "mypkg.benchmarks"          # a module declaring Workload objects
     crunch = "mypkg.work:crunch"          # a function (its @workload declaration; named "crunch")
 
-They join the registry the first time a name is not found among the built-in ones or a listing asks
+They join the registry (``registry.load_entry_points``) the first time a name is not found among the built-in ones or a listing asks
 for every workload. Each registers with a source the workers load directly (the module's name, or
 the function's source), so a measured process never scans the entry points itself.
 """
@@ -18,7 +18,7 @@ import importlib
 from importlib.metadata import EntryPoint, entry_points
 
 from .functions import Declaration, from_function
-from .registry import Workload, register
+from .workload import Workload
 
 GROUP = "gilbench.workloads"
 
@@ -43,19 +43,18 @@ def _load(point: EntryPoint) -> list[tuple[Workload, str]]:
     return [(w, point.module) for w in found]
 
 
-def load_entry_points() -> list[Workload]:
-    """Register every workload the installed distributions declare; their list.
+def declared() -> list[tuple[str, str, list[tuple[Workload, str]]]]:
+    """Each installed entry point as (who declares it, its value, its workloads with their sources), not
+    registered yet (``registry.load_entry_points`` does that).
 
     Raises ValueError naming the entry point and its distribution when one cannot be loaded.
     """
-    loaded = []
+    found = []
     for point in entry_points(group=GROUP):
+        where = f"entry point '{point.name} = {point.value}' (group {GROUP}) of {_distribution(point)}"
         try:
-            for workload, source in _load(point):
-                register(workload, source)
-                loaded.append(workload)
+            found.append((where, point.value, _load(point)))
         except Exception as exc:  # noqa: BLE001 - whatever it was, say whose entry point it is
             message = str(exc).removeprefix(f"workload {point.value!r}: ")
-            raise ValueError(f"entry point '{point.name} = {point.value}' (group {GROUP}) of "
-                             f"{_distribution(point)}: {message}") from None
-    return loaded
+            raise ValueError(f"{where}: {message}") from None
+    return found

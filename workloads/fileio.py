@@ -20,7 +20,7 @@ import os
 import shutil
 import tempfile
 
-from .registry import Workload
+from .workload import Workload
 
 PREFIX = "gilbench-fileio-"
 

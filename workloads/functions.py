@@ -5,7 +5,7 @@ becomes one here. Its parameters are its signature's defaults; its kind and size
 the ``workload`` decorator or from the caller (the command line, the config file), which override
 the decorator. What cannot be worked out is refused with the way to give it.
 
-The measured processes must rebuild exactly the same workload: ``load_function`` registers it with
+The measured processes must rebuild exactly the same workload: ``registry.load_function`` registers it with
 a *source*, a JSON string that ``Cell.module`` carries to them (``registry.load_module`` recognises
 it): the spec, the whole declaration, and the folder the function's package was imported from when
 that was the current directory, so that a worker finds it whatever its working directory.
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
 
-from .registry import KINDS, Workload, register
+from .workload import KINDS, Workload
 
 #: parameter values a cell can carry (JSON) and ``Workload.resolve`` can convert
 SIMPLE = (bool, int, float, str)
@@ -79,14 +79,14 @@ def _split(spec: str) -> tuple[str, str]:
     return module.strip(), attr.strip()
 
 
-def _on_path(folder: str) -> bool:
+def on_path(folder: str) -> bool:
     real = os.path.realpath(folder)
     return any(os.path.realpath(p or os.curdir) == real for p in sys.path)
 
 
 def _import(spec: str, name: str) -> Any:
     """Import ``name`` the way ``python -m`` would from the current directory."""
-    if not _on_path(os.getcwd()):
+    if not on_path(os.getcwd()):
         sys.path.insert(0, os.getcwd())
     try:
         return importlib.import_module(name)
@@ -205,15 +205,8 @@ def from_function(spec: str, given: Declaration | None = None, default_name: str
     return workload, json.dumps(source, sort_keys=True)
 
 
-def load_function(spec: str, given: Declaration | None = None, default_name: str = "") -> Workload:
-    """``from_function``, registered (``workloads.get`` finds it; ``workloads.source`` gives its source)."""
-    workload, source = from_function(spec, given, default_name)
-    register(workload, source)
-    return workload
-
-
-def load_source(source: str) -> Workload:
-    """The workload a source (``from_function``'s JSON) describes, registered: what a worker does."""
+def read_source(source: str) -> tuple[str, Declaration, str | None]:
+    """A source (``from_function``'s JSON) as (spec, declaration, the folder to import it from)."""
     try:
         data = json.loads(source)
         spec, path = data["function"], data.get("path")
@@ -221,6 +214,4 @@ def load_source(source: str) -> Workload:
                             description=data.get("description", ""))
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"not a function workload's source ({exc}): {source[:200]}") from None
-    if path and not _on_path(path):
-        sys.path.insert(0, path)
-    return load_function(spec, given)
+    return spec, given, path

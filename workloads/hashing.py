@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import random
 
-from .registry import Workload
+from .workload import Workload
 
 #: the buffer each round hashes: 1 MiB of seeded pseudo-random bytes (64 KiB repeated; SHA-256's
 #: speed does not depend on the content), made once per process when the module is imported

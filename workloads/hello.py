@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from .registry import Workload
+from .workload import Workload
 
 #: iterations of the inner loop in one CPU work unit (about 0.5 ms on a 2020s x86-64 core, CPython 3.11)
 UNIT_ITERATIONS = 10_000

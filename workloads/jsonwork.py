@@ -16,7 +16,7 @@ import json
 import random
 from typing import Any
 
-from .registry import Workload
+from .workload import Workload
 
 
 def make_document(records: int = 1000, seed: int = 0) -> dict[str, Any]:

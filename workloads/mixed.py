@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 
-from .registry import Workload
+from .workload import Workload
 
 #: loop steps between two reads of the thread's CPU clock (~40 us on a 2020s x86-64 core, CPython 3.11)
 CHECK_EVERY = 1000

@@ -8,7 +8,7 @@ baseline). It has an async variant, so that asyncio's cost (a new event loop) is
 
 from __future__ import annotations
 
-from .registry import Workload
+from .workload import Workload
 
 
 def noop(n: int) -> int:

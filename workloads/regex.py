@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from . import _corpus
-from .registry import Workload
+from .workload import Workload
 
 TOKENS = 48_000
 #: the text searched: the corpus's tokens joined by spaces

@@ -1,4 +1,4 @@
-"""The workload declaration and the registry that finds every declared workload.
+"""The registry that finds every declared workload (``workloads.workload.Workload``).
 
 A workload module declares one or more module-level ``Workload`` objects; the registry imports
 every module of this package and collects them, so adding a workload is one new module.
@@ -11,77 +11,17 @@ import importlib
 import os
 import pkgutil
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable, ContextManager, Mapping
 
-#: io-bound work waits (sleep, I/O) and so can overlap in any number of threads;
-#: cpu-bound work computes and needs a core (and, in CPython with the GIL, the GIL) to progress.
-KINDS = ("io-bound", "cpu-bound")
-
-
-@dataclass(frozen=True)
-class Workload:
-    """One kind of task: ``func(index, **params)`` does one task's work and returns its result.
-
-    ``async_func`` is the same task as a coroutine function (``async def``, same arguments), for
-    models that run coroutines (asyncio); None where the work cannot be awaited (CPU work).
-    """
-
-    name: str
-    kind: str
-    func: Callable[..., Any]
-    params: Mapping[str, float] = field(default_factory=dict)
-    size_param: str = ""
-    description: str = ""
-    async_func: Callable[..., Awaitable[Any]] | None = None
-    #: measures a model's start cost (one task on one worker per model), not scaling
-    start_cost: bool = False
-    #: entered by the harness around a cell's processes (outside every measured process); yields the
-    #: environment variables the tasks read (e.g. the port of a server it started). Never part of the
-    #: params: what it yields may change every run.
-    fixture: Callable[[], ContextManager[Mapping[str, str]]] | None = None
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"workload {self.name!r}: kind must be one of {KINDS}, not {self.kind!r}")
-        if self.size_param and self.size_param not in self.params:
-            raise ValueError(f"workload {self.name!r}: size_param {self.size_param!r} is not a parameter")
-
-    def resolve(self, overrides: Mapping[str, Any] | None = None, scale: float = 1.0) -> dict[str, Any]:
-        """Defaults, then ``overrides``, then the size parameter multiplied by ``scale``."""
-        params = dict(self.params)
-        for key, value in (overrides or {}).items():
-            if key not in params:
-                raise ValueError(
-                    f"workload {self.name!r} has no parameter {key!r} (accepted: {', '.join(params) or 'none'})"
-                )
-            params[key] = type(params[key])(value)
-        if self.size_param and scale != 1.0:
-            size = params[self.size_param] * scale
-            is_int = isinstance(params[self.size_param], int)
-            params[self.size_param] = max(1, round(size)) if is_int else round(size, 9)
-        return params
-
-    def task(self, params: Mapping[str, Any]) -> Callable[[int], Any]:
-        """A picklable callable running one task with ``params`` (spawned children can import it)."""
-        return functools.partial(self.func, **params)
-
-    def async_task(self, params: Mapping[str, Any]) -> Callable[[int], Awaitable[Any]]:
-        """Like ``task``, for the async variant: calling it with an index returns a coroutine."""
-        if self.async_func is None:
-            raise ValueError(f"workload {self.name!r} has no async variant")
-        return functools.partial(self.async_func, **params)
-
+from .functions import Declaration, from_function, on_path, read_source
+from .workload import Workload
 
 def _discover() -> dict[str, Workload]:
-    from .. import workloads
-
     found: dict[str, Workload] = {}
-    for info in pkgutil.iter_modules(workloads.__path__):
+    for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
         if info.name.startswith("_") or info.name == "registry":
             continue
-        module = importlib.import_module(f"gilbench.workloads.{info.name}")
+        module = importlib.import_module(f"{__package__}.{info.name}")
         for value in vars(module).values():
             if isinstance(value, Workload):
                 if value.name in found and found[value.name] is not value:
@@ -107,8 +47,6 @@ def load_module(spec: str) -> list[Workload]:
     workload's source (``workloads.functions``, what ``Cell.module`` carries for it) is loaded too.
     """
     if spec.startswith("{"):
-        from .functions import load_source
-
         return [load_source(spec)]
     name = spec
     if spec.endswith(".py") or "/" in spec:
@@ -152,9 +90,37 @@ def source(name: str) -> str | None:
 @functools.lru_cache(maxsize=1)
 def _installed() -> tuple[str, ...]:
     """The entry points' workloads, registered once (not cached on failure: the error comes again)."""
-    from .entrypoints import load_entry_points
+    from .entrypoints import declared  # only when a name is not found: a measured process never scans them
 
-    return tuple(w.name for w in load_entry_points())
+    return tuple(w.name for w in load_entry_points(declared()))
+
+
+def load_function(spec: str, given: Declaration | None = None, default_name: str = "") -> Workload:
+    """``from_function``, registered (``workloads.get`` finds it; ``workloads.source`` gives its source)."""
+    workload, source = from_function(spec, given, default_name)
+    register(workload, source)
+    return workload
+
+
+def load_source(source: str) -> Workload:
+    """The workload a source (``from_function``'s JSON) describes, registered: what a worker does."""
+    spec, given, path = read_source(source)
+    if path and not on_path(path):
+        sys.path.insert(0, path)
+    return load_function(spec, given)
+
+
+def load_entry_points(found: list[tuple[str, str, list[tuple[Workload, str]]]]) -> list[Workload]:
+    """Register the workloads the installed distributions declare (``entrypoints.declared``); their list."""
+    loaded = []
+    for where, value, pairs in found:
+        for workload, source in pairs:
+            try:
+                register(workload, source)
+            except ValueError as exc:
+                raise ValueError(f"{where}: {str(exc).removeprefix(f'workload {value!r}: ')}") from None
+            loaded.append(workload)
+    return loaded
 
 
 def all_workloads(installed: bool = True) -> dict[str, Workload]:

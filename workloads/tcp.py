@@ -19,7 +19,7 @@ import contextlib
 from typing import Iterator
 
 from ._echo import HOST, EchoServer, connect, port_from_environment, round_trip
-from .registry import Workload
+from .workload import Workload
 
 #: the server outlives any cell (a cell's processes take seconds to a few minutes) but not a lost run
 LIFETIME_S = 900.0

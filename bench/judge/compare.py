@@ -91,7 +91,7 @@ from typing import Mapping
 from .. import query, stats
 from ..data.thresholds import METRICS, Threshold, Thresholds, as_thresholds
 from ..model import CellRecord
-from ..records import Failure
+from ..data.failure import Failure
 from .family import COUNTED, FLOORED, POWER, PASS_ERROR, RowSpec, check_reachable, row_alpha, row_pass_error, row_specs
 from .floor import Floor, run_to_run_floor
 from .machine_speed import check_machine_speed

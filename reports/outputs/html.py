@@ -11,14 +11,14 @@ import io
 import math
 from dataclasses import fields
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Callable
 
 import jinja2
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from ...bench import query
-from ...bench.matrix import Timing
+from ...bench.model import START_COST_WORKLOAD, Timing
 from ...bench.progress import format_duration
 from ...bench.records import RunManifest
 from .. import figures
@@ -27,8 +27,35 @@ from ..frame import SKIPPED, RunData, flag, start_cost_workloads
 from ..intervals import cell_figures
 from ..noise import noise
 from .base import Output
-from ..sections import collect
+from ..sections import Section
 from ..verdicts import THRESHOLDS, Verdict, describe_gap, headline, verdicts
+
+
+def collect(run: Any, providers: list[Callable[[Any], list[Section]]] | None = None) -> list[Section]:
+    """Every section for ``run``: the analyses' and the experiments', by ``order`` then title.
+
+    A provider that fails does not take the report down: its section says what went wrong.
+    """
+    if providers is None:
+        from ..analyses import all_analyses
+
+        providers = [a().sections for a in all_analyses().values()] + [_experiment_sections]
+    found: list[Section] = []
+    for provider in providers:
+        try:
+            found.extend(provider(run))
+        except Exception as exc:  # noqa: BLE001  a report with one broken section beats no report
+            name = getattr(provider, "__qualname__", repr(provider))
+            found.append(Section(key=f"error-{len(found)}", title=f"Section failed: {name}",
+                                 verdicts=[f"{type(exc).__name__}: {exc}"], order=999))
+    return sorted(found, key=lambda s: (s.order, s.title))
+
+
+def _experiment_sections(run: Any) -> list[Section]:
+    """The experiments' sections; imported here, so that a failing import is a failed section like any other."""
+    from ...experiments import sections_for
+
+    return sections_for(run)
 
 
 def figure_data_uri(fig: Figure | None) -> str:
@@ -311,7 +338,7 @@ class HtmlOutput(Output):
             several=several_interpreters(run),
             models=model_rows(run),
             start_costs=start_cost_rows(run),
-            start_cost_workload=" or ".join(start_cost_workloads()) or "start-cost",
+            start_cost_workload=" or ".join(start_cost_workloads(run.cells) or [START_COST_WORKLOAD]),
             free_threaded=free_threaded_pairs(run),
             gil_effect=gil_effect_pairs(run),
             skipped=skipped_rows(run),
