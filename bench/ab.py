@@ -9,9 +9,9 @@ For every cell, each round runs one pyperf process of each side back to back, in
 with the same layout pad, so that drift in the machine's speed and the memory layout fall on both
 alike and the comparison can pair them round by round. Each side gets a complete run folder; ``compare``
 reads them. When an ``instructions`` threshold is asked, each CPU-bound cell's first ``COUNT_ROUNDS``
-rounds then get a count of instructions per task per side, one per CPU at a time (``bench.counters``):
+rounds then get a count of instructions per task per side, one per CPU at a time (``bench.measure.counters``):
 counts hardly move between equal runs, so a few rounds are enough, and they are not the timed rounds'
-looks' business. It is a schedule inside the one lifecycle (``bench.lifecycle``): the same time limits, signal
+looks' business. It is a schedule inside the one lifecycle (``bench.measure.lifecycle``): the same time limits, signal
 handling, disk errors, atomic writes and resume (``--resume``) as ``gilbench run``.
 """
 
@@ -31,23 +31,26 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import workloads
-from .child import run_limited
-from .counters import COUNT_ROUNDS, SLOWDOWN, CounterInfo, CountFailed, available, count_cell, estimate_seconds, tool
+from .measure.child import run_limited
+from .measure.counters import (COUNT_ROUNDS, SLOWDOWN, CounterInfo, CountFailed, available, count_cell,
+                               estimate_seconds, tool)
 from .data.thresholds import Threshold, Thresholds
-from .fixtures import cell_fixture
-from .importroot import shared_root, temporary_root
+from .measure.fixtures import cell_fixture
+from .plan.importroot import shared_root, temporary_root
 from .judge.compare import compare, open_cells
 from .judge.family import PRIMARY_WEIGHT, check_reachable, row_specs
 from .judge.result import Comparison
 from .judge.sequential import Design, design_for, single
 from .judge.sides import RunSide
-from .matrix import Plan
-from .progress import WORKER_START_S, format_duration
-from .results import RunFolder, write_json_atomic
-from .lifecycle import Lifecycle, Outcome, ResultsUnwritable, cannot_write, reopen
-from .lifecycle import Lane
-from .runner import RunOptions, estimates_for, execute, new_manifest, new_records, process_timeouts, records_of
-from .plans import plan_of, register_workloads
+from .plan.matrix import Plan
+from .plan.progress import WORKER_START_S
+from .data.durations import format_duration
+from .data.results import RunFolder, write_json_atomic
+from .measure.lifecycle import Lifecycle, Outcome, ResultsUnwritable, cannot_write, reopen
+from .measure.lifecycle import Lane
+from .measure.runner import (RunOptions, estimates_for, execute, new_manifest, new_records, process_timeouts,
+                             records_of)
+from .plan.plans import plan_of, register_workloads
 
 
 #: seconds a side's interpreter may take to describe its machine
@@ -64,7 +67,7 @@ class Side:
     spec: str  # what the user gave
     root: Path  # the side's checkout
     python: str
-    sandbox: Path  # on PYTHONPATH: gilbench, with root's workloads/ for a gilbench checkout (bench.importroot)
+    sandbox: Path  # on PYTHONPATH: gilbench, with root's workloads/ for a gilbench checkout (bench.plan.importroot)
     scale: float = 1.0
     commit: str | None = None  # a git ref's commit (what a resumed run checks out again)
     #: the folder of the current checkout that ``root`` stands for: a git ref's repository, or the current
@@ -93,12 +96,12 @@ class Side:
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
-        # this gilbench's bench/ for the harness, the side's workloads/ (bench.importroot)
+        # this gilbench's bench/ for the harness, the side's workloads/ (bench.plan.importroot)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.sandbox), env.get("PYTHONPATH", "")]))
         return env
 
     def describe(self) -> dict[str, Any]:
-        code = "import json, gilbench.bench.machine as m; print(json.dumps(m.describe()))"
+        code = "import json, gilbench.bench.measure.machine as m; print(json.dumps(m.describe()))"
         done = run_limited([self.python, "-c", code], DESCRIBE_LIMIT_S, capture=True, cwd=self.cwd, env=self.env())
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["?"])[-1] if not done.timed_out else \
@@ -356,7 +359,7 @@ def run_ab(plan: Plan, sides: list[Side], output: Path, timeout: float | None, s
            stream: Any = None, resume: Path | None = None,
            thresholds: Thresholds | None = None, all_rounds: bool = False) -> Outcome:
     """Run ``plan`` for both sides, interleaved: the ``ab`` schedule inside the one lifecycle
-    (bench.lifecycle); its outcome holds each side's run folder and how the run ended.
+    (bench.measure.lifecycle); its outcome holds each side's run folder and how the run ended.
 
     The rounds follow the gate's group-sequential design for ``thresholds`` (default time:10%): at
     each look, the cells whose rows are all decided stop; the others go on to the next look.

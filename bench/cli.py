@@ -1,6 +1,6 @@
 """The ``gilbench`` command line: it parses the options and dispatches to the command, nothing more.
 
-Each command is carried out from a typed request (``bench.request``: the options and the config file,
+Each command is carried out from a typed request (``bench.plan.request``: the options and the config file,
 merged and checked once) by ``bench.commands``, which also says what its exit codes are: 0 success; 1
 cells failed or timed out (the run and its report are still written); 2 a usage error or unreadable input
 (nothing is run, nothing half-written); 128+N stopped by signal N (130 for Ctrl-C, 143 for SIGTERM).
@@ -17,10 +17,10 @@ from .. import workloads
 from . import __version__, commands
 from .backends import all_backends
 from .commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError  # noqa: F401 - the exit codes, here too
-from .matrix import PROFILES
-from .progress import format_duration
-from .request import AB_DEFAULTS, RUN_DEFAULTS, AbRequest, CompareRequest, RunRequest  # noqa: F401
-from .request import thresholds_of as _thresholds  # noqa: F401 - the name tests and scripts know
+from .plan.matrix import PROFILES
+from .data.durations import format_duration
+from .plan.request import AB_DEFAULTS, RUN_DEFAULTS, AbRequest, CompareRequest, RunRequest  # noqa: F401
+from .plan.request import thresholds_of as _thresholds  # noqa: F401 - the name tests and scripts know
 
 
 

@@ -1,7 +1,7 @@
 """What each ``gilbench`` command does with its request, and what it says: the exit status.
 
 Why apart from ``cli``: the command line only parses and dispatches; a command is carried out from a typed
-request (``bench.request``), so that it reads no option by name and a test can call it without argparse.
+request (``bench.plan.request``), so that it reads no option by name and a test can call it without argparse.
 A problem with what was asked, found before anything runs, is a ``UsageError`` (the command line shows it
 with its usage, exit 2); what goes wrong later is said on one line and in the exit status.
 
@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, Sequence
 
 from .. import workloads
 from .backends import all_backends
-from .budget import parse_fake_machine
-from .matrix import PROFILES
-from .request import AbRequest, CompareRequest, ComparisonRequest, RunRequest
-from .results import RunFolderError
+from .plan.budget import parse_fake_machine
+from .plan.matrix import PROFILES
+from .plan.request import AbRequest, CompareRequest, ComparisonRequest, RunRequest
+from .data.results import RunFolderError
 
 if TYPE_CHECKING:
-    from .lifecycle import Outcome
-    from .matrix import Plan
+    from .measure.lifecycle import Outcome
+    from .plan.matrix import Plan
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -45,11 +45,11 @@ def _error(message: str) -> None:
 
 def run(request: RunRequest) -> int:
     """`gilbench run`: the plan into a run folder, then its report."""
-    from .config import explain
-    from .plans import check_writable, plan_for, resumable
-    from .results import clear_run_folder
-    from .lifecycle import ResultsUnwritable
-    from .runner import RunOptions, run as run_plan
+    from .plan.config import explain
+    from .plan.plans import check_writable, plan_for, resumable
+    from .data.results import clear_run_folder
+    from .measure.lifecycle import ResultsUnwritable
+    from .measure.runner import RunOptions, run as run_plan
 
     resume, task_s = None, None
     try:
@@ -118,21 +118,21 @@ def run(request: RunRequest) -> int:
 
 
 def _fitted(full: "Plan", request: RunRequest, fake_cpus: int | None) -> tuple["Plan", dict[str, float]]:
-    """The plan fitted to the machine and the budget (bench.budget), said before the start with its estimate
+    """The plan fitted to the machine and the budget (bench.plan.budget), said before the start with its estimate
     and what was thinned (with --dry-run, every cell too, on stdout); and the task times the probe found, for
     the runner's estimates."""
-    from .budget import describe, experiments_seconds, fit, grid_lines
-    from .probe import probe_costs
-    from .matrix import available_cpus
-    from .plans import thinning_for
+    from .plan.budget import describe, experiments_seconds, fit, grid_lines
+    from .measure.probe import probe_costs
+    from .plan.matrix import available_cpus
+    from .plan.plans import thinning_for
 
-    from .precision import BLOCK, CAP, CONFIDENCE, RESAMPLES
-    from .records import PrecisionTarget
+    from .data.precision import BLOCK, CAP, CONFIDENCE, RESAMPLES
+    from .data.records import PrecisionTarget
 
     assert request.matrix is not None
     level, budget = thinning_for(request.matrix, request.budget, request.full_grid)
     target = request.precision_for(full.profile)
-    if target is not None:  # the estimate counts the extra processes a cell is expected to take (bench.budget)
+    if target is not None:  # the estimate counts the extra processes a cell is expected to take (bench.plan.budget)
         full = replace(full, precision=PrecisionTarget(target, full.timing.processes, BLOCK, CAP, CONFIDENCE, RESAMPLES,
                                                        budget))
     cpus = fake_cpus or len(available_cpus())
@@ -163,7 +163,7 @@ def write_comparison(request: ComparisonRequest, base: Path, cand: Path, allow_o
     from ..reports.outputs import get_output
     from .judge.compare import compare as judge
     from .judge.sides import RunSide
-    from .results import write_text_atomic
+    from .data.results import write_text_atomic
 
     try:
         result = judge(RunSide.load(str(base)), RunSide.load(str(cand)), request.thresholds,
@@ -188,7 +188,7 @@ def write_comparison(request: ComparisonRequest, base: Path, cand: Path, allow_o
 
 def compare(request: CompareRequest) -> int:
     """`gilbench compare`: two run folders (or results folders: their latest runs), judged."""
-    from .results import resolve_run
+    from .data.results import resolve_run
 
     try:
         base, cand = resolve_run(request.base), resolve_run(request.cand)
@@ -205,14 +205,14 @@ def ab(request: AbRequest) -> int:
 
     from .ab import SideError, check_alike, gate_design, open_side, resume_sides, run_ab
     from .judge.refusals import Refused
-    from .config import explain
-    from .lifecycle import ResultsUnwritable, cannot_write
-    from .plans import check_writable, plan_for
+    from .plan.config import explain
+    from .measure.lifecycle import ResultsUnwritable, cannot_write
+    from .plan.plans import check_writable, plan_for
 
     assert request.comparison is not None
     thresholds = request.comparison.thresholds
     if any(t.metric == "instructions" for t in thresholds.all):
-        from .counters import available
+        from .measure.counters import available
 
         counter = available()
         if counter.backend is None:  # refused, never a silent pass: the rows would have nothing to judge
@@ -298,7 +298,7 @@ def list_all() -> int:
     for p in PROFILES.values():
         t = p.timing
         print(f"  {p.name:<14} {p.description} [pyperf: {t.processes} processes x ({t.warmups} warmup + {t.values} values)]")
-    from .counters import available
+    from .measure.counters import available
 
     counter = available()
     print("instruction counters (--fail-on instructions:PCT% in ab):")
@@ -309,7 +309,7 @@ def list_all() -> int:
 def report(run_path: Path) -> int:
     """`gilbench report`: a run folder's outputs rebuilt from its data."""
     from ..reports import build
-    from .results import resolve_run
+    from .data.results import resolve_run
 
     try:
         paths = build(resolve_run(run_path))
@@ -336,7 +336,7 @@ def merge(runs: Sequence[Path], output: Path) -> int:
 
 def overhead(workload: str, backend: str, rounds: int, interval: float) -> int:
     """`gilbench overhead`: the sampler's cost on one cell."""
-    from .overhead import measure
+    from .measure.overhead import measure
 
     try:
         return measure(workload, backend, rounds, interval)
@@ -346,7 +346,7 @@ def overhead(workload: str, backend: str, rounds: int, interval: float) -> int:
 
 def interpreters(specs: Sequence[str], prepare: bool) -> int:
     """`gilbench interpreters`: the interpreters found, and the ``specs`` described (and prepared)."""
-    from . import interpreters as interp
+    from .plan import interpreters as interp
 
     def row(label: str, i: "interp.Interpreter", path: str) -> str:
         gil = "on" if i.gil_enabled else "off"

@@ -1,7 +1,7 @@
 """Experiments that are not batches of tasks, one module each, each with its own report section.
 
 An experiment subclasses ``Experiment`` (in ``base``); discovery finds it, the runner
-(``gilbench.bench.experiment_runner``) runs it for every interpreter of a run in a child process
+(``gilbench.bench.measure.experiment_runner``) runs it for every interpreter of a run in a child process
 (``python -m gilbench.experiments NAME``), and the report asks it for its section. A new experiment
 is one module here and nothing else changes.
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from ..bench.plugins import discover, lookup
+from ..bench.data.plugins import discover, lookup
 from .base import Experiment
 from ..bench.data.experiment import ExperimentResult
 

@@ -17,9 +17,9 @@ import traceback
 from pathlib import Path
 
 from . import get
-from ..bench.gil import gil_enabled, mismatch
+from ..bench.measure.gil import gil_enabled, mismatch
 from ..bench.data.failure import Failure
-from ..bench.results import write_json_atomic
+from ..bench.data.results import write_json_atomic
 from ..bench.data.experiment import ExperimentResult
 from .base import measure_context
 

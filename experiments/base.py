@@ -6,7 +6,7 @@ experiment owns all of it: which parameters each profile gets, what is measured 
 of its own, ``python -m gilbench.experiments``), and the report section that explains the numbers.
 
 The measuring side (``parameters``, ``estimate``, ``measure``) uses the standard library,
-``gilbench.workloads`` and ``gilbench.bench.gil`` only: it runs under every interpreter of a run, where
+``gilbench.workloads`` and ``gilbench.bench.measure.gil`` only: it runs under every interpreter of a run, where
 the report stack is not installed. ``section`` runs in the report and imports pandas and matplotlib when it is called.
 """
 
@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..bench.data.experiment import ExperimentResult
-from ..bench.gil import gil_enabled
+from ..bench.measure.gil import gil_enabled
 from ..bench.data.failure import Failure
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from ..bench.results import write_text_atomic
+from ..bench.data.results import write_text_atomic
 from .frame import load
 from .outputs import all_outputs, get_output
 

@@ -25,8 +25,8 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from ..bench import query
-from ..bench.records import InterpreterDescription
+from ..bench.data import query
+from ..bench.data.records import InterpreterDescription
 from .frame import RunData, flag, python_of, scaled_workloads
 
 
@@ -58,7 +58,7 @@ def _ok(run: RunData) -> pd.DataFrame:
 
 
 def _baseline(ok: pd.DataFrame, label: str, workload: str, cores: int) -> pd.Series | None:
-    """The baseline row of ``label``, ``workload`` and ``cores`` (``bench.query``; the run's cells hold one placement)."""
+    """The baseline row of ``label``, ``workload`` and ``cores`` (``bench.data.query``; the run's cells hold one placement)."""
     found = query.baselines(r for _, r in ok.iterrows())
     return next((row for key, row in found.items() if key[:3] == (label, workload, int(cores))), None)
 

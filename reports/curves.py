@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ..bench import query
+from ..bench.data import query
 from .frame import RunData, flag, python_of, scaled_workloads
 from .verdicts import BASELINE, OWN_SCALING
 

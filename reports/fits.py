@@ -14,7 +14,7 @@ replicate is fitted at once. ``scipy.optimize.curve_fit`` with ``sigma`` = the m
 
 The process is the unit: a cell's time is the median of its process medians, and an interval
 resamples each cell's process medians (independently per cell, with replacement) and recomputes. Those
-rules are ``bench.precision``'s, the very functions a run with a precision target stops its cells by, so the
+rules are ``bench.data.precision``'s, the very functions a run with a precision target stops its cells by, so the
 interval the report draws over processes is the one the run was run to.
 """
 
@@ -26,9 +26,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ..bench import precision
-from ..bench.precision import CONFIDENCE, RESAMPLES, cell_replicates, cell_time, seed_of  # noqa: F401 - fits' names
-from ..bench.stats import bootstrap_ci
+from ..bench.data import precision
+from ..bench.data.precision import CONFIDENCE, RESAMPLES, cell_replicates, cell_time, seed_of  # noqa: F401 - fits' names
+from ..bench.data.stats import bootstrap_ci
 
 
 def amdahl(workers: "np.ndarray | Sequence[float] | float", serial: float) -> np.ndarray:
@@ -119,7 +119,7 @@ def estimate(value: float, replicates: np.ndarray, confidence: float = CONFIDENC
 def speedup_estimate(reference: Sequence[float], cell: Sequence[float], resamples: int = RESAMPLES,
                      seed: int = 0) -> tuple[Estimate, np.ndarray]:
     """time(reference) / time(cell) from both cells' process medians, with its bootstrap interval and
-    the replicates (for ratios of speedups): ``bench.precision.speedup_interval``, as an Estimate."""
+    the replicates (for ratios of speedups): ``bench.data.precision.speedup_interval``, as an Estimate."""
     found, ratio = precision.speedup_interval(reference, cell, seed, resamples)
     return Estimate(found.value, found.low, found.high), ratio
 

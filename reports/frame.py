@@ -29,13 +29,13 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from ..bench import query, stats
-from ..bench.model import START_COST_WORKLOAD, CellRecord, ProcessRecord
-from ..bench.query import RunQuery
+from ..bench.data import query, stats
+from ..bench.data.cells import START_COST_WORKLOAD, CellRecord, ProcessRecord
+from ..bench.data.query import RunQuery
 from ..bench.data.failure import Failure
-from ..bench.records import InterpreterDescription, RunManifest
-from ..bench.results import RunFolder, RunFolderError
-from ..bench.topology import Topology
+from ..bench.data.records import InterpreterDescription, RunManifest
+from ..bench.data.results import RunFolder, RunFolderError
+from ..bench.data.topology import Topology
 from ..bench.data.experiment import ExperimentResult
 
 IDENTITY = ["id", "python", "workload", "kind", "backend", "family", "in_process", "workers", "cores", "tasks",
@@ -91,7 +91,7 @@ class RunData:
     start_costs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=START_COST_COLUMNS))
     #: the experiments' results (experiments/*.json), one per experiment and interpreter
     experiments: list[ExperimentResult] = field(default_factory=list)
-    #: the run's records, for the questions every report module asks of them (``bench.query``)
+    #: the run's records, for the questions every report module asks of them (``bench.data.query``)
     query: RunQuery = field(default_factory=RunQuery)
     #: cells that measured the cores again under another placement than the run's first (``Cell.placement``),
     #: with their speedups against their own placement's baseline; ``cells`` holds the first placement's only,
@@ -181,7 +181,7 @@ def process_summary(processes: list[ProcessRecord]) -> dict[str, Any]:
         "canary_ms": _median(canaries) * 1e3,
         "canary_spread": spread(canaries),
         "parallelism": _median(p.parallelism for p in procs),
-        # memory (bytes): medians over processes of each process tree's polled peak (bench.memory)
+        # memory (bytes): medians over processes of each process tree's polled peak (bench.measure.memory)
         "memory": _median(p.memory for p in procs),
         # the range over processes: how far the figure moves from one process to the next (its resolution)
         "memory_low": min(_finite(p.memory for p in procs), default=math.nan),
@@ -349,13 +349,13 @@ def _paired_ratios(base: CellRecord | None, other: CellRecord | None) -> list[di
 
 
 def _of(baselines: dict[query.Key, Any], row: Any, column: str) -> float:
-    """``column`` of the row's baseline (``bench.query.baselines``), nan where it has none."""
+    """``column`` of the row's baseline (``bench.data.query.baselines``), nan where it has none."""
     base = baselines.get(query.baseline_key(row))
     return getattr(base, column) if base is not None else math.nan
 
 
 def _same_key(frame: pd.DataFrame, key: query.Key) -> pd.Series:
-    """The rows that share ``key`` (interpreter, workload, cores, placement: ``bench.query.baseline_key``)."""
+    """The rows that share ``key`` (interpreter, workload, cores, placement: ``bench.data.query.baseline_key``)."""
     return pd.Series([query.baseline_key(r) == key for r in frame.itertuples()], index=frame.index, dtype=bool)
 
 

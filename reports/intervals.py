@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from ..bench import query
+from ..bench.data import query
 from .fits import Estimate
 from .frame import RunData, flag, python_of
 

@@ -27,8 +27,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ..bench import query
-from ..bench.results import RunFolder, RunFolderError, read_json, write_text_atomic
+from ..bench.data import query
+from ..bench.data.results import RunFolder, RunFolderError, read_json, write_text_atomic
 from .figures import interpreter_order
 from .frame import RunData, flag, load, python_of, scaled_workloads
 from .outputs import get_output

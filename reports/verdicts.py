@@ -21,7 +21,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from ..bench import query
+from ..bench.data import query
 from .frame import flag, python_of
 
 #: a model "scales" when its efficiency (speedup / ideal; in-process models: own scaling / ideal) reaches this
@@ -222,7 +222,7 @@ def _time_ratio(one: pd.Series, many: pd.Series) -> float:
 
 def _gil_of(group: pd.DataFrame, label: str, gil: bool | Mapping[str, Any]) -> bool:
     """The interpreter's GIL state: the cells' ``gil_enabled`` where known, else ``gil`` (one bool, or
-    one per interpreter label); unknown counts as on (``bench.query.gil_state``)."""
+    one per interpreter label); unknown counts as on (``bench.data.query.gil_state``)."""
     seen = group["gil_enabled"] if "gil_enabled" in group else []
     return query.gil_on(query.gil_state(seen, gil.get(label) if isinstance(gil, Mapping) else gil))
 

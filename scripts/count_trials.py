@@ -3,7 +3,7 @@
     python scripts/count_trials.py                        # 5 counts of hello-cpu sequential, threads x2, processes x2
     python scripts/count_trials.py --more 0.01 --counts 5 # and a candidate whose UNIT_ITERATIONS is 1 % higher
 
-Each cell is counted ``--counts`` times (bench.counters.count_cell: two processes, the difference per task)
+Each cell is counted ``--counts`` times (bench.measure.counters.count_cell: two processes, the difference per task)
 at the gate's size (4 tasks of 50 units); the spread is (max - min) / median of the counts. With ``--more``,
 a copy of workloads/ whose ``UNIT_ITERATIONS`` is that much higher is counted as well, interleaved with this
 checkout's (both through a shim, as ``gilbench ab`` runs its sides), on the sequential cell. Counts do not
@@ -23,9 +23,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from gilbench.bench import counters
-from gilbench.bench.importroot import temporary_root
-from gilbench.bench.model import Cell
+from gilbench.bench.measure import counters
+from gilbench.bench.plan.importroot import temporary_root
+from gilbench.bench.data.cells import Cell
 
 ROOT = Path(__file__).resolve().parent.parent
 

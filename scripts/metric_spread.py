@@ -19,10 +19,10 @@ from pathlib import Path
 
 from simulate_gate import Recording, load_recordings  # scripts/ is this script's sys.path[0]
 
-from gilbench.bench import query
-from gilbench.bench.model import ProcessRecord
+from gilbench.bench.data import query
+from gilbench.bench.data.cells import ProcessRecord
 
-#: metric -> the process figure (``bench.query.process_summary``) its gate row tests
+#: metric -> the process figure (``bench.data.query.process_summary``) its gate row tests
 SUMMARY = {"time": "min", "cpu": "cpu"}
 
 

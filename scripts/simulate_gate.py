@@ -46,8 +46,8 @@ from gilbench.bench.data.thresholds import Threshold, parse_threshold  # noqa: E
 from gilbench.bench.judge.compare import compare  # noqa: E402
 from gilbench.bench.judge.sequential import design_for  # noqa: E402
 from gilbench.bench.judge.sides import RunSide  # noqa: E402
-from gilbench.bench.model import Cell  # noqa: E402
-from gilbench.bench.model import CellRecord, ProcessRecord  # noqa: E402
+from gilbench.bench.data.cells import Cell  # noqa: E402
+from gilbench.bench.data.cells import CellRecord, ProcessRecord  # noqa: E402
 
 RECORDINGS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "gate-rounds"
 THRESHOLDS = [Threshold("time", 10.0)]

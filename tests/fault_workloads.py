@@ -22,9 +22,9 @@ def raise_on(n: int, at: int = 1) -> str:
 
 
 def _in_the_probe() -> bool:
-    """Whether this is the run's estimate probe (``python -m gilbench.bench.probe``), not a measured process."""
+    """Whether this is the run's estimate probe (``python -m gilbench.bench.measure.probe``), not a measured process."""
     spec = getattr(sys.modules.get("__main__"), "__spec__", None)
-    return spec is not None and spec.name.endswith("bench.probe")
+    return spec is not None and spec.name.endswith("bench.measure.probe")
 
 
 def hang(n: int, seconds: float = 3600.0, in_probe: bool = False) -> str:

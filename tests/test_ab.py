@@ -225,7 +225,7 @@ def _ab_in_process(capsys, monkeypatch, fail_from: int, out: Path) -> tuple[int,
     import errno
 
     from gilbench.bench import cli
-    from gilbench.bench.results import RunFolder
+    from gilbench.bench.data.results import RunFolder
 
     writes = []
     real = RunFolder.write_manifest

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from scipy.optimize import curve_fit
 
-from gilbench.bench.model import Cell
-from gilbench.bench.model import CellRecord, ProcessRecord
-from gilbench.bench.results import RunFolder
+from gilbench.bench.data.cells import Cell
+from gilbench.bench.data.cells import CellRecord, ProcessRecord
+from gilbench.bench.data.results import RunFolder
 from gilbench.reports import fits, frame
 from gilbench.reports.analyses import all_analyses
 from gilbench.reports.analyses.amdahl import FIT_TOLERANCE, AmdahlAnalysis, model_fits

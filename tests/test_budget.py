@@ -1,4 +1,4 @@
-"""A plan fitted to the machine and a time budget (bench/budget.py): planned for fake machines of 2 to 128 CPUs,
+"""A plan fitted to the machine and a time budget (bench/plan/budget.py): planned for fake machines of 2 to 128 CPUs,
 nothing run. Task times come from the recorded 16-CPU run (what its baselines took a batch), so the plans are
 those of a machine like that one, the same on every test machine."""
 
@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from gilbench import workloads
-from gilbench.bench import budget
+from gilbench.bench.plan import budget
 from gilbench.bench.backends import get_backend
-from gilbench.bench.matrix import PROFILES, Plan, expand
-from gilbench.bench.plans import thinning_for
-from gilbench.bench.request import Matrix
+from gilbench.bench.plan.matrix import PROFILES, Plan, expand
+from gilbench.bench.plan.plans import thinning_for
+from gilbench.bench.plan.request import Matrix
 from tests.conftest import gilbench_here
 
 DEVICE = Path(__file__).parent / "fixtures" / "run-16cpu-device"
@@ -204,7 +204,7 @@ def test_dry_run_on_a_fake_machine_prints_the_plan_and_writes_nothing(tmp_path):
 
 def test_resume_keeps_its_plan_and_refuses_the_budget_options(tmp_path):
     from gilbench.bench.cli import build_parser
-    from gilbench.bench.request import RunRequest
+    from gilbench.bench.plan.request import RunRequest
 
     parsed = RunRequest.from_args(build_parser().parse_args(["run", "--resume", str(tmp_path)]))
     assert parsed.resume == tmp_path and parsed.matrix is None and not parsed.full_grid and parsed.budget is None
@@ -214,8 +214,8 @@ def test_resume_keeps_its_plan_and_refuses_the_budget_options(tmp_path):
 
 
 def test_the_manifest_keeps_what_was_left_out_and_a_resume_reads_it_back():
-    from gilbench.bench.runner import RunOptions, new_manifest
-    from gilbench.bench.plans import plan_of
+    from gilbench.bench.measure.runner import RunOptions, new_manifest
+    from gilbench.bench.plan.plans import plan_of
 
     plan = full_plan(64)
     fitted = budget.fit(plan, device_costs(plan), FIFTEEN_MINUTES)
@@ -227,7 +227,7 @@ def test_the_manifest_keeps_what_was_left_out_and_a_resume_reads_it_back():
 
 
 def test_run_help_names_the_budget_options_and_the_profiles_budget():
-    from gilbench.bench.progress import format_duration
+    from gilbench.bench.data.durations import format_duration
 
     done = gilbench_here("run", "--help")
     text = " ".join(done.stdout.split())
@@ -242,9 +242,9 @@ def test_a_run_of_a_thinned_plan_makes_a_whole_report(tmp_path):
     cell finished, times from the estimate's model) builds every output, with a verdict per core count."""
     from markupsafe import escape
 
-    from gilbench.bench.model import CellRecord, ProcessRecord
-    from gilbench.bench.results import RunFolder
-    from gilbench.bench.stats import ideal_speedup
+    from gilbench.bench.data.cells import CellRecord, ProcessRecord
+    from gilbench.bench.data.results import RunFolder
+    from gilbench.bench.data.stats import ideal_speedup
     from gilbench.reports import build
 
     plan = full_plan(64)

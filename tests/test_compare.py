@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from gilbench.bench import cli, stats
+from gilbench.bench import cli
+from gilbench.bench.data import stats
 from gilbench.bench.data.thresholds import Threshold, Thresholds, parse_threshold
 from gilbench.bench.judge.compare import compare, open_cells
 from gilbench.bench.judge.family import ALPHA, PASS_ERROR, POWER, check_reachable
@@ -24,9 +25,9 @@ from gilbench.bench.judge.rule import decided, shown_worse, verdict
 from gilbench.bench.judge.sequential import design_for
 from gilbench.bench.judge.sides import RunSide, paired_differences
 from gilbench.bench.judge.tests import RowTest, Spread, paired_test
-from gilbench.bench.model import Cell
-from gilbench.bench.model import CellRecord, ProcessRecord
-from gilbench.bench.results import FORMAT
+from gilbench.bench.data.cells import Cell
+from gilbench.bench.data.cells import CellRecord, ProcessRecord
+from gilbench.bench.data.results import FORMAT
 from gilbench.reports import comparison as show
 
 TIME10 = Threshold("time", 10.0)
@@ -911,7 +912,7 @@ def test_with_ties_the_exact_p_decides_even_where_the_untied_bound_sits_on_zero(
 
 
 def test_the_speedup_baseline_and_the_cells_an_open_row_reads_come_from_the_query_layer():
-    from gilbench.bench import query
+    from gilbench.bench.data import query
 
     run = side({SEQ: procs(1.0, 4, 0.005, 1), CID: procs(0.5, 4, 0.005, 2),
                 SEQ + "@3.12": procs(2.0, 4, 0.005, 3), CID + "@3.12": procs(1.0, 4, 0.005, 4)})

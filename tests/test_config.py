@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gilbench.bench.cli import RUN_DEFAULTS, build_parser
-from gilbench.bench.config import ConfigError, apply, find_config, load_config, read_config
+from gilbench.bench.plan.config import ConfigError, apply, find_config, load_config, read_config
 from gilbench.workloads import Declaration
 from tests.conftest import gilbench_here
 
@@ -227,7 +227,7 @@ def test_a_name_in_use_needs_force_which_replaces_only_a_run_folder(tmp_path: Pa
 
 
 def test_a_workloads_own_fail_on_is_read_and_checked(tmp_path):
-    from gilbench.bench.config import ConfigError, read_config
+    from gilbench.bench.plan.config import ConfigError, read_config
 
     path = tmp_path / "gilbench.toml"
     path.write_text('fail_on = ["time:10%"]\n[workload.hello-cpu]\nfail_on = ["time:5%"]\n'

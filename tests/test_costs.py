@@ -1,4 +1,4 @@
-"""What models cost: memory per process tree (bench/memory.py, reports/analyses/memory.py), the worker threads'
+"""What models cost: memory per process tree (bench/measure/memory.py, reports/analyses/memory.py), the worker threads'
 wait share (Backend.thread_times, reports/analyses/waiting.py), and the CPU placement section, on the
 synthetic run of tests/fixtures/make_runs.py (known figures) and on small real process trees."""
 
@@ -19,8 +19,8 @@ import pytest
 
 from gilbench import workloads
 from gilbench.bench.backends import get_backend
-from gilbench.bench.memory import TreeMemory, descendants
-from gilbench.bench.model import ProcessRecord
+from gilbench.bench.measure.memory import TreeMemory, descendants
+from gilbench.bench.data.cells import ProcessRecord
 from gilbench.reports import frame
 from gilbench.reports.analyses.memory import MemoryAnalysis, per_worker_text
 from gilbench.reports.analyses.placement import PlacementAnalysis
@@ -257,7 +257,7 @@ def test_fail_on_memory_flags_a_larger_tree(tmp_path: Path) -> None:
 
 
 def test_the_runner_polls_while_it_waits_and_still_times_out() -> None:
-    from gilbench.bench.runner import _wait_polling
+    from gilbench.bench.measure.runner import _wait_polling
 
     tree = TreeMemory()
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.4)"])
@@ -339,7 +339,7 @@ def test_a_smoke_run_asking_for_two_placements_here_adds_no_cell(tmp_path: Path)
     why, and its report says so; every wait share is a share, to 0.01 %."""
     import json
 
-    from gilbench.bench.topology import read_topology
+    from gilbench.bench.data.topology import read_topology
     from tests.conftest import gilbench
 
     if read_topology().smt:
@@ -360,7 +360,7 @@ def test_a_smoke_run_asking_for_two_placements_here_adds_no_cell(tmp_path: Path)
 def test_logical_cpus_is_placement_logical() -> None:
     import argparse
 
-    from gilbench.bench.request import placement_of as _placement
+    from gilbench.bench.plan.request import placement_of as _placement
 
     assert _placement(argparse.Namespace(placement=None, logical_cpus=True)) == "logical"
     assert _placement(argparse.Namespace(placement="physical,siblings", logical_cpus=False)) == "physical,siblings"

@@ -1,4 +1,4 @@
-"""Instructions per task (bench.counters): the counters this machine has, found and never assumed; counts that
+"""Instructions per task (bench.measure.counters): the counters this machine has, found and never assumed; counts that
 do not move between equal runs and follow the work; the ``instructions`` metric through the gate; ``ab``
 refusing it where nothing can count. The counts under Valgrind skip where Valgrind is absent."""
 
@@ -15,16 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from gilbench.bench import counters
+from gilbench.bench.measure import counters
 from gilbench.bench.ab import counted_cells, timed
 from gilbench.bench.data.thresholds import Threshold, Thresholds
 from gilbench.bench.judge.compare import compare
 from gilbench.bench.judge.rule import shown_worse
 from gilbench.bench.judge.sides import RunSide
 from gilbench.bench.judge.tests import counted_test
-from gilbench.bench.model import Cell
-from gilbench.bench.model import CellRecord, ProcessRecord
-from gilbench.bench.lifecycle import Lane
+from gilbench.bench.data.cells import Cell
+from gilbench.bench.data.cells import CellRecord, ProcessRecord
+from gilbench.bench.measure.lifecycle import Lane
 from gilbench.reports import comparison as show
 from tests.conftest import gilbench, gilbench_here
 
@@ -207,7 +207,7 @@ def test_ab_counts_only_cpu_bound_cells_asked_for_and_its_looks_leave_instructio
 
 def test_an_ab_asked_only_for_counts_times_only_the_rounds_they_attach_to():
     from gilbench.bench.ab import gate_design
-    from gilbench.bench.matrix import PROFILES, expand
+    from gilbench.bench.plan.matrix import PROFILES, expand
 
     plan = expand(PROFILES["gate"], cpus=[0, 1])
     assert gate_design(plan, Thresholds((INSTRUCTIONS1,))).looks == (counters.COUNT_ROUNDS,)

@@ -48,7 +48,7 @@ def test_every_sample_count_matches_the_profile(smoke_run):
 def test_each_process_is_kept_apart_with_its_layout_pad_and_canary(smoke_run):
     import json
 
-    from gilbench.bench.matrix import layout_pad
+    from gilbench.bench.plan.matrix import layout_pad
 
     cells = json.loads((smoke_run / "manifest.json").read_text())["cells"]
     for cell in cells:

@@ -1,4 +1,4 @@
-"""The estimate against what recorded runs took (bench/progress.py, bench/budget.py, the experiments' estimate).
+"""The estimate against what recorded runs took (bench/plan/progress.py, bench/plan/budget.py, the experiments' estimate).
 
 `make bench` once took 11 min 24 s against an estimate of 7 min 47 s: the estimate counted the cells alone,
 with 0.2 s of start per process and no worker process's start, while the run also ran the experiments and
@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from gilbench import workloads
-from gilbench.bench import budget
-from gilbench.bench.experiment_jobs import plan_jobs
-from gilbench.bench.model import Cell, Timing
-from gilbench.bench.progress import estimate_cell_seconds
+from gilbench.bench.plan import budget
+from gilbench.bench.plan.experiments import plan_jobs
+from gilbench.bench.data.cells import Cell, Timing
+from gilbench.bench.plan.progress import estimate_cell_seconds
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WITHIN = 0.25
@@ -72,8 +72,8 @@ def test_the_worker_process_starts_are_counted():
 
 def test_what_the_run_says_up_front_counts_the_experiments_and_the_report():
     """The line before the first cell: the cells, every experiment the run will do, the start and the report."""
-    from gilbench.bench.matrix import PROFILES, available_cpus, expand
-    from gilbench.bench.runner import RunOptions, _run_estimate
+    from gilbench.bench.plan.matrix import PROFILES, available_cpus, expand
+    from gilbench.bench.measure.runner import RunOptions, _run_estimate
 
     plan = expand(PROFILES["quick"], cpus=[0])
     cells = [1.0] * len(plan.cells)

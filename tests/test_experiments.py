@@ -12,9 +12,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from gilbench.bench.experiment_jobs import ExperimentJob, plan_jobs
-from gilbench.bench.experiment_runner import result_path, run_all, run_one
-from gilbench.bench.results import RunFolder
+from gilbench.bench.plan.experiments import ExperimentJob, plan_jobs
+from gilbench.bench.measure.experiment_runner import result_path, run_all, run_one
+from gilbench.bench.data.results import RunFolder
 from gilbench.experiments import all_experiments, get, sections_for
 from gilbench.experiments._stats import log_crossing, percentile
 from gilbench.bench.data.experiment import ExperimentResult

@@ -1,4 +1,4 @@
-"""bench.interpreters: finding, describing, refusing settings and preparing interpreters under test.
+"""bench.plan.interpreters: finding, describing, refusing settings and preparing interpreters under test.
 
 Two kinds of tests: fast ones on a fake file system (dummy ``python3.X`` files on a temporary PATH,
 pyenv and uv folders) with ``describe`` replaced by recorded descriptions
@@ -26,9 +26,9 @@ from pathlib import Path
 import pytest
 
 from gilbench.bench import cli
-from gilbench.bench import interpreters as interp
-from gilbench.bench.importroot import shared_root
-from gilbench.bench.interpreters import Interpreter, InterpreterError
+from gilbench.bench.plan import interpreters as interp
+from gilbench.bench.plan.importroot import shared_root
+from gilbench.bench.plan.interpreters import Interpreter, InterpreterError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "interpreters"
 #: where ../shared/tools/python3.14.sh installs CPython 3.14 on the project's machines
@@ -435,7 +435,7 @@ def test_live_an_interpreter_without_pyperf_gets_an_environment(tmp_path):
         pytest.skip(f"cannot install pyperf and psutil for Python {one.version} here: {prepared.reason}")
     assert prepared.ok, prepared.reason
     assert prepared.environment and Path(prepared.python).is_relative_to(Path(prepared.environment))
-    done = subprocess.run([prepared.python, "-c", "import sys, gilbench.bench.cell; print(sys.version_info[:2])"],
+    done = subprocess.run([prepared.python, "-c", "import sys, gilbench.bench.measure.cell; print(sys.version_info[:2])"],
                           capture_output=True, text=True, env={**os.environ, **prepared.env}, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(one.version_info[:2])

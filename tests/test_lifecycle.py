@@ -1,5 +1,5 @@
-"""The pieces `run` and `ab` share: one way to start a limited child (bench.child), one lifecycle
-(bench.lifecycle), one typed request (bench.request), and the comparison and merge formats as outputs.
+"""The pieces `run` and `ab` share: one way to start a limited child (bench.measure.child), one lifecycle
+(bench.measure.lifecycle), one typed request (bench.plan.request), and the comparison and merge formats as outputs.
 Fast: in this process, children of a few tenths of a second."""
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from gilbench.bench.child import run_limited
-from gilbench.bench.lifecycle import Interrupted, Lifecycle, ResultsUnwritable, reopen
+from gilbench.bench.measure.child import run_limited
+from gilbench.bench.measure.lifecycle import Interrupted, Lifecycle, ResultsUnwritable, reopen
 
-# --- bench.child ---------------------------------------------------------------------------------
+# --- bench.measure.child ---------------------------------------------------------------------------------
 
 #: a child that starts a grandchild in its group, prints, and sleeps
 PARENT_OF_ONE = ("import subprocess, sys, time\n"
@@ -56,7 +56,7 @@ def test_a_limited_child_is_polled_while_it_runs() -> None:
     assert ended.returncode == 0 and len(seen) >= 3 and set(seen) == {ended.pid}
 
 
-# --- bench.lifecycle -----------------------------------------------------------------------------
+# --- bench.measure.lifecycle -----------------------------------------------------------------------------
 
 @dataclass
 class FakeLane:
@@ -71,7 +71,7 @@ class FakeLane:
 
     @property
     def folder(self):  # noqa: ANN201
-        from gilbench.bench.results import RunFolder
+        from gilbench.bench.data.results import RunFolder
 
         return RunFolder(self.root / self.name)
 
@@ -99,7 +99,7 @@ def test_a_waited_child_is_seen_ending_at_once_not_after_a_nap() -> None:
     import statistics
     import subprocess
 
-    from gilbench.bench.child import wait_polling
+    from gilbench.bench.measure.child import wait_polling
 
     lags = []
     for _ in range(9):
@@ -153,7 +153,7 @@ def test_signal_handlers_are_restored_after_the_lifecycle(tmp_path: Path) -> Non
 
 
 def test_reopen_marks_a_run_running_again_and_records_when(tmp_path: Path) -> None:
-    from gilbench.bench.results import FORMAT, RunFolder
+    from gilbench.bench.data.results import FORMAT, RunFolder
 
     folder = RunFolder(tmp_path)
     (tmp_path / "manifest.json").write_text(json.dumps({"format": FORMAT, "cells": [], "status": "interrupted",
@@ -162,7 +162,7 @@ def test_reopen_marks_a_run_running_again_and_records_when(tmp_path: Path) -> No
     assert manifest["status"] == "running" and manifest["finished"] is None and len(manifest["resumed"]) == 1
 
 
-# --- bench.request -------------------------------------------------------------------------------
+# --- bench.plan.request -------------------------------------------------------------------------------
 
 def _args(*argv: str):  # noqa: ANN202
     from gilbench.bench.cli import build_parser
@@ -171,7 +171,7 @@ def _args(*argv: str):  # noqa: ANN202
 
 
 def test_a_request_merges_the_config_under_the_options_without_touching_them(tmp_path: Path, monkeypatch) -> None:
-    from gilbench.bench.request import AbRequest, RunRequest
+    from gilbench.bench.plan.request import AbRequest, RunRequest
 
     (tmp_path / "gilbench.toml").write_text('profile = "smoke"\nworkers = [2, 1]\nfail_on = ["time:5%"]\n'
                                             'output = "out"\n')
@@ -199,7 +199,7 @@ def test_a_request_merges_the_config_under_the_options_without_touching_them(tmp
     (("run", "--workers", "two"), "--workers must be comma-separated whole numbers"),
 ])
 def test_a_request_names_the_first_problem(argv, message, tmp_path: Path, monkeypatch) -> None:
-    from gilbench.bench.request import AbRequest, RunRequest
+    from gilbench.bench.plan.request import AbRequest, RunRequest
 
     monkeypatch.chdir(tmp_path)
     kind = RunRequest if argv[0] == "run" else AbRequest

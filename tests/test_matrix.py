@@ -1,7 +1,7 @@
 import pytest
 
-from gilbench.bench.matrix import PROFILES, expand, parse_int_list, powers_of_two_upto
-from gilbench.bench.model import Cell
+from gilbench.bench.plan.matrix import PROFILES, expand, parse_int_list, powers_of_two_upto
+from gilbench.bench.data.cells import Cell
 
 
 def test_powers_of_two_include_the_limit():
@@ -115,7 +115,7 @@ def test_cell_json_round_trip():
 
 
 def test_the_interpreter_is_a_dimension_of_the_matrix():
-    from gilbench.bench.interpreters import Interpreter
+    from gilbench.bench.plan.interpreters import Interpreter
 
     a = Interpreter(label="", executable="/x/python3.11", version="3.11.7", default_start_method="fork",
                     start_methods=["fork", "spawn", "forkserver"])

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from gilbench.bench.results import RunFolderError, write_json_atomic
+from gilbench.bench.data.results import RunFolderError, write_json_atomic
 from gilbench.reports import frame
 from gilbench.reports.merge import MergeError, key_numbers, load_runs, merge, run_names
 from tests.conftest import gilbench, gilbench_here

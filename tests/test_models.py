@@ -353,20 +353,20 @@ def test_asyncio_fails_the_batch_for_a_raising_coroutine(make):
     assert info.value.error_type == "KeyError" and "no such thing" in info.value.message
 
 
-# --- under bench.cell, as a pyperf worker -----------------------------------------------------------
+# --- under bench.measure.cell, as a pyperf worker -----------------------------------------------------------
 @pytest.mark.parametrize("name, method, workload", [
     ("process-pool", "spawn", "hello-cpu"), ("mp-pool-cold", "forkserver", "hello-cpu"),
     ("thread-pool", None, "hello-sleep"), ("asyncio", None, "hello-sleep"),
 ])
 def test_models_run_as_a_pyperf_worker(name, method, workload, tmp_path):
-    from gilbench.bench.model import Cell
+    from gilbench.bench.data.cells import Cell
 
     params = {"units": 2} if workload == "hello-cpu" else {"seconds": 0.01}
     cell = Cell(workload, name, 2, 2, tuple(sorted(os.sched_getaffinity(0)))[:2], 4, params=params,
                 start_method=method)
     accounting = tmp_path / "acct.jsonl"
     done = subprocess.run(
-        [sys.executable, "-m", "gilbench.bench.cell", "--worker", "--worker-task=0", "--quiet", "--values", "2",
+        [sys.executable, "-m", "gilbench.bench.measure.cell", "--worker", "--worker-task=0", "--quiet", "--values", "2",
          "--warmups", "0", "--loops", "1", "--cell", cell.to_json(), "--accounting", str(accounting),
          "--output", str(tmp_path / "out.json")],
         capture_output=True, text=True, timeout=120, cwd=ROOT,

@@ -1,4 +1,4 @@
-"""A precision target and a budget (bench/precision.py and the runner's schedule to it): the interval over
+"""A precision target and a budget (bench/data/precision.py and the runner's schedule to it): the interval over
 processes, the stopping rule, each cell's record of how precisely its figure is known, and the option.
 
 Nothing here starts a measured process: the runner's schedule runs with ``run_process`` replaced by one that
@@ -15,14 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from gilbench.bench import budget, precision as rule, runner
+from gilbench.bench.plan import budget
+from gilbench.bench.data import precision as rule
+from gilbench.bench.measure import runner
 from gilbench.bench.backends import get_backend
-from gilbench.bench.matrix import PROFILES, Plan, expand
-from gilbench.bench.plans import plan_of
-from gilbench.bench.model import Cell, Timing
-from gilbench.bench.model import CellPrecision, CellRecord, ProcessRecord
-from gilbench.bench.records import PrecisionTarget, RunManifest
-from gilbench.bench.results import RunFolder
+from gilbench.bench.plan.matrix import PROFILES, Plan, expand
+from gilbench.bench.plan.plans import plan_of
+from gilbench.bench.data.cells import Cell, Timing
+from gilbench.bench.data.cells import CellPrecision, CellRecord, ProcessRecord
+from gilbench.bench.data.records import PrecisionTarget, RunManifest
+from gilbench.bench.data.results import RunFolder
 from tests.conftest import gilbench_here
 
 
@@ -216,7 +218,7 @@ def test_execute_runs_baselines_first_and_says_each_block_and_each_cells_precisi
                                                                                    monkeypatch):
     import io
 
-    from gilbench.bench.progress import Progress
+    from gilbench.bench.plan.progress import Progress
 
     lane = _lane(tmp_path)
     monkeypatch.setattr(lane.folder, "merge_cell", lambda slug, parts: Path(slug))  # no pyperf files to merge
@@ -308,7 +310,7 @@ def test_profiles_default_and_quick_aim_smoke_and_gate_do_not():
 
 def test_the_option_reaches_the_request_and_none_turns_the_profiles_off():
     from gilbench.bench.cli import build_parser
-    from gilbench.bench.request import RunRequest
+    from gilbench.bench.plan.request import RunRequest
 
     def request(*args: str) -> RunRequest:
         return RunRequest.from_args(build_parser().parse_args(["run", "--no-config", *args]))

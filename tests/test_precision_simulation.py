@@ -7,7 +7,7 @@ pyperf processes per cell (hello-cpu and hello-sleep, sequential x1, threads x2,
 recordings with more processes than the rule's cap (run-1cpu and run-16cpu-device keep 2 and 4 a cell), so
 a replay can draw what the rule asks for without drawing a process twice. Each side of each recording is one
 population: a replay takes its processes in a random order, runs the baseline's time to the run's target
-over sqrt 2, then each other cell's speedup to the target (``bench.precision.decide``, what the runner asks
+over sqrt 2, then each other cell's speedup to the target (``bench.data.precision.decide``, what the runner asks
 after every block), and sets what the rule stopped at against:
 
 * the figure with all 40 processes of each cell (what a reader would call the cell's figure), and
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gilbench.bench import precision as rule
+from gilbench.bench.data import precision as rule
 
 RECORDINGS = Path(__file__).resolve().parent / "fixtures" / "gate-rounds"
 TARGET = 0.03  # the default profile's

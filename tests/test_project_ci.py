@@ -237,8 +237,8 @@ def test_each_side_takes_the_users_code_from_its_own_checkout(tmp_path: Path, mo
     """A function's folder and a module file are re-pointed into the side; a dotted module name is the
     workers' (whose working directory is the side's counterpart of the current one); the rest stays."""
     from gilbench.bench.ab import Side, side_plan
-    from gilbench.bench.model import Cell, Timing
-    from gilbench.bench.matrix import Plan
+    from gilbench.bench.data.cells import Cell, Timing
+    from gilbench.bench.plan.matrix import Plan
 
     home, side_root, elsewhere = tmp_path / "repo", tmp_path / "gilbench-cand-x", tmp_path / "other"
     for folder in (home / "sub", side_root / "sub", elsewhere):

@@ -1,5 +1,5 @@
-"""The run folder's typed records (bench.records) read and write its JSON, old run folders included, and
-the query layer (bench.query) answers one way for records and report rows alike."""
+"""The run folder's typed records (bench.data.records) read and write its JSON, old run folders included, and
+the query layer (bench.data.query) answers one way for records and report rows alike."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from gilbench.bench import query
-from gilbench.bench.model import Cell
-from gilbench.bench.model import CellRecord, ProcessRecord
+from gilbench.bench.data import query
+from gilbench.bench.data.cells import Cell
+from gilbench.bench.data.cells import CellRecord, ProcessRecord
 from gilbench.bench.data.failure import Failure
-from gilbench.bench.records import InterpreterDescription, RunManifest
-from gilbench.bench.results import RunFolder
+from gilbench.bench.data.records import InterpreterDescription, RunManifest
+from gilbench.bench.data.results import RunFolder
 from gilbench.reports import frame
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -199,7 +199,7 @@ def test_the_cores_measured_again_under_another_placement_have_their_own_baselin
 
 def test_a_cell_records_whether_it_measures_a_start_cost_and_older_folders_infer_it() -> None:
     """``start_cost`` is recorded as ``kind`` is; a run folder from before it infers the built-in no-op's."""
-    from gilbench.bench.model import START_COST_WORKLOAD
+    from gilbench.bench.data.cells import START_COST_WORKLOAD
 
     mine = CellRecord(Cell("my-start", "threads", 1, 1, (0,), 1), "io-bound", start_cost=True)
     assert CellRecord.from_dict(mine.to_dict()).start_cost is True

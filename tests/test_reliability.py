@@ -88,7 +88,7 @@ def test_a_hanging_cell_is_ended_whole_and_the_run_goes_on(tmp_path):
 def test_a_probe_that_hangs_is_killed_at_its_limit_keeping_what_it_timed():
     """The estimate's one-task probe runs user code in a child: one that hangs is killed at the limit, and
     the workloads timed before it keep their figures (fault-hang itself does not hang in the probe)."""
-    from gilbench.bench.probe import probe
+    from gilbench.bench.measure.probe import probe
 
     t0 = time.monotonic()
     found = probe({"hello-sleep": {"params": {"seconds": 0.01}, "module": None},
@@ -232,15 +232,15 @@ def test_a_runner_killed_with_sigkill_leaves_nothing_running(tmp_path):
            "--backend", "processes", "--workers", "2", "--scale", "100", "--output", str(root)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # until a measured process (python -m gilbench.bench.cell) is running
-        running = [p for p in leftovers(str(root)) if "bench.cell" in " ".join(p.info["cmdline"] or [])]
+    while time.monotonic() < deadline:  # until a measured process (python -m gilbench.bench.measure.cell) is running
+        running = [p for p in leftovers(str(root)) if "bench.measure.cell" in " ".join(p.info["cmdline"] or [])]
         if running:
             break
         time.sleep(0.1)
     else:
         proc.kill()
         pytest.fail("no measured process started")
-    assert any("bench.sampler" in " ".join(p.info["cmdline"] or []) for p in leftovers(str(root)))
+    assert any("bench.measure.sampler" in " ".join(p.info["cmdline"] or []) for p in leftovers(str(root)))
     proc.kill()
     proc.wait()
     deadline = time.monotonic() + 10

@@ -12,11 +12,11 @@ import math
 import pandas as pd
 import pytest
 
-from gilbench.bench import stats
-from gilbench.bench.model import Cell
-from gilbench.bench.runner import flag_noise
-from gilbench.bench.model import CellRecord, ProcessRecord
-from gilbench.bench.results import FORMAT, RunFolder
+from gilbench.bench.data import stats
+from gilbench.bench.data.cells import Cell
+from gilbench.bench.measure.runner import flag_noise
+from gilbench.bench.data.cells import CellRecord, ProcessRecord
+from gilbench.bench.data.results import FORMAT, RunFolder
 from gilbench.reports import frame
 from gilbench.reports.outputs.csv import CsvOutput
 from gilbench.reports.outputs.html import HtmlOutput

@@ -1,5 +1,5 @@
 """The report's data for the fixture run folders is what it was before the run model was typed and its
-queries gathered in one layer (bench.records, bench.query): tests/fixtures/report-data-golden.json was
+queries gathered in one layer (bench.data.records, bench.data.query): tests/fixtures/report-data-golden.json was
 written by tests/report_golden.py from the code before that change."""
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ import os
 import pyperf
 import pytest
 
-from gilbench.bench.results import RunFolder, RunFolderError, new_run_name, write_json_atomic
+from gilbench.bench.data.results import RunFolder, RunFolderError, new_run_name, write_json_atomic
 
 
 def test_write_json_atomic_leaves_no_temporary_file(tmp_path):

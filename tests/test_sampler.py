@@ -9,13 +9,13 @@ import pandas as pd
 import psutil
 import pytest
 
-from gilbench.bench import lifeline
+from gilbench.bench.measure import lifeline
 
 
 @pytest.mark.serial  # 0.5 s at 0.05 s a tick: a busy machine delays ticks
 def test_sampler_writes_one_row_per_tick_for_every_cpu(tmp_path):
     out = tmp_path / "samples.csv"
-    subprocess.run([sys.executable, "-m", "gilbench.bench.sampler", "--out", str(out), "--interval", "0.05",
+    subprocess.run([sys.executable, "-m", "gilbench.bench.measure.sampler", "--out", str(out), "--interval", "0.05",
                     "--duration", "0.5"], check=True, timeout=30)
     frame = pd.read_csv(out)
     assert list(frame.columns) == ["time"] + [f"cpu{i}" for i in range(psutil.cpu_count())]
@@ -27,14 +27,14 @@ def test_sampler_writes_one_row_per_tick_for_every_cpu(tmp_path):
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
 def test_sampler_stops_cleanly_on_sigterm_and_sighup(tmp_path, signum):
     out = tmp_path / "samples.csv"
-    proc = subprocess.Popen([sys.executable, "-m", "gilbench.bench.sampler", "--out", str(out), "--interval", "0.05"])
+    proc = subprocess.Popen([sys.executable, "-m", "gilbench.bench.measure.sampler", "--out", str(out), "--interval", "0.05"])
     time.sleep(1.0)
     proc.send_signal(signum)
     assert proc.wait(timeout=10) == 0
     assert len(pd.read_csv(out)) >= 1
 
 
-# --- nothing left behind: the sampler, and anything started with bench.lifeline, ends with its parent
+# --- nothing left behind: the sampler, and anything started with bench.measure.lifeline, ends with its parent
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RUNNER = """
 import os, signal, sys, time
 from pathlib import Path
-from gilbench.bench.sampler import Sampler
+from gilbench.bench.measure.sampler import Sampler
 out, pidfile, how, after = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], float(sys.argv[4])
 sampler = Sampler(out, 0.05)
 sampler.start()
@@ -57,7 +57,7 @@ os._exit(0)
 PARENT = """
 import os, signal, subprocess, sys, time
 from pathlib import Path
-from gilbench.bench.lifeline import on_parent_death
+from gilbench.bench.measure.lifeline import on_parent_death
 pidfile = Path(sys.argv[1])
 child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", sys.argv[1]],
                          preexec_fn=on_parent_death())
@@ -127,7 +127,7 @@ def test_the_sampler_exits_when_its_runner_dies(tmp_path, how, after):
 def test_the_sampler_stops_when_its_given_parent_is_not_its_parent(tmp_path):
     # --parent names a process that is not (or no longer) the parent: the sampler stops at once
     out = tmp_path / "samples.csv"
-    proc = subprocess.run([sys.executable, "-m", "gilbench.bench.sampler", "--out", str(out), "--interval", "0.05",
+    proc = subprocess.run([sys.executable, "-m", "gilbench.bench.measure.sampler", "--out", str(out), "--interval", "0.05",
                            "--parent", "1" if os.getpid() != 1 else "2"], timeout=30)
     assert proc.returncode == 0
 
@@ -146,11 +146,11 @@ def test_a_child_started_with_on_parent_death_dies_with_its_parent(tmp_path):
 def test_die_with_parent_signals_at_once_when_the_parent_is_already_gone():
     # the parent recorded before the start (here: a pid that is not the parent) differs from
     # os.getppid(): the death signal would never come, so the process ends itself
-    code = "import os, signal; from gilbench.bench.lifeline import die_with_parent; " \
+    code = "import os, signal; from gilbench.bench.measure.lifeline import die_with_parent; " \
            "die_with_parent(signal.SIGKILL, os.getppid() + 1); print('survived')"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert done.returncode == -signal.SIGKILL and "survived" not in done.stdout
-    same = "import os, signal; from gilbench.bench.lifeline import die_with_parent; " \
+    same = "import os, signal; from gilbench.bench.measure.lifeline import die_with_parent; " \
            "print(die_with_parent(signal.SIGKILL, os.getppid()))"
     done = subprocess.run([sys.executable, "-c", same], cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert done.returncode == 0 and done.stdout.strip() == "True"

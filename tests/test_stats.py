@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from gilbench.bench import stats
+from gilbench.bench.data import stats
 
 
 def test_summarize_known_values():

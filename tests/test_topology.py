@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gilbench.bench.matrix import PROFILES, expand
-from gilbench.bench.topology import Topology, read_topology
+from gilbench.bench.plan.matrix import PROFILES, expand
+from gilbench.bench.data.topology import Topology, read_topology
 
 
 def recorded_sysfs(root: Path, siblings: dict[int, int]) -> Path:

@@ -49,8 +49,8 @@ def test_a_new_model_module_runs_and_appears_in_the_report(toy_module, tmp_path)
 
 def test_a_gil_state_other_than_asked_fails_the_cell(monkeypatch):
     from gilbench.bench.backends import TaskFailed
-    from gilbench.bench.cell import _check_gil
-    from gilbench.bench.machine import gil_enabled
+    from gilbench.bench.measure.cell import _check_gil
+    from gilbench.bench.measure.machine import gil_enabled
 
     monkeypatch.setenv("PYTHON_GIL", "0" if gil_enabled() else "1")  # the opposite of this process's state
     with pytest.raises(TaskFailed, match="although PYTHON_GIL="):

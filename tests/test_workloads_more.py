@@ -17,8 +17,8 @@ import psutil
 import pytest
 
 from gilbench import workloads
-from gilbench.bench.fixtures import cell_fixture
-from gilbench.bench.probe import probe
+from gilbench.bench.measure.fixtures import cell_fixture
+from gilbench.bench.measure.probe import probe
 from gilbench.workloads import _corpus, compression, fileio, hashing, jsonwork, mixed, regex
 from gilbench.workloads._echo import PORT_VARIABLE, EchoServer
 from gilbench.workloads.hello import hello_cpu

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 
 from .base import Backend, TaskFailed, assignments
-from ..plugins import discover, lookup
+from ..data.plugins import discover, lookup
 
 __all__ = ["Backend", "TaskFailed", "assignments", "all_backends", "get_backend"]
 

@@ -18,7 +18,7 @@ A worker that dies (killed by a signal, ``os._exit``) breaks the batch, never ha
 ProcessPoolExecutor marks itself broken (BrokenProcessPool), and for multiprocessing.Pool, which
 would silently replace the worker and leave its task's result pending for ever, the wait watches
 the workers' sentinels. The pool is then ended and the batch raises TaskFailed naming the worker
-and its exit code. This module is no model itself (``bench.plugins.discover`` skips ``_`` modules).
+and its exit code. This module is no model itself (``bench.data.plugins.discover`` skips ``_`` modules).
 """
 
 from __future__ import annotations

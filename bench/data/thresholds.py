@@ -1,6 +1,6 @@
 """The threshold vocabulary: the metrics a gate can judge and ``--fail-on METRIC:T%[,tol=M%]``, parsed.
 
-Why here and not in the judge: the options and the config file (``bench.config``, ``bench.request``) parse
+Why here and not in the judge: the options and the config file (``bench.plan.config``, ``bench.plan.request``) parse
 thresholds before anything is judged, and the gate (``bench.judge``) reads them; both import this leaf, so
 planning never imports judging. Standard library only.
 """

@@ -2,7 +2,7 @@
 
 Why a room: the gate's rule is the project's promise about false alarms and misses, and it must be readable
 without the code that plans and measures runs. Its modules import only the data they judge (``bench.data``,
-``bench.model``, ``bench.records``, ``bench.results``, ``bench.query``, ``bench.stats``), the standard library
+``bench.data.cells``, ``bench.data.records``, ``bench.data.results``, ``bench.data.query``, ``bench.data.stats``), the standard library
 and pyperf (tests/test_layering.py holds it); planning, measuring and reports/ import the judge, never the
 reverse.
 

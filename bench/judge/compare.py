@@ -18,7 +18,7 @@ parallelism):
    batch (``min``: noise only adds time, so it is the least disturbed reading) and by its mean batch
    (``mean``: the guard that sees a regression hitting one batch in three, or only the first);
    ``speedup`` (the baseline cell of the same interpreter, workload and cores over the cell, both by
-   ``min``; ``bench.query.baseline_of``); ``parallelism`` (the median over batches of CPU / wall);
+   ``min``; ``bench.data.query.baseline_of``); ``parallelism`` (the median over batches of CPU / wall);
    ``memory`` (the process tree's peak, PSS where the OS gives it, else RSS: ``ProcessRecord.memory``);
    ``cpu`` (the CPU seconds of each process's least disturbed batch, its workers' included:
    ``ProcessRecord.cpu_best``; a co-tenant inflates it less than wall time).
@@ -88,9 +88,9 @@ from __future__ import annotations
 import math
 from typing import Mapping
 
-from .. import query, stats
+from ..data import query, stats
 from ..data.thresholds import METRICS, Threshold, Thresholds, as_thresholds
-from ..model import CellRecord
+from ..data.cells import CellRecord
 from ..data.failure import Failure
 from .family import COUNTED, FLOORED, POWER, PASS_ERROR, RowSpec, check_reachable, row_alpha, row_pass_error, row_specs
 from .floor import Floor, run_to_run_floor

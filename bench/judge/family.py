@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from .. import stats
+from ..data import stats
 from ..data.thresholds import Threshold, Thresholds
-from ..model import CellRecord
+from ..data.cells import CellRecord
 from .refusals import Refused
 from .sequential import Design, design_for
 

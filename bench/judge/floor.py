@@ -12,7 +12,7 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..results import RunFolderError
+from ..data.results import RunFolderError
 from .family import SUMMARIES
 from .refusals import MACHINE_KEYS, PYTHON_KEYS
 from .sides import RunSide, process_logs

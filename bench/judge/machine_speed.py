@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import statistics
 
-from .. import stats
+from ..data import stats
 from .family import ALPHA
 from .result import Comparison
 from .sides import RunSide

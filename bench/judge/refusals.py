@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..results import RunFolderError
+from ..data.results import RunFolderError
 
 if TYPE_CHECKING:
     from .sides import RunSide

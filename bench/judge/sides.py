@@ -13,10 +13,10 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import query, stats
-from ..model import CellRecord
-from ..records import RunManifest
-from ..results import RunFolder, RunFolderError
+from ..data import query, stats
+from ..data.cells import CellRecord
+from ..data.records import RunManifest
+from ..data.results import RunFolder, RunFolderError
 from .sequential import Design
 
 
@@ -33,7 +33,7 @@ class RunSide:
     version: str = ""
     #: the group-sequential design of an ab (None: one look at the rounds there are)
     design: Design | None = None
-    #: the hash of the measured workloads' source (``bench.runner.code_hash``; "" in runs made before it)
+    #: the hash of the measured workloads' source (``bench.measure.runner.code_hash``; "" in runs made before it)
     code: str = ""
 
     @classmethod
@@ -59,7 +59,7 @@ class RunSide:
         return query.finished(self.cells.get(cell_id))
 
     def baseline_of(self, cell_id: str) -> str | None:
-        """The id of the cell's speedup baseline (same interpreter, workload and cores: ``bench.query``)."""
+        """The id of the cell's speedup baseline (same interpreter, workload and cores: ``bench.data.query``)."""
         base = query.baseline_of(self.cells.values(), self.cells[cell_id])
         return base.id if base is not None else None
 
@@ -72,7 +72,7 @@ class RunSide:
 #: a side's figures for one row: (sign, {process index: log summary}) terms, summed with their signs
 Terms = list[tuple[int, dict[int, float]]]
 
-#: a row's summary -> the process figure it takes (``bench.query.process_summary``); a parallelism
+#: a row's summary -> the process figure it takes (``bench.data.query.process_summary``); a parallelism
 #: row's "median" is the median over batches of CPU / wall
 _SUMMARY = {"min": "min", "mean": "mean", "median": "parallelism", "peak": "peak", "cpu": "cpu", "count": "count"}
 

@@ -12,7 +12,7 @@ import math
 import statistics
 from dataclasses import dataclass
 
-from .. import stats
+from ..data import stats
 from .family import PASS_ERROR
 from .sides import Terms
 
@@ -58,7 +58,7 @@ def counted_test(worse: list[float], level: float, pass_level: float | None = No
     t bounds on n - 1 degrees of freedom, at ``level`` and ``pass_level``, one look.
 
     Why not the rank test: its smallest p with n pairs is 2^-n, so the few rounds a count can afford
-    (``bench.counters.COUNT_ROUNDS``) never reach a row's level. Why t is sound here: counts of equal
+    (``bench.measure.counters.COUNT_ROUNDS``) never reach a row's level. Why t is sound here: counts of equal
     code differ between rounds by parts per million (their A/A spread, docs/gate.md), so the bounds are
     that narrow; a stray count widens them (inconclusive), it cannot narrow them; and equal counts
     (sd 0) are exact, their bounds the difference itself. Fewer than 2 pairs: no test (n kept)."""

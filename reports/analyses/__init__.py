@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 
-from ...bench.plugins import discover
+from ...bench.data.plugins import discover
 from .base import Analysis
 
 

@@ -2,7 +2,7 @@
 
 Per interpreter, workload and cores, every finished cell's peak memory: the largest sum over the measured
 process and all its workers (worker processes, a forkserver, a pool) that the runner polled from outside
-while the cell ran (``bench.memory``): PSS where the OS gives it (pages shared between processes, as
+while the cell ran (``bench.measure.memory``): PSS where the OS gives it (pages shared between processes, as
 fork's copy-on-write pages, counted once), RSS otherwise. Next to it the speedup, the speedup per GiB,
 and what one worker costs above the baseline cell's tree (same interpreter, workload and cores).
 

@@ -1,7 +1,7 @@
 """Which CPUs the cells ran on, and whether any two of them were SMT siblings of one physical core.
 
 Two hardware threads of one core share its execution units, so workers on siblings do not get two
-cores' worth of CPU. ``--cores N`` picks N distinct physical cores before any sibling (``bench.topology``;
+cores' worth of CPU. ``--cores N`` picks N distinct physical cores before any sibling (``bench.data.topology``;
 ``--logical-cpus``: the first N CPUs as listed); the machine's topology as the OS reported it is in
 machine.json, and each cell's CPUs in the manifest. This section says what the topology was and which
 cells, if any, had workers on siblings. Where the run asked for several placements (``--placement
@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ...bench.topology import Topology
+from ...bench.data.topology import Topology
 from .base import Analysis
 from .panels import workload_panels
 from ..curves import interpreter_name

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 
-from ...bench.plugins import discover, lookup
+from ...bench.data.plugins import discover, lookup
 from .base import READS, Output
 
 __all__ = ["Output", "all_outputs", "get_output"]

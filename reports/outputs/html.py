@@ -17,10 +17,10 @@ import jinja2
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from ...bench import query
-from ...bench.model import START_COST_WORKLOAD, Timing
-from ...bench.progress import format_duration
-from ...bench.records import RunManifest
+from ...bench.data import query
+from ...bench.data.cells import START_COST_WORKLOAD, Timing
+from ...bench.data.durations import format_duration
+from ...bench.data.records import RunManifest
 from .. import figures
 from ..builds import free_threaded_pairs, gil_effect_pairs
 from ..frame import SKIPPED, RunData, flag, start_cost_workloads

@@ -1,6 +1,6 @@
 """A request's plan: the cells a matrix expands to, or the plan an interrupted run folder was made from.
 
-Why apart from the command line: a plan is made from a typed request (``bench.request``), the same for
+Why apart from the command line: a plan is made from a typed request (``bench.plan.request``), the same for
 `run` and `ab`; ValueError names the problem (an unknown workload, a core count the machine has not, ...).
 """
 
@@ -10,19 +10,19 @@ import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
-from .. import workloads
+from ... import workloads
 from . import specs
 from .matrix import PROFILES, Plan, expand
-from .model import Cell, Timing
-from .records import PrecisionTarget
+from ..data.cells import Cell, Timing
+from ..data.records import PrecisionTarget
 from .request import Matrix
-from .results import RunFolder
-from .topology import Topology
+from ..data.results import RunFolder
+from ..data.topology import Topology
 
 
 def plan_for(matrix: Matrix, cpus: Sequence[int] | None = None, topology: Topology | None = None) -> Plan:
     """The plan from the profile and the options, on this machine or on ``cpus`` of ``topology`` (a fake
-    machine, bench.budget); the whole grid, which ``bench.budget.fit`` thins. ValueError naming the problem."""
+    machine, bench.plan.budget); the whole grid, which ``bench.plan.budget.fit`` thins. ValueError naming the problem."""
     profile = PROFILES[matrix.profile]
     extra = [w.name for spec in matrix.workload_modules for w in workloads.load_module(spec)]
     timing = Timing(
@@ -56,7 +56,7 @@ def plan_for(matrix: Matrix, cpus: Sequence[int] | None = None, topology: Topolo
 
 
 def thinning_for(matrix: Matrix, budget_s: float | None, full_grid: bool) -> tuple[str, float | None]:
-    """The thinning level and the budget a run's plan is fitted with (bench.budget): none with --full-grid;
+    """The thinning level and the budget a run's plan is fitted with (bench.plan.budget): none with --full-grid;
     else the profile's thinning and budget where the grid is the profile's (an explicit --workers or --cores
     grid is the user's: only an explicit --budget thins it), --budget over the profile's."""
     from .budget import FULL, POWERS_OF_FOUR

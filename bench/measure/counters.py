@@ -23,7 +23,7 @@ Counters, in the order they are tried (``GILBENCH_COUNTER=perf`` or ``=valgrind`
   at a time: under it a threads cell's count is the work its tasks do, not the GIL's waiting.
 
 What is not the task is subtracted: a count runs the cell's own entry point (``python -m
-gilbench.bench.cell --count``: the workload, backend and ``prepare`` of a measured worker) twice,
+gilbench.bench.measure.cell --count``: the workload, backend and ``prepare`` of a measured worker) twice,
 with ``WARM_BATCHES`` batches and with ``WARM_BATCHES + COUNT_BATCHES``, and takes the difference
 over ``COUNT_BATCHES x tasks``: interpreter start, imports, the pool's making and ending and the
 first batch's one-time costs cancel, and what is left is the steady batch per task, including the
@@ -34,7 +34,7 @@ the measured processes' filtered environment grown to ``ENVIRONMENT_BYTES`` toge
 arguments (the stack's start, and with it the alignment glibc's string functions branch on), address
 space randomization off (``setarch -R``, where it is allowed), bytecode caches of the count's own
 (``PYTHONPYCACHEPREFIX``, filled by one uncounted native run, then only read), and a GIL switch
-interval and dead-worker polls far above any batch (``bench.cell.count``): a forced switch comes
+interval and dead-worker polls far above any batch (``bench.measure.cell.count``): a forced switch comes
 every 5 ms of wall time, a poll every 50 ms, which a counter that runs 25-100x slower would turn
 into instructions.
 """
@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from .child import INHERITED, PAD_VARIABLE, run_limited
-from .model import Cell
+from ..data.cells import Cell
 
 INSTALL_HINT = "apt-get install valgrind"
 #: the oldest Valgrind used: cachegrind's --cache-sim=no and %p out files, and CPUs of the last years
@@ -204,7 +204,7 @@ def fixed_environment(base: Mapping[str, str], argv: Sequence[str], extra: Mappi
 
 def forks(cell: Cell) -> bool:
     """Whether the cell's model starts processes (forked ones inherit their parent's Valgrind counts)."""
-    from .backends import get_backend
+    from ..backends import get_backend
 
     return bool(get_backend(cell.backend).uses_processes)
 
@@ -250,9 +250,9 @@ def _total(how: str, out: Path) -> tuple[int, int]:
 def count_process(cell: Cell, batches: int, info: CounterInfo, python: str, timeout: float, *,
                   cwd: Path | None = None, env: Mapping[str, str] | None = None,
                   extra_env: Mapping[str, str] | None = None) -> tuple[int, int]:
-    """(instructions, processes) of one ``python -m gilbench.bench.cell --count batches`` of ``cell`` under
+    """(instructions, processes) of one ``python -m gilbench.bench.measure.cell --count batches`` of ``cell`` under
     the counter, its whole process tree. CountFailed when it gives none."""
-    client = [python, "-m", "gilbench.bench.cell", "--count", str(batches), "--cell", cell.to_json()]
+    client = [python, "-m", "gilbench.bench.measure.cell", "--count", str(batches), "--cell", cell.to_json()]
     environment = fixed_environment(env if env is not None else os.environ, client, extra_env)
     with tempfile.TemporaryDirectory(prefix="gilbench-count-") as folder:
         out = Path(folder)
@@ -272,7 +272,7 @@ def _fill_caches(cell: Cell, python: str, timeout: float, cwd: Path | None, env:
     ``PYTHONPYCACHEPREFIX`` of ``env``: both counted processes then read the same caches, whatever anything
     else writes into the checkout's own meanwhile (a cache written between them was measured to move a
     count by 0.6 %: one module's compilation spread over 4 tasks)."""
-    client = [python, "-m", "gilbench.bench.cell", "--count", str(WARM_BATCHES + COUNT_BATCHES), "--cell",
+    client = [python, "-m", "gilbench.bench.measure.cell", "--count", str(WARM_BATCHES + COUNT_BATCHES), "--cell",
               cell.to_json()]
     writing = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
     ended = run_limited(client, timeout, capture=True, cwd=cwd, env=writing)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from .. import workloads
-from ..workloads import Declaration
+from ... import workloads
+from ...workloads import Declaration
 
 
 def parse_value(text: str) -> Any:

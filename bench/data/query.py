@@ -14,7 +14,7 @@ import math
 import statistics
 from typing import Any, Iterable, Mapping, TypeVar
 
-from .model import CellRecord, ProcessRecord
+from .cells import CellRecord, ProcessRecord
 from .records import InterpreterDescription
 
 T = TypeVar("T")
@@ -65,7 +65,7 @@ def process_summary(process: ProcessRecord, how: str) -> float:
     """One figure of one pyperf process: "median" (its typical batch, what the report shows), "min" (its
     least disturbed batch, what comparisons test), "mean"; "cpu" (the CPU seconds of its least disturbed
     batch); "parallelism" (median CPU / wall), "peak" (its tree's peak memory) and "count" (its count of
-    instructions per task, ``bench.counters``). nan for a process without values, and for "count"
+    instructions per task, ``bench.measure.counters``). nan for a process without values, and for "count"
     without a count."""
     if not process.values:
         return math.nan

@@ -1,11 +1,11 @@
 """Per-core utilization over time, read with psutil in a process of its own.
 
-Run as ``python -m gilbench.bench.sampler --out samples.csv --interval 0.1``: it appends one row per tick
+Run as ``python -m gilbench.bench.measure.sampler --out samples.csv --interval 0.1``: it appends one row per tick
 (unix time, then the busy percentage of every logical CPU since the previous tick) until SIGTERM,
 SIGINT or SIGHUP. It never runs inside a measured process, so it cannot hold that process's GIL.
 
 It also stops when the process that started it dies, however it died (``kill -9`` of the runner
-included): the kernel sends it SIGTERM then (``bench.lifeline.die_with_parent``), and every tick it
+included): the kernel sends it SIGTERM then (``bench.measure.lifeline.die_with_parent``), and every tick it
 checks that its parent is still the one given by ``--parent`` (where prctl does not exist, or if the
 parent died before the death signal was set). A killed runner must leave nothing running.
 """
@@ -85,8 +85,8 @@ class Sampler:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        # its own session: Ctrl-C reaches the runner, which stops the sampler in order (bench.child)
-        self.proc = start([sys.executable, "-m", "gilbench.bench.sampler", "--out", str(self.out),
+        # its own session: Ctrl-C reaches the runner, which stops the sampler in order (bench.measure.child)
+        self.proc = start([sys.executable, "-m", "gilbench.bench.measure.sampler", "--out", str(self.out),
                            "--interval", str(self.interval), "--parent", str(os.getpid())], stdin=None)
 
     def stop(self) -> None:
@@ -101,7 +101,7 @@ class Sampler:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gilbench.bench.sampler", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m gilbench.bench.measure.sampler", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="CSV file to append to")
     parser.add_argument("--interval", type=float, default=DEFAULT_INTERVAL_S, help="seconds between rows")
     parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")

@@ -2,7 +2,7 @@
 
 Why one way: every such child must be stopped the same way, whatever it runs. It gets a session
 (process group) of its own, so that Ctrl-C reaches the runner, not the child, and the runner ends the
-child's whole tree in order; it dies with the runner, even on SIGKILL (``bench.lifeline``); it gets a
+child's whole tree in order; it dies with the runner, even on SIGKILL (``bench.measure.lifeline``); it gets a
 time limit, after which its whole process group is killed; and whatever it leaves behind (a pool's
 workers, an echo server) is killed with its group once it ends. The environment is the caller's
 choice: a measured process gets the controlled one (``worker_environment``), whose size is part of
@@ -64,7 +64,7 @@ def start(cmd: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str]
           stdout: int | IO[str] | None = None, stderr: int | IO[str] | None = None,
           stdin: int | None = subprocess.DEVNULL, text: bool = False) -> subprocess.Popen:
     """``cmd`` started in a session of its own that dies with this process (call from the main thread:
-    the death signal follows the starting thread, ``bench.lifeline``)."""
+    the death signal follows the starting thread, ``bench.measure.lifeline``)."""
     return subprocess.Popen(list(cmd), stdout=stdout, stderr=stderr, stdin=stdin, cwd=cwd,
                             env=dict(env) if env is not None else None, text=text, start_new_session=True,
                             preexec_fn=on_parent_death())
@@ -91,7 +91,7 @@ def run_limited(cmd: Sequence[str], timeout: float, *, log: Path | None = None, 
 
     Its output goes to ``log`` (stdout and stderr together), or with ``capture`` is returned (what it
     printed before its time limit too), else nowhere. ``poll(pid)`` is called every ``poll_interval``
-    seconds while it runs (bench.memory watches its tree so). An exception here (SIGINT, SIGTERM in the
+    seconds while it runs (bench.measure.memory watches its tree so). An exception here (SIGINT, SIGTERM in the
     runner) ends the child's group on its way out.
     """
     if log is not None:

@@ -1,13 +1,13 @@
 """Runs plans: every measured pyperf process in a process tree of its own, results on disk after each cell.
 
-The unit is one pyperf worker process of one cell (``python -m gilbench.bench.cell --worker``), started in a
+The unit is one pyperf worker process of one cell (``python -m gilbench.bench.measure.cell --worker``), started in a
 new session with an environment the runner controls: pyperf's short list of inherited variables
 plus ``GILBENCH_LAYOUT_PAD``, whose size moves the process's memory layout (process k gets
 ``layout_pad(k)`` bytes). A *schedule* orders the units: ``gilbench run`` measures the cells one
 after another, each cell's processes in turn; ``gilbench ab`` runs, for every cell and round, one
 process of each side back to back in random order. Both go through ``execute`` (time limits, atomic
-writes after every round) inside one ``bench.lifecycle.Lifecycle`` (folder, estimate, signals, disk
-errors, resume, interpreters, the final save); each child is started by ``bench.child``.
+writes after every round) inside one ``bench.measure.lifecycle.Lifecycle`` (folder, estimate, signals, disk
+errors, resume, interpreters, the final save); each child is started by ``bench.measure.child``.
 """
 
 from __future__ import annotations
@@ -29,25 +29,25 @@ from typing import Any, Callable, Mapping, Sequence
 
 import psutil
 
-from .. import workloads
-from . import __version__
-from .backends import get_backend
+from ... import workloads
+from ... import __version__
+from ..backends import get_backend
 from .fixtures import cell_fixture
 from .child import run_limited, wait_polling, worker_environment
 from .lifecycle import Lane, Lifecycle, Outcome, now_iso, reopen
 from .machine import describe, gil_enabled
-from . import precision as rule
-from . import query
-from .budget import RunEstimate, estimated_timing
-from .model import Cell, Timing
-from .matrix import Plan, available_cpus, cpu_list, layout_pad
+from ..data import precision as rule
+from ..data import query
+from ..plan.budget import RunEstimate, estimated_timing
+from ..data.cells import Cell, Timing
+from ..plan.matrix import Plan, available_cpus, cpu_list, layout_pad
 from .memory import MEMORY_INTERVAL_S, TreeMemory
-from .model import CellPrecision, CellRecord, ProcessRecord
-from .data.failure import Failure
-from .records import PrecisionTarget
+from ..data.cells import CellPrecision, CellRecord, ProcessRecord
+from ..data.failure import Failure
+from ..data.records import PrecisionTarget
 from .probe import probe
-from .progress import Progress, estimate_cell_seconds
-from .results import RunFolder
+from ..plan.progress import Progress, estimate_cell_seconds
+from ..data.results import RunFolder
 from .sampler import DEFAULT_INTERVAL_S, Sampler
 
 #: a process may take this many times its estimate before it is ended, but never less than MIN_TIMEOUT_S
@@ -75,7 +75,7 @@ class RunOptions:
     lesson: bool = True
     python: str = sys.executable
     run_name: str | None = None  # the run folder's exact name (gilbench run --name); None: <date>-<host>
-    config: str | None = None  # the config file the run's options came from (bench.config), for the manifest
+    config: str | None = None  # the config file the run's options came from (bench.plan.config), for the manifest
     #: the experiments to run after the cells (gilbench.experiments): None, every one the profile runs; (), none
     experiments: tuple[str, ...] | None = None
     report: bool = True  # a report is built after the run (for the estimate only: bench.commands builds it)
@@ -126,7 +126,7 @@ def _read_accounting(path: Path) -> tuple[dict[str, Any] | None, dict[str, Any] 
 def _wait_polling(proc: subprocess.Popen[bytes], timeout: float, memory: TreeMemory,
                   interval: float | None) -> int:
     """``proc.wait(timeout)``, polling the process tree's memory every ``interval`` seconds meanwhile
-    (``bench.child.run_limited`` does so for every measured process)."""
+    (``bench.measure.child.run_limited`` does so for every measured process)."""
     return wait_polling(proc, timeout, memory.poll, interval)
 
 
@@ -155,8 +155,8 @@ def run_process(
 
     Besides the timing it measures how busy the cell's CPUs were with *other* processes: busy CPU
     seconds on those CPUs minus the CPU seconds of the process's own tree and of the cell's fixture
-    (``fixture_cpu``: its processes' CPU seconds so far, see bench.fixtures). While it waits, it polls
-    the process tree's memory every ``memory_interval`` seconds (None: not at all; bench.memory).
+    (``fixture_cpu``: its processes' CPU seconds so far, see bench.measure.fixtures). While it waits, it polls
+    the process tree's memory every ``memory_interval`` seconds (None: not at all; bench.measure.memory).
     """
     memory = TreeMemory()
     pad = layout_pad(index)
@@ -167,7 +167,7 @@ def run_process(
     for stale in (out, accounting):
         stale.unlink(missing_ok=True)
     cmd = [
-        python, "-m", "gilbench.bench.cell", "--worker", "--worker-task=0", "--quiet",
+        python, "-m", "gilbench.bench.measure.cell", "--worker", "--worker-task=0", "--quiet",
         "--cell", cell.to_json(),
         "--accounting", str(accounting),
         f"--values={timing.values}", f"--warmups={timing.warmups}", f"--loops={timing.loops}",
@@ -446,7 +446,7 @@ class ToPrecision:
 
 def measure_order(records: Sequence[CellRecord], active: Sequence[int]) -> list[int]:
     """``active`` in plan order, each baseline moved to just before the first cell whose speedup rests on it
-    (the same interpreter, workload, cores and placement: ``bench.query.baseline_key``), so that a speedup is
+    (the same interpreter, workload, cores and placement: ``bench.data.query.baseline_key``), so that a speedup is
     judged against a baseline that has finished."""
     first: dict[query.Key, int] = {}
     for i in active:
@@ -472,7 +472,7 @@ def _speedups_rest_on(records: Sequence[CellRecord], baseline: CellRecord) -> bo
 def headline(records: Sequence[CellRecord], i: int, target: float) -> tuple[CellRecord | None, float]:
     """What cell ``i``'s headline figure is and the precision it is run to: (its baseline record for a speedup,
     None for a time; the target). A baseline's figure is its time (to the target over sqrt 2 where speedups
-    rest on it, ``bench.precision.baseline_target``); a start cost's is its own time (its baseline's
+    rest on it, ``bench.data.precision.baseline_target``); a start cost's is its own time (its baseline's
     microseconds are only subtracted); every other cell's is its speedup against its baseline cell, or its
     time where that baseline did not finish."""
     record = records[i]
@@ -487,7 +487,7 @@ def run_to_precision(lane: Lane, i: int, timeout: float, canaries: list[float], 
                      share_s: float | None, say: Callable[[str], None]) -> None:
     """Cell ``i`` of ``lane``: its first block of processes, then ``block`` more at a time until its headline
     figure's (``headline``) interval is within its target, the cap, or its share of the budget (``share_s``
-    seconds; None: no budget) is spent (``bench.precision.decide``: the rule reads the interval's width,
+    seconds; None: no budget) is spent (``bench.data.precision.decide``: the rule reads the interval's width,
     never the figure). Records how precisely the figure is known in ``CellRecord.precision``; says a line each
     time the cell takes more after its first block."""
     target, record = schedule.target, lane.records[i]
@@ -516,7 +516,7 @@ def run_to_precision(lane: Lane, i: int, timeout: float, canaries: list[float], 
 
 
 def probe_tasks(plan: Plan, python: str, indices: list[int] | None = None) -> dict[str, float]:
-    """One task's seconds by workload, each timed once in a child (``bench.probe``), for the cells ``indices``."""
+    """One task's seconds by workload, each timed once in a child (``bench.measure.probe``), for the cells ``indices``."""
     indices = list(range(len(plan.cells))) if indices is None else indices
     return probe({plan.cells[i].workload: {"params": plan.cells[i].params, "module": plan.cells[i].module}
                   for i in indices}, python)
@@ -526,7 +526,7 @@ def estimates_for(plan: Plan, python: str, indices: list[int] | None = None,
                   task_s: Mapping[str, float] | None = None, timing: Timing | None = None) -> list[float]:
     """Each cell's estimated duration (one lane), from one task of each workload timed in a child (or
     ``task_s``, one task's seconds by workload, where the plan's fitting timed them already), with ``timing``
-    (default: what the plan counts: ``bench.budget.estimated_timing``)."""
+    (default: what the plan counts: ``bench.plan.budget.estimated_timing``)."""
     task_s = task_s if task_s is not None else probe_tasks(plan, python, indices)
     gil = gil_enabled()
     timing = timing or estimated_timing(plan)  # with a precision target: the extra processes a cell is expected to take
@@ -540,9 +540,9 @@ def _run_estimate(plan: Plan, options: RunOptions, manifest: dict[str, Any], est
                   pending: list[int], first: Sequence[float] | None = None) -> RunEstimate:
     """The whole run's estimate: the pending cells, the experiments not finished yet, the start and the report.
     With a precision target and a budget, ``first`` (each cell's first block) bounds it as
-    ``bench.budget.cells_within`` says."""
-    from .budget import REPORT_BASE_S, REPORT_CELL_S, RUN_START_S, cells_within
-    from .experiment_jobs import plan_jobs
+    ``bench.plan.budget.cells_within`` says."""
+    from ..plan.budget import REPORT_BASE_S, REPORT_CELL_S, RUN_START_S, cells_within
+    from ..plan.experiments import plan_jobs
 
     jobs = [] if options.experiments == () else plan_jobs(
         plan.profile, len(available_cpus()), [(label, "", {}) for label in plan.interpreters or {"": {}}],
@@ -566,7 +566,7 @@ def process_timeouts(plan: Plan, estimates: list[float], timeout: float | None) 
 def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: RunFolder | None = None,
         task_s: Mapping[str, float] | None = None) -> Outcome:
     """Run every cell of ``plan`` into a new run folder, or the unfinished cells of ``resume``: the
-    ``run`` schedule (cells in turn, then the experiments) inside the one lifecycle (bench.lifecycle).
+    ``run`` schedule (cells in turn, then the experiments) inside the one lifecycle (bench.measure.lifecycle).
     ``task_s``: one task's seconds by workload, where fitting the plan timed them already (and said the plan and
     its estimate: the run then says only where it writes)."""
     entered = time.monotonic()  # a budget counts from here (the probe before it is the estimate's start)
@@ -606,7 +606,7 @@ def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: Ru
     with life:
         try:
             if options.lesson and not folder.lesson.exists():
-                from ..workloads.lesson import run_all
+                from ...workloads.lesson import run_all
 
                 folder.write_json(folder.lesson, run_all())
             if sampler:

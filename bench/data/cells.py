@@ -16,7 +16,7 @@ import statistics
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from .data.failure import Failure
+from .failure import Failure
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Cell:
     #: where a user's workload comes from, for the workers to load it: its module (a dotted name or a .py
     #: file), or a function's source (JSON, workloads.functions); None for a built-in workload
     module: str | None = None
-    python: str = ""  # the interpreter's label (bench.interpreters); "" is the one gilbench runs on
+    python: str = ""  # the interpreter's label (bench.plan.interpreters); "" is the one gilbench runs on
     #: the placement of a cell measured again under another placement than the run's first ("": the run's)
     placement: str = ""
 
@@ -93,7 +93,7 @@ class ProcessRecord:
     ``pad`` is the number of bytes added to the environment to move the process's memory layout.
 
     Memory, in bytes: ``mem_rss``, ``mem_uss``, ``mem_pss`` are the peaks of the process tree's sums
-    (the measured process and all its workers) that the runner polled from outside (``bench.memory``;
+    (the measured process and all its workers) that the runner polled from outside (``bench.measure.memory``;
     USS and PSS None where the OS does not give them); ``peak_rss_self`` the measured process's own
     peak RSS and ``peak_rss_child`` the largest peak RSS of a child it waited for, both exact, read
     after its batches (``getrusage`` ``ru_maxrss``).
@@ -102,7 +102,7 @@ class ProcessRecord:
     batch's worker threads summed (in-process models only; each thread read its own CPU clock at its
     start and end, see ``Backend.thread_times``): their ratio says how long the threads ran.
 
-    ``instructions`` is one count of the cell's instructions per task (``bench.counters``: the
+    ``instructions`` is one count of the cell's instructions per task (``bench.measure.counters``: the
     difference of two counted processes over the tasks of the batches between them), which ``gilbench
     ab`` attaches to the first rounds' processes of a CPU-bound cell when an ``instructions``
     threshold is asked; None where nothing was counted (and in run folders from before it existed).
@@ -121,7 +121,7 @@ class ProcessRecord:
     noise_share: float = 0.0  # CPU share other processes took on the cell's CPUs while it ran
     order: int = 0  # in ab: 0 if this side ran first in its round, 1 if second
     gil_enabled: bool | None = None  # sys._is_gil_enabled() in the process while it ran (None: unknown)
-    flag: str = ""  # why the runner found this process disturbed ("" if it did not): bench.runner.flag_noise
+    flag: str = ""  # why the runner found this process disturbed ("" if it did not): bench.measure.runner.flag_noise
     mem_rss: int = 0
     mem_uss: int | None = None
     mem_pss: int | None = None
@@ -194,7 +194,7 @@ class ProcessRecord:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
-#: why a cell stopped short of its precision target, in words (bench.precision's reasons)
+#: why a cell stopped short of its precision target, in words (bench.data.precision's reasons)
 SHORT_REASONS = {"budget": "its share of the run's budget was spent", "cap": "it reached the cap on processes"}
 
 
@@ -204,7 +204,7 @@ class CellPrecision:
 
     ``figure`` is "time" (a baseline's, or a cell whose baseline did not finish) or "speedup" (against
     ``against``, its baseline cell's id); ``value``, ``low`` and ``high`` its interval over processes
-    (``bench.precision``: the percentile bootstrap at ``confidence``); ``achieved`` the interval's relative
+    (``bench.data.precision``: the percentile bootstrap at ``confidence``); ``achieved`` the interval's relative
     half-width, ``target`` the one asked (for a baseline, the run's target over sqrt 2 where speedups rest on
     it); ``processes`` how many it took; ``reason`` why it stopped short ("budget" or "cap"; "" when it did
     not)."""
@@ -284,7 +284,7 @@ class CellRecord:
     started: float | None = None
     ended: float | None = None
     processes: list[ProcessRecord] = field(default_factory=list)
-    error: Failure | None = None  # a dict is read as one (bench.records.Failure.from_dict)
+    error: Failure | None = None  # a dict is read as one (bench.data.failure.Failure.from_dict)
     noisy: bool = False
     noise_share: float = 0.0
     note: str = ""

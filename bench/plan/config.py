@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Collection, Mapping
 
-from ..workloads import KINDS, Declaration
-from .data.thresholds import METRICS, parse_threshold
+from ...workloads import KINDS, Declaration
+from ..data.thresholds import METRICS, parse_threshold
 
 FILENAME = "gilbench.toml"
 PYPROJECT = "pyproject.toml"
@@ -140,7 +140,7 @@ def _thresholds(value: Any) -> tuple[str, ...]:
 
 
 def _run_name(value: Any) -> str:
-    from .results import check_run_name
+    from ..data.results import check_run_name
 
     if not isinstance(value, str):
         raise _Bad("a string")
@@ -163,7 +163,7 @@ def _profiles() -> Collection[str]:
 
 
 def _backends() -> Collection[str]:
-    from .backends import all_backends
+    from ..backends import all_backends
 
     return list(all_backends())
 

@@ -3,11 +3,11 @@
     results/<date>-<host>/ (or results/<name>/ with ``gilbench run --name``; results/latest: the newest)
         manifest.json      the plan, each cell's status, timestamps, CPU accounting and errors
         suite.json         every finished cell's pyperf benchmark (pyperf stats / compare_to read it)
-        samples.csv        per-core utilization over the whole run (bench.sampler)
-        machine.json       the machine and interpreter (bench.machine)
+        samples.csv        per-core utilization over the whole run (bench.measure.sampler)
+        machine.json       the machine and interpreter (bench.measure.machine)
         lesson.json        the lesson's demonstrations (workloads.lesson)
         cells/             each cell's raw pyperf JSON, log and accounting
-        experiments/       each experiment's result, <name>[@interpreter].json, and its log (bench.experiment_runner)
+        experiments/       each experiment's result, <name>[@interpreter].json, and its log (bench.measure.experiment_runner)
         results.csv, report.html   written by reports/
 
 Every file is replaced atomically (written aside, then renamed) after each cell, so a crash or an
@@ -165,7 +165,7 @@ class RunFolder:
 
     # --- writes -------------------------------------------------------------------------------
     def write_manifest(self, manifest: "RunManifest | dict[str, Any]") -> None:
-        """Write manifest.json through its record (``bench.records.RunManifest``): one schema for every writer."""
+        """Write manifest.json through its record (``bench.data.records.RunManifest``): one schema for every writer."""
         if not isinstance(manifest, RunManifest):
             manifest = RunManifest.from_dict(manifest)
         write_json_atomic(self.manifest, {**manifest.to_dict(), "format": FORMAT})

@@ -1,6 +1,6 @@
 """Times one task of each workload in a child interpreter, for the run's duration estimate only.
 
-Run as ``python -m gilbench.bench.probe SPEC_JSON``; prints one JSON line per workload as soon as it is timed.
+Run as ``python -m gilbench.bench.measure.probe SPEC_JSON``; prints one JSON line per workload as soon as it is timed.
 User code never runs inside the runner: a probe that hangs or misbehaves is simply killed. Workloads
 with a fixture (a server their tasks talk to) get it around the probe, as their cells do; one whose
 fixture does not start is left untimed.
@@ -15,12 +15,12 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from .. import workloads
+from ... import workloads
 from .child import run_limited
 
 if TYPE_CHECKING:
-    from .budget import Costs
-    from .matrix import Plan
+    from ..plan.budget import Costs
+    from ..plan.matrix import Plan
 
 #: the probe may take this long in all; workloads not timed by then get no estimate
 PROBE_LIMIT_S = 20.0
@@ -45,7 +45,7 @@ def probe(specs: dict[str, dict[str, Any]], python: str = sys.executable, limit:
                 env.update(fixture.environment)
         # limited like every child: a probe that hangs is ended, with whatever it started, and what it
         # printed before is kept
-        out = run_limited([python, "-m", "gilbench.bench.probe", json.dumps(specs)], limit, capture=True,
+        out = run_limited([python, "-m", "gilbench.bench.measure.probe", json.dumps(specs)], limit, capture=True,
                           env=env).stdout
     for line in out.splitlines():
         try:
@@ -71,8 +71,8 @@ def main(argv: list[str]) -> int:
 
 
 def probe_costs(plan: "Plan", python: str, experiments_s: float, report: bool) -> "Costs":
-    """The plan's costs with each workload's task timed once in a child (``bench.probe``)."""
-    from .budget import Costs  # here: the probe's child needs only the workloads
+    """The plan's costs with each workload's task timed once in a child (``bench.measure.probe``)."""
+    from ..plan.budget import Costs  # here: the probe's child needs only the workloads
     from .gil import gil_enabled
 
     specs = {c.workload: {"params": c.params, "module": c.module} for c in plan.cells if c.id not in plan.skipped}

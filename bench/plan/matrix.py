@@ -4,7 +4,7 @@ A *task* is one call of a workload function. A *batch* is a fixed number of task
 over the workers of a backend. A *cell* is one (workload, backend, workers, cores) combination: pyperf
 times whole batches of it, each value being one batch's wall time. Core counts are imposed with CPU
 affinity on ``cores`` of the CPUs this process may use: distinct physical cores before any SMT sibling
-(``bench.topology``), or with the ``logical`` placement the first ``cores`` CPUs as listed, or with
+(``bench.data.topology``), or with the ``logical`` placement the first ``cores`` CPUs as listed, or with
 ``siblings`` every SMT sibling of a core before the next. A run may ask for several placements: the
 first keeps plain cell ids, each other one measures the cores again under its own ids (``Cell.placement``)
 where it picks other CPUs, and is skipped with the reason where it picks the same (no SMT: no new cells).
@@ -16,13 +16,13 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-from .. import workloads
-from .backends import all_backends, get_backend
-from .model import Cell, Timing
-from .topology import PHYSICAL, Topology, placements as parse_placements, read_topology
+from ... import workloads
+from ..backends import all_backends, get_backend
+from ..data.cells import Cell, Timing
+from ..data.topology import PHYSICAL, Topology, placements as parse_placements, read_topology
 
 if TYPE_CHECKING:  # a measured process imports this module: the records are not its to load
-    from .records import PrecisionTarget
+    from ..data.records import PrecisionTarget
 
 
 #: the environment of process k is grown by layout_pad(k) bytes: values across a cell's processes
@@ -71,14 +71,14 @@ class Profile:
     focus: tuple[str, ...] = ()
     compact_backends: tuple[str, ...] = ("sequential", "threads", "processes")
     compact_batch_tasks: int = 4
-    #: how cells pick their CPUs (bench.topology); more than one measures the cores under each where it differs
+    #: how cells pick their CPUs (bench.data.topology); more than one measures the cores under each where it differs
     placements: tuple[str, ...] = (PHYSICAL,)
-    #: thin the worker x core grid off its diagonal past 8 (bench.budget); False: the whole grid
+    #: thin the worker x core grid off its diagonal past 8 (bench.plan.budget); False: the whole grid
     thin: bool = False
-    #: seconds the whole run should fit in unless --budget or --full-grid says otherwise (bench.budget); None: no limit
+    #: seconds the whole run should fit in unless --budget or --full-grid says otherwise (bench.plan.budget); None: no limit
     budget_s: float | None = None
     #: the relative half-width each cell's headline figure is run to unless --precision says otherwise
-    #: (bench.precision: more processes after the first block); None: a fixed design, ``timing.processes`` a cell
+    #: (bench.data.precision: more processes after the first block); None: a fixed design, ``timing.processes`` a cell
     precision: float | None = None
 
 
@@ -192,16 +192,16 @@ class Plan:
     cells: tuple[Cell, ...]
     interpreters: dict[str, dict[str, Any]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
-    #: how the cells' CPUs were picked (bench.topology): physical cores first, or logical CPUs as listed; with
+    #: how the cells' CPUs were picked (bench.data.topology): physical cores first, or logical CPUs as listed; with
     #: several placements, the first (the cells with plain ids)
     placement: str = PHYSICAL
     #: every placement the run asked for, the first one first
     placements: tuple[str, ...] = ()
     #: "placement/cN" -> why that placement was not measured at N cores (it picks the CPUs another one did)
     placement_skipped: dict[str, str] = field(default_factory=dict)
-    #: what fitting the plan to the machine and the budget left out (bench.budget.Fitted.record); empty: nothing
+    #: what fitting the plan to the machine and the budget left out (bench.plan.budget.Fitted.record); empty: nothing
     thinning: dict[str, Any] = field(default_factory=dict)
-    #: the precision target each cell is run to, and the budget (bench.precision); None: ``timing.processes`` a cell
+    #: the precision target each cell is run to, and the budget (bench.data.precision); None: ``timing.processes`` a cell
     precision: PrecisionTarget | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -234,7 +234,7 @@ def expand(
 ) -> Plan:
     """Profile plus the user's overrides -> the cells to run, interpreters then cores outermost.
 
-    ``interpreters`` are ``bench.interpreters.Interpreter`` objects (default: the one gilbench runs
+    ``interpreters`` are ``bench.plan.interpreters.Interpreter`` objects (default: the one gilbench runs
     on, label ""). A cell of N cores runs on N of ``cpus`` picked by ``topology.pick`` (default: the topology
     the OS reports) with ``placement`` (one, "physical,logical" or a sequence; default: the profile's,
     distinct physical cores first). With several, each after the first gets the cores again, cells with

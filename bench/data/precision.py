@@ -3,7 +3,7 @@
 Why here and pure: the runner decides with it whether a cell takes more pyperf processes, and the report
 draws the same interval (``reports.fits`` builds its estimates on these functions); bench/ may not import
 reports/, so the one definition lives on this side. Numbers in, numbers out: no run folder, no process
-started, numpy imported only when called (measured processes import ``bench.matrix``, which names this
+started, numpy imported only when called (measured processes import ``bench.plan.matrix``, which names this
 module's neighbours, and must not pay for numpy).
 
 The interval is the percentile bootstrap over processes: a cell's time is the median of its process medians,

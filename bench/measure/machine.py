@@ -14,7 +14,7 @@ from typing import Any
 import psutil
 
 from .gil import gil_enabled  # noqa: F401  (part of the machine description's API)
-from .topology import read_topology
+from ..data.topology import read_topology
 
 PACKAGES = ("pyperf", "psutil", "pandas", "matplotlib", "jinja2")
 

@@ -1,7 +1,7 @@
 """The run folder's own records, typed, with JSON in and out in one place: the run manifest, a failure,
 an interpreter's description.
 
-Cells and their processes are ``bench.model``'s (``CellRecord``, ``ProcessRecord``); this module holds
+Cells and their processes are ``bench.data.cells``'s (``CellRecord``, ``ProcessRecord``); this module holds
 what surrounds them, so that no reader picks a manifest or an error apart by string keys of its own.
 Every ``from_dict`` reads what any gilbench wrote so far (older run folders keep loading: a missing key
 takes its default, a key this version does not know is kept and written back), and ``to_dict`` writes
@@ -16,9 +16,9 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Mapping
 
-from .model import CellRecord
+from .cells import CellRecord
 
-#: 2: cells hold their pyperf processes (bench.model.CellRecord); 1 had flat values
+#: 2: cells hold their pyperf processes (bench.data.cells.CellRecord); 1 had flat values
 FORMAT = 2
 
 
@@ -90,7 +90,7 @@ class InterpreterDescription(_ReadByKey):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "InterpreterDescription":
-        """From a description as ``bench.interpreters`` writes it, or as ``to_dict`` did (older spellings:
+        """From a description as ``bench.plan.interpreters`` writes it, or as ``to_dict`` did (older spellings:
         python_version, python_build, python_implementation, python_executable)."""
         label = str(data.get("label") or "")
         version = str(data.get("version") or data.get("python_version") or "")
@@ -140,7 +140,7 @@ class InterpreterDescription(_ReadByKey):
 @dataclass(frozen=True)
 class PrecisionTarget:
     """A run's precision target and budget (the manifest's ``precision``): what ``gilbench run --precision``
-    asked, how the cells were run to it (``bench.precision``), and the time the cells had.
+    asked, how the cells were run to it (``bench.data.precision``), and the time the cells had.
 
     ``target`` is the relative half-width every headline figure is run to (the time for a baseline, over
     sqrt 2 where speedups rest on it; the speedup otherwise), at ``confidence``; a cell takes ``first``
@@ -182,7 +182,7 @@ class RunManifest(_ReadByKey):
     """manifest.json: the plan, each cell's status and processes, timestamps, the run's settings.
 
     ``cells`` are the cells' entries as written (``CellRecord.to_dict``; ``records`` reads them);
-    ``timing`` the pyperf timing (``bench.matrix.Timing``'s fields); ``interpreters`` the plan's
+    ``timing`` the pyperf timing (``bench.data.cells.Timing``'s fields); ``interpreters`` the plan's
     interpreter descriptions by label; ``skipped`` cell id -> why it cannot run. The thresholds the
     runner judged noise by: ``noise_threshold`` (CPU share others took), ``canary_slow`` and
     ``canary_on_cpu``. ``extra`` keeps keys this version does not know, written back unchanged. Read by
@@ -215,7 +215,7 @@ class RunManifest(_ReadByKey):
     side: str = ""  # gilbench ab: "base: main" or "cand: ..."
     interleaved_with: str = ""  # gilbench ab: the folder that holds both sides
     gate_design: Mapping[str, Any] | None = None  # gilbench ab: bench.judge.sequential.Design.to_dict()
-    code_hash: str = ""  # the measured workloads' source (bench.runner.code_hash); "" before it was recorded
+    code_hash: str = ""  # the measured workloads' source (bench.measure.runner.code_hash); "" before it was recorded
     #: the precision target and budget the cells were run to (``gilbench run --precision``); None: none
     precision: PrecisionTarget | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -255,7 +255,7 @@ class RunManifest(_ReadByKey):
 
     @functools.cached_property
     def records(self) -> "tuple[CellRecord, ...]":
-        """The cells as records (``bench.model.CellRecord``), in the manifest's order."""
+        """The cells as records (``bench.data.cells.CellRecord``), in the manifest's order."""
 
         return tuple(CellRecord.from_dict(entry) for entry in self.cells)
 

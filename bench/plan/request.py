@@ -2,8 +2,8 @@
 
 Why: the config used to be written into the argparse namespace, and every step after read that namespace
 by string names, each checking what it needed. A request is built once from the parsed options and the
-config (``bench.config``: the command line wins, then the file, then the command's defaults); a
-ValueError names the first problem, before anything runs. ``bench.plans`` makes a plan of its matrix,
+config (``bench.plan.config``: the command line wins, then the file, then the command's defaults); a
+ValueError names the first problem, before anything runs. ``bench.plan.plans`` makes a plan of its matrix,
 ``bench.commands`` carries it out.
 """
 
@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any, Collection, Mapping
 
 from .budget import parse_duration, parse_fake_machine
 from .config import Config, configure
-from .data.thresholds import Thresholds, parse_threshold
+from ..data.thresholds import Thresholds, parse_threshold
 from .matrix import parse_int_list
-from .precision import parse_precision
+from ..data.precision import parse_precision
 
 if TYPE_CHECKING:
-    from ..workloads import Declaration
+    from ...workloads import Declaration
 
 #: what `run` uses for an option neither the command line nor the config file sets
 RUN_DEFAULTS = {"profile": "default", "scale": 1.0, "output": Path("results")}
@@ -173,7 +173,7 @@ def experiments_of(args: argparse.Namespace) -> tuple[str, ...] | None:
         return ()
     if not chosen:
         return None
-    from ..experiments import get
+    from ...experiments import get
 
     return tuple(get(name).name for name in chosen)  # ValueError naming the accepted ones
 
@@ -193,7 +193,7 @@ class RunRequest:
     report: bool = True
     experiments: tuple[str, ...] | None = None
     config: Config | None = None
-    #: seconds the run should fit in (--budget); None: the profile's (bench.budget)
+    #: seconds the run should fit in (--budget); None: the profile's (bench.plan.budget)
     budget: float | None = None
     full_grid: bool = False  # the whole worker x core grid, no budget
     dry_run: bool = False  # the plan printed, nothing run or written

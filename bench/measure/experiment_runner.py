@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from .child import run_limited, worker_environment
-from .experiment_jobs import ExperimentJob, plan_jobs
-from .matrix import available_cpus
-from .progress import format_duration
-from .data.failure import Failure
-from .results import RunFolder
-from .data.experiment import ExperimentResult
+from ..plan.experiments import ExperimentJob, plan_jobs
+from ..plan.matrix import available_cpus
+from ..data.durations import format_duration
+from ..data.failure import Failure
+from ..data.results import RunFolder
+from ..data.experiment import ExperimentResult
 
 if TYPE_CHECKING:
     from .lifecycle import Lane

@@ -17,11 +17,11 @@ estimate is over it, then fewer processes per cell down to ``PROCESS_FLOOR``; ev
 plan still over the budget says so and runs whole: a diagonal cell is never dropped.
 
 The estimate is the run's, not only its cells': the interpreter's start, the probe and the lesson, every
-cell (``bench.progress.estimate_cell_seconds``: its processes' start, each worker process's start, its
+cell (``bench.plan.progress.estimate_cell_seconds``: its processes' start, each worker process's start, its
 batches), the experiments (each ``Experiment.estimate``) and the report. With a precision target
-(``Plan.precision``) a cell counts its first block and one block more (``bench.precision.expected_processes``):
+(``Plan.precision``) a cell counts its first block and one block more (``bench.data.precision.expected_processes``):
 quiet cells take none, noisy ones several. Under a budget those extra processes take at most what the first
-blocks leave of it (each cell's share, ``bench.precision.share_s``, stops it), so the estimate counts them up
+blocks leave of it (each cell's share, ``bench.data.precision.share_s``, stops it), so the estimate counts them up
 to there (``cells_within``), and only first blocks over the budget make the plan thinner.
 
 A fake machine (``fake_machine``: a CPU list and a topology) plans for a machine this is not, nothing run.
@@ -33,13 +33,14 @@ import re
 from dataclasses import dataclass, replace
 from typing import Mapping, Sequence
 
-from .. import workloads
-from .backends import get_backend
-from .model import Cell, Timing
+from ... import workloads
+from ..backends import get_backend
+from ..data.cells import Cell, Timing
 from .matrix import Plan
-from .precision import expected_processes
-from .progress import estimate_cell_seconds, format_duration
-from .topology import Topology
+from ..data.precision import expected_processes
+from .progress import estimate_cell_seconds
+from ..data.durations import format_duration
+from ..data.topology import Topology
 
 #: the thinning steps, least first: the whole grid; off the diagonal, counts up to 8 and powers of four past it
 #: (and the machine's own); 1 and powers of four only; nothing off the diagonal but what is always kept
@@ -149,7 +150,7 @@ def thin(plan: Plan, level: str) -> tuple[Plan, tuple[Cell, ...]]:
 
 def estimated_timing(plan: Plan) -> Timing:
     """The timing a plan's estimate counts: its own, or with a precision target its first block and the extra
-    processes a cell is expected to take (``bench.precision.expected_processes``)."""
+    processes a cell is expected to take (``bench.data.precision.expected_processes``)."""
     if plan.precision is None:
         return plan.timing
     return replace(plan.timing, processes=expected_processes(plan.timing.processes, plan.precision.cap))
@@ -340,7 +341,7 @@ def describe(fitted: Fitted, full_cells: int, machine: str = "") -> list[str]:
 
 def experiments_seconds(profile: str, cpus: int, labels: Sequence[str], only: Sequence[str] | None) -> float:
     """The experiments' estimate for a run of ``profile`` on ``cpus`` CPUs, each on every interpreter label."""
-    from .experiment_jobs import plan_jobs
+    from .experiments import plan_jobs
 
     if only == ():
         return 0.0

@@ -13,7 +13,7 @@ is its own CPU time (counted as the run's own, not as noise). Per poll, summed o
   (psutil ``memory_full_info``); where the OS does not give them they stay None and RSS stands in.
 
 A poll every ``MEMORY_INTERVAL_S`` misses an allocation that lives shorter than that; the measured
-process's own peak is also read exactly after the fact (``getrusage`` ``ru_maxrss``, in bench/cell.py).
+process's own peak is also read exactly after the fact (``getrusage`` ``ru_maxrss``, in bench/measure/cell.py).
 """
 
 from __future__ import annotations

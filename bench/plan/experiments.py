@@ -1,6 +1,6 @@
 """A run's experiments as jobs: which experiment runs on which interpreter, with its profile's parameters.
 
-Why apart from running them (``bench.experiment_runner``): a plan's estimate and a budget count the jobs
+Why apart from running them (``bench.measure.experiment_runner``): a plan's estimate and a budget count the jobs
 before anything runs, and planning must not import the measuring side.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from ..experiments import all_experiments, get
+from ...experiments import all_experiments, get
 
 
 @dataclass

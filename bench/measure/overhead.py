@@ -1,7 +1,7 @@
 """What the sampler costs: one cell timed with and without it, interleaved in random order.
 
 Each round runs the same cell twice, once with the sampler process running and once without, in a
-random order, each as its pyperf processes are run in a real run (``bench.runner.run_process``).
+random order, each as its pyperf processes are run in a real run (``bench.measure.runner.run_process``).
 The figure is the ratio of the medians over all values (with / without) and the median of the
 per-round ratios.
 """
@@ -14,9 +14,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .matrix import PROFILES, Plan, expand
-from .model import Timing
-from .results import RunFolder
+from ..plan.matrix import PROFILES, Plan, expand
+from ..data.cells import Timing
+from ..data.results import RunFolder
 from .runner import run_process
 from .sampler import Sampler
 

@@ -13,7 +13,7 @@ interpreter gilbench itself runs on has the label ``""``.
 - :func:`prepare` gives an interpreter what a cell needs: pyperf and psutil (the interpreter itself
   when it has them, else a virtual environment made once per interpreter identity under
   ``~/.cache/gilbench/envs`` and reused) and ``PYTHONPATH`` at this checkout, so that it runs
-  gilbench's measuring side (``bench.cell``, ``bench.backends``, ``workloads``) from here and never
+  gilbench's measuring side (``bench.measure.cell``, ``bench.backends``, ``workloads``) from here and never
   needs the report stack. Where that cannot be done the reason is returned and the caller skips the
   interpreter's cells.
 
@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from .importroot import shared_root
-from .records import short_name, version_tuple
+from ..data.records import short_name, version_tuple
 
 #: where prepared environments live, one folder per interpreter identity (``Interpreter.key``)
 CACHE_ROOT = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gilbench" / "envs"
@@ -45,7 +45,7 @@ MINIMUM = (3, 10)
 #: what a cell needs in the interpreter under test, besides this checkout: module -> what pip installs
 REQUIREMENTS = {"pyperf": "pyperf", "psutil": "psutil"}
 #: what a cell imports from this checkout (checked in every prepared interpreter)
-MEASURING_SIDE = ("gilbench.bench.cell", "gilbench.bench.backends", "gilbench.workloads")
+MEASURING_SIDE = ("gilbench.bench.measure.cell", "gilbench.bench.backends", "gilbench.workloads")
 #: written last into a prepared environment: an environment without it is half-made and remade
 MARKER = ".gilbench-ready"
 DESCRIBE_TIMEOUT = 60.0

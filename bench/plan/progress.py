@@ -6,8 +6,9 @@ import sys
 import time
 from typing import TextIO
 
-from .model import Cell, Timing
-from .stats import ideal_speedup
+from ..data.cells import Cell, Timing
+from ..data.durations import format_duration
+from ..data.stats import ideal_speedup
 
 #: what one measured process costs besides its batches: the interpreter's start and imports, the canary, the
 #: runner's accounting around it and the gap to the next (the recordings: 0.18 s a process on the 2-core
@@ -29,7 +30,7 @@ def estimate_cell_seconds(cell: Cell, kind: str, task_s: float, timing: Timing, 
     (``WORKER_START_S``), and for models that start processes, each worker's start: every batch for the
     models that start them per batch (processes, cold pools), once per process for warm pools.
     """
-    from .backends import get_backend
+    from ..backends import get_backend
 
     parallel = 1.0 if (cell.backend == "threads" and kind == "cpu-bound" and gil) else ideal_speedup(
         kind, cell.workers, cell.cores, cell.tasks
@@ -49,17 +50,6 @@ def estimate_cell_seconds(cell: Cell, kind: str, task_s: float, timing: Timing, 
             per_batch = cell.workers * start
     batches = (timing.warmups + timing.values) * timing.loops
     return timing.processes * (per_process + batches * (batch + per_batch)) + CELL_GAP_S
-
-
-def format_duration(seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, secs = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 class Progress:

@@ -1,4 +1,4 @@
-"""One pyperf worker process of ONE cell: ``python -m gilbench.bench.cell --worker --cell JSON [pyperf options]``.
+"""One pyperf worker process of ONE cell: ``python -m gilbench.bench.measure.cell --worker --cell JSON [pyperf options]``.
 
 The runner starts this module directly as a pyperf worker (``--worker``), one process per unit of
 analysis, with an environment it controls (its size is the layout pad). Run without ``--worker`` it
@@ -9,15 +9,15 @@ spawn/forkserver children importing it start nothing.
 Each value is the wall time of one batch. Around it, outside the timed region, the worker reads its
 own CPU time (``getrusage``) and adds what the batch's child processes reported of theirs: CPU
 seconds / wall seconds is the batch's effective parallelism, whatever the start method. Before it
-imports anything of the workload it times the canary (``bench.canary``). It appends all of that, one JSON line per
+imports anything of the workload it times the canary (``bench.measure.canary``). It appends all of that, one JSON line per
 process, to ``--accounting``; a worker whose batch failed appends the failure there and exits 1.
 With them: per batch, the worker threads' own CPU and wall seconds (``Backend.thread_times``, read by
 each thread at its start and end and handed back after the batch), and after the last batch the
 process's exact peak RSS and its largest waited-for child's (``getrusage``). Its tree's memory over
-time is polled by the runner, from outside (``bench.memory``).
+time is polled by the runner, from outside (``bench.measure.memory``).
 
 With ``--count BATCHES`` instead of ``--worker`` it is the process an instruction counter runs
-(``bench.counters``): the same cell set up the same way (workload, backend, ``prepare``, the GIL
+(``bench.measure.counters``): the same cell set up the same way (workload, backend, ``prepare``, the GIL
 check), then BATCHES batches, nothing timed, no canary, no pyperf.
 """
 
@@ -29,14 +29,14 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from . import __version__
-from .backends import TaskFailed
+from ... import __version__
+from ..backends import TaskFailed
 
 if TYPE_CHECKING:
-    from .model import Cell
+    from ..data.cells import Cell
 
 # Everything else is imported inside main(): spawn and forkserver children re-import this module as
-# their __main__ (it runs as ``python -m gilbench.bench.cell``), and what they import is start-up cost that a
+# their __main__ (it runs as ``python -m gilbench.bench.measure.cell``), and what they import is start-up cost that a
 # batch would pay per child. Measured on 3.14 (forkserver default): with pyperf, psutil and the
 # harness imported at module level, starting one process cost ~50 ms against ~3 ms under fork.
 
@@ -111,9 +111,9 @@ def _forward(cmd: list[str], args: Any) -> None:
 
 def _set_up(cell_json: str) -> tuple["Cell", Any, Any, Any]:
     """The cell, its workload, its backend and the task a worker of it runs (``--worker`` and ``--count`` alike)."""
-    from .. import workloads
-    from .backends import get_backend
-    from .model import Cell
+    from ... import workloads
+    from ..backends import get_backend
+    from ..data.cells import Cell
 
     cell = Cell.from_dict(json.loads(cell_json))
     if cell.module:
@@ -126,7 +126,7 @@ def _set_up(cell_json: str) -> tuple["Cell", Any, Any, Any]:
 def count(argv: list[str]) -> None:
     """``--count BATCHES --cell JSON``: BATCHES batches of the cell, untimed, for an instruction counter.
 
-    Only the difference between two such processes is used (``bench.counters``), so whatever both do
+    Only the difference between two such processes is used (``bench.measure.counters``), so whatever both do
     (interpreter start, imports, ``prepare``, ``close``) cancels. The GIL's switch interval is set far
     above any batch: a counter that serializes threads (Valgrind) runs them ~50x slower, and every
     switch the interval forces costs instructions in proportion to wall time, not to work. For the
@@ -136,13 +136,13 @@ def count(argv: list[str]) -> None:
     """
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m gilbench.bench.cell --count")
+    parser = argparse.ArgumentParser(prog="python -m gilbench.bench.measure.cell --count")
     parser.add_argument("--count", type=int, required=True, metavar="BATCHES")
-    parser.add_argument("--cell", required=True, help="the cell to run, as JSON (see bench.matrix.Cell)")
+    parser.add_argument("--cell", required=True, help="the cell to run, as JSON (see bench.data.cells.Cell)")
     args = parser.parse_args(argv)
     cell, _, backend, task = _set_up(args.cell)
     sys.setswitchinterval(SWITCH_INTERVAL_COUNTING_S)
-    from .backends import mp_pool, processes
+    from ..backends import mp_pool, processes
 
     processes.POLL_S = mp_pool.POLL_S = POLL_COUNTING_S
     try:
@@ -190,8 +190,8 @@ def main() -> None:
 
     from .machine import gil_enabled
 
-    runner = pyperf.Runner(add_cmdline_args=_forward, program_args=("-m", "gilbench.bench.cell"))
-    runner.argparser.add_argument("--cell", required=True, help="the cell to run, as JSON (see bench.matrix.Cell)")
+    runner = pyperf.Runner(add_cmdline_args=_forward, program_args=("-m", "gilbench.bench.measure.cell"))
+    runner.argparser.add_argument("--cell", required=True, help="the cell to run, as JSON (see bench.data.cells.Cell)")
     runner.argparser.add_argument("--accounting", default="", help="file to append CPU accounting to")
     args = runner.parse_args()
 
@@ -222,7 +222,7 @@ def main() -> None:
             backend.prepare(cell.workers, task)
             _check_gil()
             wall, cpu = reference
-            # the layout pad as this process received it (bench.runner sets it; its size moves the stack)
+            # the layout pad as this process received it (bench.measure.runner sets it; its size moves the stack)
             measured = {"canary": wall, "canary_cpu": cpu, "pad": len(os.environ.get("GILBENCH_LAYOUT_PAD", "")),
                         "gil_enabled": gil_enabled()}
             runner.metadata["gilbench_canary_s"] = wall

@@ -3,7 +3,7 @@ interleaved) are two orders of the same units inside it.
 
 Why one: each command used to own its folder setup, estimate line, signal handling, disk errors and final
 save, and they drifted (a full disk during ``ab`` ended in a traceback, while ``run`` said what happened).
-A schedule says what runs in which order (``bench.runner.execute``); a ``Lifecycle`` owns the rest:
+A schedule says what runs in which order (``bench.measure.runner.execute``); a ``Lifecycle`` owns the rest:
 
 - ``begin``: the first writes (machine.json, the manifests); a disk that refuses them is
   ``ResultsUnwritable`` before anything ran;
@@ -25,12 +25,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-from .model import Cell, CellRecord
-from .progress import Progress
-from .results import RunFolder
+from ..data.cells import Cell, CellRecord
+from ..plan.progress import Progress
+from ..data.results import RunFolder
 
 if TYPE_CHECKING:
-    from .matrix import Plan
+    from ..plan.matrix import Plan
 
 #: the errors that mean "the disk refuses": full, a file too large (a quota, RLIMIT_FSIZE), read-only, no
 #: permission (a folder made read-only meanwhile)
@@ -142,7 +142,7 @@ class Lifecycle:
     def prepare_interpreters(self) -> None:
         """Each interpreter of each lane's plan: how to run its cells, or its pending cells skipped with the
         reason. An interpreter is prepared once for all lanes."""
-        from .interpreters import Interpreter, prepare
+        from ..plan.interpreters import Interpreter, prepare
 
         done: dict[str, Any] = {}
         for lane in self.lanes:
