@@ -49,7 +49,7 @@ def run(request: RunRequest) -> int:
     from .plan.plans import check_writable, plan_for, resumable
     from .data.results import clear_run_folder
     from .measure.lifecycle import ResultsUnwritable
-    from .measure.runner import RunOptions, run as run_plan
+    from .measure.run import RunOptions, run as run_plan
 
     resume, task_s = None, None
     try:
@@ -203,7 +203,8 @@ def ab(request: AbRequest) -> int:
     them."""
     from dataclasses import replace
 
-    from .ab import SideError, check_alike, gate_design, open_side, resume_sides, run_ab
+    from .measure.sides import SideError, check_checkouts_alike, open_side
+    from .ab import gate_design, resume_sides, run_ab
     from .judge.refusals import Refused
     from .plan.config import explain
     from .measure.lifecycle import ResultsUnwritable, cannot_write
@@ -227,7 +228,7 @@ def ab(request: AbRequest) -> int:
                 plan = plan_for(request.matrix)
                 check_writable(request.output)
                 sides = [open_side(s.name, s.spec, s.python, s.scale, stack) for s in request.sides]
-                check_alike(sides)
+                check_checkouts_alike(sides)
         except (ValueError, SideError, RunFolderError) as exc:
             raise UsageError(str(exc)) from None
         try:

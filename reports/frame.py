@@ -142,25 +142,25 @@ def _utilization(samples: pd.DataFrame, started: float, ended: float) -> dict[st
     return out
 
 
-def _finite(xs: Iterable[Any]) -> list[float]:
+def _numbers_without_nan(xs: Iterable[Any]) -> list[float]:
     return [float(x) for x in xs if isinstance(x, (int, float)) and not math.isnan(x)]
 
 
 def _median(xs: Iterable[Any]) -> float:
-    xs = _finite(xs)
+    xs = _numbers_without_nan(xs)
     return statistics.median(xs) if xs else math.nan
 
 
 def spread(xs: Iterable[Any]) -> float:
     """(max - min) / median of the finite ``xs``: nan for fewer than two."""
-    xs = _finite(xs)
+    xs = _numbers_without_nan(xs)
     if len(xs) < 2:
         return math.nan
     mid = statistics.median(xs)
     return (max(xs) - min(xs)) / mid if mid > 0 else math.nan
 
 
-def process_summary(processes: list[ProcessRecord]) -> dict[str, Any]:
+def cell_summary(processes: list[ProcessRecord]) -> dict[str, Any]:
     """A cell's figures over its processes (those with values): the unit of analysis.
 
     ``time`` is the median of the process medians; ``between_share`` and ``n_eff`` the variance
@@ -170,7 +170,7 @@ def process_summary(processes: list[ProcessRecord]) -> dict[str, Any]:
     procs = [p for p in processes if p.values]
     medians = [query.process_summary(p, "median") for p in procs]
     between, n_eff = stats.variance_components([p.values for p in procs])
-    canaries = _finite(p.canary for p in processes)
+    canaries = _numbers_without_nan(p.canary for p in processes)
     return {
         "time": _median(medians),
         "n_processes": len(procs),
@@ -184,8 +184,8 @@ def process_summary(processes: list[ProcessRecord]) -> dict[str, Any]:
         # memory (bytes): medians over processes of each process tree's polled peak (bench.measure.memory)
         "memory": _median(p.memory for p in procs),
         # the range over processes: how far the figure moves from one process to the next (its resolution)
-        "memory_low": min(_finite(p.memory for p in procs), default=math.nan),
-        "memory_high": max(_finite(p.memory for p in procs), default=math.nan),
+        "memory_low": min(_numbers_without_nan(p.memory for p in procs), default=math.nan),
+        "memory_high": max(_numbers_without_nan(p.memory for p in procs), default=math.nan),
         "memory_measure": next((p.memory_measure for p in procs if p.memory_measure), ""),
         "memory_rss": _median(p.mem_rss for p in procs if p.mem_polls),
         "memory_uss": _median(p.mem_uss for p in procs if p.mem_uss is not None),
@@ -258,7 +258,7 @@ def load(path: Path | str) -> RunData:
         processes = record.processes
         timed = [p for p in processes if p.values] if record.status == "ok" else []
         row.update(stats.summarize([v for p in timed for v in p.values]))
-        row.update(process_summary(timed))
+        row.update(cell_summary(timed))
         if not timed:
             row["canary_ms"] = _median(p.canary for p in processes) * 1e3
         if bench is not None:

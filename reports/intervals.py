@@ -42,16 +42,16 @@ class CellFigures:
     baseline_id: str = ""
 
 
-def _finite(x: Any) -> bool:
+def _is_finite_number(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def around(value: float, samples: Iterable[float]) -> Estimate:
     """``value`` with the range of the finite ``samples``, widened to hold ``value`` (rounding aside,
     it always does); no range without samples."""
-    xs = [float(x) for x in samples if _finite(x)]
-    if not _finite(value) or not xs:
-        return Estimate(float(value) if _finite(value) else math.nan)
+    xs = [float(x) for x in samples if _is_finite_number(x)]
+    if not _is_finite_number(value) or not xs:
+        return Estimate(float(value) if _is_finite_number(value) else math.nan)
     return Estimate(float(value), min(min(xs), value), max(max(xs), value))
 
 
@@ -71,14 +71,14 @@ def cell_figures(run: RunData) -> list[CellFigures]:
         speedup = efficiency = None
         base = baselines.get(query.baseline_key(r))
         base_id = "" if row["baseline"] or base is None else str(base.id)
-        if base_id and _finite(row.get("speedup")):
+        if base_id and _is_finite_number(row.get("speedup")):
             base = run.query.process_medians(base_id)
             ratios = [base[k] / mine[k] for k in sorted(set(base) & set(mine)) if mine[k] > 0]
             speedup = around(row["speedup"], ratios)
             ideal = row.get("ideal")
-            if _finite(ideal) and ideal > 0:
+            if _is_finite_number(ideal) and ideal > 0:
                 efficiency = speedup.scaled(1 / ideal)
         parallel = [query.process_summary(p, "parallelism") for p in run.query.cells[cid].processes if p.values]
-        parallelism = around(row["parallelism"], parallel) if _finite(row.get("parallelism")) else None
+        parallelism = around(row["parallelism"], parallel) if _is_finite_number(row.get("parallelism")) else None
         found.append(CellFigures(cid, row, time, speedup, efficiency, parallelism, base_id))
     return found

@@ -1,6 +1,6 @@
 """Why each noisy cell was flagged, as the runner recorded it: read, never judged again.
 
-``bench.measure.runner.flag_noise`` writes each process's ``flag`` as "; "-joined reasons, each with the figure it
+``bench.measure.process.flag_noise`` writes each process's ``flag`` as "; "-joined reasons, each with the figure it
 rests on ("others used 12% of its CPUs", "canary +30% against the run's median", "canary on the CPU 60%
 of its wall time"). The report names each reason by its kind, so that a reader sees at once which of the
 three the machine did, and shows the recorded text next to it.

@@ -214,7 +214,7 @@ def test_resume_keeps_its_plan_and_refuses_the_budget_options(tmp_path):
 
 
 def test_the_manifest_keeps_what_was_left_out_and_a_resume_reads_it_back():
-    from gilbench.bench.measure.runner import RunOptions, new_manifest
+    from gilbench.bench.measure.run import RunOptions, new_manifest
     from gilbench.bench.plan.plans import plan_of
 
     plan = full_plan(64)

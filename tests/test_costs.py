@@ -257,16 +257,16 @@ def test_fail_on_memory_flags_a_larger_tree(tmp_path: Path) -> None:
 
 
 def test_the_runner_polls_while_it_waits_and_still_times_out() -> None:
-    from gilbench.bench.measure.runner import _wait_polling
+    from gilbench.bench.measure.child import wait_polling
 
     tree = TreeMemory()
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.4)"])
-    assert _wait_polling(proc, 30, tree, 0.05) == 0
+    assert wait_polling(proc, 30, tree.poll, 0.05) == 0
     assert tree.polls >= 3 and tree.rss > 1 * MIB
     slow = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         with pytest.raises(subprocess.TimeoutExpired):
-            _wait_polling(slow, 0.3, TreeMemory(), 0.05)
+            wait_polling(slow, 0.3, TreeMemory().poll, 0.05)
     finally:
         slow.kill()
         slow.wait()

@@ -73,7 +73,7 @@ def test_the_worker_process_starts_are_counted():
 def test_what_the_run_says_up_front_counts_the_experiments_and_the_report():
     """The line before the first cell: the cells, every experiment the run will do, the start and the report."""
     from gilbench.bench.plan.matrix import PROFILES, available_cpus, expand
-    from gilbench.bench.measure.runner import RunOptions, _run_estimate
+    from gilbench.bench.measure.run import RunOptions, _run_estimate
 
     plan = expand(PROFILES["quick"], cpus=[0])
     cells = [1.0] * len(plan.cells)

@@ -28,7 +28,8 @@ import pytest
 from gilbench.bench import cli
 from gilbench.bench.plan import interpreters as interp
 from gilbench.bench.plan.importroot import shared_root
-from gilbench.bench.plan.interpreters import Interpreter, InterpreterError
+from gilbench.bench.plan.interpreters import Interpreter, InterpreterError, discovery, environments
+from gilbench.bench.data.records import short_name, version_tuple
 
 FIXTURES = Path(__file__).parent / "fixtures" / "interpreters"
 #: where ../shared/tools/python3.14.sh installs CPython 3.14 on the project's machines
@@ -85,7 +86,7 @@ def fake_machine(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", os.pathsep.join([str(pyenv / "shims"), str(bin_)]))
     monkeypatch.setenv("PYENV_ROOT", str(pyenv))
     monkeypatch.setenv("UV_PYTHON_INSTALL_DIR", str(uv))
-    monkeypatch.setattr(interp, "describe", fake_describe())
+    monkeypatch.setattr(discovery, "describe", fake_describe())
     return tmp_path
 
 
@@ -165,7 +166,7 @@ def test_python_gil_0_is_refused_on_a_gil_build_before_running_it(fake_machine):
 
 def test_a_gil_state_other_than_asked_is_an_error(fake_machine, monkeypatch):
     """e.g. an extension imported at startup turned the GIL back on"""
-    monkeypatch.setattr(interp, "describe", fake_describe(gil_ignores_setting=True))
+    monkeypatch.setattr(discovery, "describe", fake_describe(gil_ignores_setting=True))
     dummy(fake_machine / "bin" / "python3.14t")
     with pytest.raises(InterpreterError, match=r"PYTHON_GIL=0 was asked, but .*python3.14t reports the GIL enabled"):
         interp.find("3.14t:PYTHON_GIL=0")
@@ -197,7 +198,7 @@ def test_a_build_other_than_asked_is_skipped(fake_machine, monkeypatch):
     def lying(executable, settings=None, timeout=60.0):
         return {**gil(executable, settings), "build": "gil", "gil_enabled": True}
 
-    monkeypatch.setattr(interp, "describe", lying)
+    monkeypatch.setattr(discovery, "describe", lying)
     with pytest.raises(InterpreterError, match=r"skipped .*python3.14t: a gil build, not free-threading"):
         interp.find("3.14t")
 
@@ -292,7 +293,7 @@ def test_live_python_gil_0_is_refused_on_a_gil_build():
         pytest.skip("no GIL build here")
     for exe in gil_builds:
         version = interp.describe(exe)["version"]
-        name = interp.short_name(version, True) if interp.version_tuple(version) >= (3, 13) else "3.14t"
+        name = short_name(version, True) if version_tuple(version) >= (3, 13) else "3.14t"
         with pytest.raises(InterpreterError) as refused:
             interp.find(f"{exe}:PYTHON_GIL=0")
         assert str(refused.value) == f"PYTHON_GIL=0 needs a free-threaded build (python{name}); {exe} is a GIL build"
@@ -359,16 +360,16 @@ def probe_wheel(folder: Path) -> Path:
 @pytest.mark.slow
 def test_an_environment_is_made_once_reused_and_remade_when_broken(tmp_path, monkeypatch):
     """The real steps (venv, pip, marker, lock) with a requirement this interpreter lacks: a local wheel."""
-    monkeypatch.setattr(interp, "REQUIREMENTS", {"gilbench_probe": str(probe_wheel(tmp_path))})
-    monkeypatch.setattr(interp, "MEASURING_SIDE", ("gilbench.bench",))
+    monkeypatch.setattr(environments, "REQUIREMENTS", {"gilbench_probe": str(probe_wheel(tmp_path))})
+    monkeypatch.setattr(environments, "MEASURING_SIDE", ("gilbench.bench",))
     made = []
-    real_make = interp._make_environment
+    real_make = environments._make_environment
 
     def counting(*args, **kwargs):
         made.append(time.monotonic())
         return real_make(*args, **kwargs)
 
-    monkeypatch.setattr(interp, "_make_environment", counting)
+    monkeypatch.setattr(environments, "_make_environment", counting)
     one = interp.current()
     cache = tmp_path / "envs"
     results: list = [None, None]
@@ -406,7 +407,7 @@ def test_an_environment_is_made_once_reused_and_remade_when_broken(tmp_path, mon
 
 @pytest.mark.slow
 def test_an_environment_that_cannot_be_made_gives_the_reason(tmp_path, monkeypatch):
-    monkeypatch.setattr(interp, "REQUIREMENTS", {"gilbench_probe": str(tmp_path / "missing-1.0-py3-none-any.whl")})
+    monkeypatch.setattr(environments, "REQUIREMENTS", {"gilbench_probe": str(tmp_path / "missing-1.0-py3-none-any.whl")})
     prepared = interp.prepare(interp.current(), tmp_path / "envs", timeout=240)
     if "took longer" in prepared.reason:
         pytest.skip(f"making a virtual environment is too slow here: {prepared.reason}")
@@ -424,7 +425,7 @@ def test_live_an_interpreter_without_pyperf_gets_an_environment(tmp_path):
     for spec in ("3.13", "3.12"):
         with contextlib.suppress(InterpreterError):
             candidates.append(interp.find(spec))
-    bare = [c for c in candidates if not interp._imports(c.executable, "pyperf, psutil", {})[0]]
+    bare = [c for c in candidates if not environments._imports(c.executable, "pyperf, psutil", {})[0]]
     if not bare:
         pytest.skip("no interpreter without pyperf here (3.14, 3.13, 3.12)")
     one = bare[0]

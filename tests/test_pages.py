@@ -354,7 +354,7 @@ def test_noise_reasons_are_read_from_what_the_runner_recorded():
     """Each of the runner's three reasons, as ``flag_noise`` words it, is named by its kind."""
     from gilbench.bench.data.cells import Cell
     from gilbench.bench.data.cells import CellRecord, ProcessRecord
-    from gilbench.bench.measure.runner import flag_noise
+    from gilbench.bench.measure.process import flag_noise
 
     record = CellRecord(Cell("hello-cpu", "threads", 2, 2, (0, 1), 4), "cpu-bound", status="ok", processes=[
         ProcessRecord(index=0, canary=0.010, canary_cpu=0.010, noise_share=0.5),  # others took its CPUs

@@ -17,7 +17,7 @@ import pytest
 
 from gilbench.bench.plan import budget
 from gilbench.bench.data import precision as rule
-from gilbench.bench.measure import runner
+from gilbench.bench.measure import lifecycle, process, run, schedule as schedules
 from gilbench.bench.backends import get_backend
 from gilbench.bench.plan.matrix import PROFILES, Plan, expand
 from gilbench.bench.plan.plans import plan_of
@@ -116,13 +116,13 @@ SPREAD = {"sequential": 0.002, "threads": 0.002, "processes": 0.15}
 
 
 def _lane(tmp_path: Path, backends=("processes", "threads", "sequential"), first: int = 4,
-          workload: str = "hello-cpu") -> runner.Lane:
+          workload: str = "hello-cpu") -> lifecycle.Lane:
     """A lane of one workload's cells (the baseline last in plan order), its target ±3 %."""
     cells = tuple(Cell(workload, b, 1 if b == "sequential" else 2, 2, (0, 1), 4) for b in backends)
     plan = Plan("test", Timing(first, 3, 0), cells,
                 precision=PrecisionTarget(0.03, first, rule.BLOCK, rule.CAP))
     records = [CellRecord(c, "cpu-bound", baseline=bool(get_backend(c.backend).fixed_workers)) for c in cells]
-    return runner.Lane("", RunFolder.create(tmp_path, "r", exact=True, latest=False), plan, {}, records)
+    return lifecycle.Lane("", RunFolder.create(tmp_path, "r", exact=True, latest=False), plan, {}, records)
 
 
 @pytest.fixture
@@ -139,24 +139,24 @@ def fake_processes(monkeypatch):
         value = level * (1 + rng.gauss(0, SPREAD[cell.backend]))
         record = ProcessRecord(index=index, values=[value] * timing.values, started=100.0 + index,
                                ended=100.1 + index, canary=0.03)
-        return runner.ProcessOutcome("ok", record, Path("unused"))
+        return process.ProcessOutcome("ok", record, Path("unused"))
 
-    monkeypatch.setattr(runner, "run_process", run_process)
+    monkeypatch.setattr(schedules, "run_process", run_process)
     return asked
 
 
-def _run_cell(lane: runner.Lane, i: int, share: float | None = None) -> list[str]:
+def _run_cell(lane: lifecycle.Lane, i: int, share: float | None = None) -> list[str]:
     said: list[str] = []
-    schedule = runner.ToPrecision(lane.plan.precision, [1.0] * len(lane.records))
-    runner.run_to_precision(lane, i, 60.0, [], schedule, share, said.append)
+    schedule = schedules.ToPrecision(lane.plan.precision, [1.0] * len(lane.records))
+    schedules.run_to_precision(lane, i, 60.0, [], schedule, share, said.append)
     lane.records[i].status = "ok"  # what finishing the cell does (its suite merge needs real files)
     return said
 
 
 def test_baselines_run_before_the_cells_whose_speedups_rest_on_them(tmp_path):
     lane = _lane(tmp_path)
-    assert runner.measure_order(lane.records, [0, 1, 2]) == [2, 0, 1]
-    assert runner.measure_order(lane.records, [0, 1]) == [0, 1]  # a finished baseline is not run again
+    assert schedules.measure_order(lane.records, [0, 1, 2]) == [2, 0, 1]
+    assert schedules.measure_order(lane.records, [0, 1]) == [0, 1]  # a finished baseline is not run again
 
 
 def test_a_quiet_cell_finishes_in_its_first_block_and_says_its_precision(tmp_path, fake_processes):
@@ -172,7 +172,7 @@ def test_a_quiet_cell_finishes_in_its_first_block_and_says_its_precision(tmp_pat
     assert quiet.text() == f"±{quiet.achieved * 100:.1f} % (4 processes)"
 
 
-def base_id(lane: runner.Lane) -> str:
+def base_id(lane: lifecycle.Lane) -> str:
     return lane.records[2].id
 
 
@@ -224,9 +224,9 @@ def test_execute_runs_baselines_first_and_says_each_block_and_each_cells_precisi
     monkeypatch.setattr(lane.folder, "merge_cell", lambda slug, parts: Path(slug))  # no pyperf files to merge
     monkeypatch.setattr(lane.folder, "add_to_suite", lambda path: None)
     out = io.StringIO()
-    schedule = runner.ToPrecision(lane.plan.precision, [1.0, 2.0, 3.0])
+    schedule = schedules.ToPrecision(lane.plan.precision, [1.0, 2.0, 3.0])
     progress = Progress([1.0, 2.0, 3.0], out)
-    runner.execute([lane], [60.0] * 3, progress, precision=schedule)
+    schedules.execute([lane], [60.0] * 3, progress, precision=schedule)
     assert list(fake_processes) == ["hello-cpu/sequential/w1/c2", "hello-cpu/processes/w2/c2",
                                     "hello-cpu/threads/w2/c2"]
     assert progress.estimates == [3.0, 1.0, 2.0]  # time left is reckoned in the order the cells ran
@@ -242,9 +242,9 @@ def test_execute_runs_baselines_first_and_says_each_block_and_each_cells_precisi
 
 
 def test_the_cells_share_of_a_budget_is_the_time_left_by_the_estimates():
-    schedule = runner.ToPrecision(PrecisionTarget(0.03, 4), [10.0, 20.0, 30.0], deadline=160.0)
+    schedule = schedules.ToPrecision(PrecisionTarget(0.03, 4), [10.0, 20.0, 30.0], deadline=160.0)
     assert schedule.share(0, [1, 2], now=100.0) == pytest.approx(10.0)
-    assert runner.ToPrecision(PrecisionTarget(0.03, 4), [1.0]).share(0, [], 0.0) is None
+    assert schedules.ToPrecision(PrecisionTarget(0.03, 4), [1.0]).share(0, [], 0.0) is None
 
 
 # --- records and the manifest -------------------------------------------------------------------
@@ -267,12 +267,12 @@ def test_a_cells_precision_round_trips_and_old_entries_load_without_one():
 def test_the_manifest_keeps_the_target_and_the_budget_and_a_resume_reads_them_back():
     plan = expand(PROFILES["quick"], cpus=[0, 1])
     target = PrecisionTarget(0.05, 6, budget_s=600.0, cells_s=540.0)
-    manifest = json.loads(json.dumps(runner.new_manifest(dataclasses.replace(plan, precision=target),
-                                                         runner.RunOptions())))
+    manifest = json.loads(json.dumps(run.new_manifest(dataclasses.replace(plan, precision=target),
+                                                         run.RunOptions())))
     assert plan_of(manifest).precision == target
     assert RunManifest.from_dict(manifest).precision == target
     assert RunManifest.from_dict(manifest).to_dict()["precision"] == target.to_dict()
-    before = runner.new_manifest(plan, runner.RunOptions())
+    before = run.new_manifest(plan, run.RunOptions())
     assert "precision" not in before and RunManifest.from_dict(before).precision is None
 
 

@@ -236,7 +236,7 @@ def test_the_recipe_calls_real_commands_with_options_gilbench_takes(venv: Path, 
 def test_each_side_takes_the_users_code_from_its_own_checkout(tmp_path: Path, monkeypatch) -> None:
     """A function's folder and a module file are re-pointed into the side; a dotted module name is the
     workers' (whose working directory is the side's counterpart of the current one); the rest stays."""
-    from gilbench.bench.ab import Side, side_plan
+    from gilbench.bench.measure.sides import Side, side_plan
     from gilbench.bench.data.cells import Cell, Timing
     from gilbench.bench.plan.matrix import Plan
 

@@ -14,7 +14,7 @@ import pytest
 
 from gilbench.bench.data import stats
 from gilbench.bench.data.cells import Cell
-from gilbench.bench.measure.runner import flag_noise
+from gilbench.bench.measure.process import flag_noise
 from gilbench.bench.data.cells import CellRecord, ProcessRecord
 from gilbench.bench.data.results import FORMAT, RunFolder
 from gilbench.reports import frame

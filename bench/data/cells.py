@@ -121,7 +121,7 @@ class ProcessRecord:
     noise_share: float = 0.0  # CPU share other processes took on the cell's CPUs while it ran
     order: int = 0  # in ab: 0 if this side ran first in its round, 1 if second
     gil_enabled: bool | None = None  # sys._is_gil_enabled() in the process while it ran (None: unknown)
-    flag: str = ""  # why the runner found this process disturbed ("" if it did not): bench.measure.runner.flag_noise
+    flag: str = ""  # why the runner found this process disturbed ("" if it did not): bench.measure.process.flag_noise
     mem_rss: int = 0
     mem_uss: int | None = None
     mem_pss: int | None = None

@@ -215,7 +215,7 @@ class RunManifest(_ReadByKey):
     side: str = ""  # gilbench ab: "base: main" or "cand: ..."
     interleaved_with: str = ""  # gilbench ab: the folder that holds both sides
     gate_design: Mapping[str, Any] | None = None  # gilbench ab: bench.judge.sequential.Design.to_dict()
-    code_hash: str = ""  # the measured workloads' source (bench.measure.runner.code_hash); "" before it was recorded
+    code_hash: str = ""  # the measured workloads' source (bench.measure.run.code_hash); "" before it was recorded
     #: the precision target and budget the cells were run to (``gilbench run --precision``); None: none
     precision: PrecisionTarget | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)

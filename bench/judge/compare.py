@@ -95,7 +95,7 @@ from ..data.failure import Failure
 from .family import COUNTED, FLOORED, POWER, PASS_ERROR, RowSpec, check_reachable, row_alpha, row_pass_error, row_specs
 from .floor import Floor, run_to_run_floor
 from .machine_speed import check_machine_speed
-from .refusals import MACHINE_KEYS, PYTHON_KEYS, check_alike, environment
+from .refusals import MACHINE_KEYS, PYTHON_KEYS, check_comparable, environment
 from .result import Comparison, Row
 from .rule import FAILED, INCONCLUSIVE, NOT_COMPARABLE, WITHIN_FLOOR, decided, verdict, worse_fraction, worse_log
 from .sequential import Design, single
@@ -126,7 +126,7 @@ def compare(
     if not allow_other_python and any(base.machine.get(k) != cand.machine.get(k) for k in PYTHON_KEYS):
         reasons.append("the runs are from different interpreters (version, build or GIL)")
     result.not_comparable = "; ".join(reasons)
-    result.scaled = check_alike(base, cand)
+    result.scaled = check_comparable(base, cand)
     check_machine_speed(result, base, cand)
 
     cells = dict(base.cells)

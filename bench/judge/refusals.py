@@ -34,7 +34,7 @@ def environment(base: RunSide, cand: RunSide) -> list[tuple[str, str, str, bool]
     return rows
 
 
-def check_alike(base: RunSide, cand: RunSide) -> str:
+def check_comparable(base: RunSide, cand: RunSide) -> str:
     """Refused (exit 2) for differences the gate cannot judge across; the sides' scales when they differ."""
     if base.version and cand.version and base.version != cand.version:
         raise Refused(f"the runs were made by different gilbench versions ({base.version} and {cand.version}): "

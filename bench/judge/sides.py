@@ -33,7 +33,7 @@ class RunSide:
     version: str = ""
     #: the group-sequential design of an ab (None: one look at the rounds there are)
     design: Design | None = None
-    #: the hash of the measured workloads' source (``bench.measure.runner.code_hash``; "" in runs made before it)
+    #: the hash of the measured workloads' source (``bench.measure.run.code_hash``; "" in runs made before it)
     code: str = ""
 
     @classmethod

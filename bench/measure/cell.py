@@ -222,7 +222,7 @@ def main() -> None:
             backend.prepare(cell.workers, task)
             _check_gil()
             wall, cpu = reference
-            # the layout pad as this process received it (bench.measure.runner sets it; its size moves the stack)
+            # the layout pad as this process received it (bench.measure.process sets it; its size moves the stack)
             measured = {"canary": wall, "canary_cpu": cpu, "pad": len(os.environ.get("GILBENCH_LAYOUT_PAD", "")),
                         "gil_enabled": gil_enabled()}
             runner.metadata["gilbench_canary_s"] = wall

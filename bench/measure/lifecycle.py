@@ -3,7 +3,7 @@ interleaved) are two orders of the same units inside it.
 
 Why one: each command used to own its folder setup, estimate line, signal handling, disk errors and final
 save, and they drifted (a full disk during ``ab`` ended in a traceback, while ``run`` said what happened).
-A schedule says what runs in which order (``bench.measure.runner.execute``); a ``Lifecycle`` owns the rest:
+A schedule says what runs in which order (``bench.measure.schedule.execute``); a ``Lifecycle`` owns the rest:
 
 - ``begin``: the first writes (machine.json, the manifests); a disk that refuses them is
   ``ResultsUnwritable`` before anything ran;

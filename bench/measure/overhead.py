@@ -1,7 +1,7 @@
 """What the sampler costs: one cell timed with and without it, interleaved in random order.
 
 Each round runs the same cell twice, once with the sampler process running and once without, in a
-random order, each as its pyperf processes are run in a real run (``bench.measure.runner.run_process``).
+random order, each as its pyperf processes are run in a real run (``bench.measure.process.run_process``).
 The figure is the ratio of the medians over all values (with / without) and the median of the
 per-round ratios.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 from ..plan.matrix import PROFILES, Plan, expand
 from ..data.cells import Timing
 from ..data.results import RunFolder
-from .runner import run_process
+from .process import run_process
 from .sampler import Sampler
 
 TIMING = Timing(processes=2, values=3, warmups=1)
