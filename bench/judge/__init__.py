@@ -1,9 +1,8 @@
 """The judging room: two run folders -> per-cell, per-metric verdicts (``gilbench compare`` and ``ab``'s gate).
 
 Why a room: the gate's rule is the project's promise about false alarms and misses, and it must be readable
-without the code that plans and measures runs. Its modules import only the data they judge (``bench.data``,
-``bench.data.cells``, ``bench.data.records``, ``bench.data.results``, ``bench.data.query``, ``bench.data.stats``), the standard library
-and pyperf (tests/test_layering.py holds it); planning, measuring and reports/ import the judge, never the
+without the code that plans and measures runs. Its modules import only the data room (``bench.data``), the
+standard library and pyperf (tests/test_layering.py holds it); the app and reports/ import the judge, never the
 reverse.
 
 The rule itself is the docstring of ``bench.judge.compare``. The modules, in the order a comparison uses them:
