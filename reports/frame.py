@@ -33,7 +33,8 @@ from ..bench.data import query, stats
 from ..bench.data.cells import START_COST_WORKLOAD, CellRecord, ProcessRecord
 from ..bench.data.query import RunQuery
 from ..bench.data.failure import Failure
-from ..bench.data.records import InterpreterDescription, RunManifest
+from ..bench.data.records import InterpreterDescription
+from ..bench.data.manifest import RunManifest
 from ..bench.data.results import RunFolder, RunFolderError
 from ..bench.data.topology import Topology
 from ..bench.data.experiment import ExperimentResult

@@ -23,7 +23,8 @@ from gilbench.bench.plan.matrix import PROFILES, Plan, expand
 from gilbench.bench.plan.plans import plan_of
 from gilbench.bench.data.cells import Cell, Timing
 from gilbench.bench.data.cells import CellPrecision, CellRecord, ProcessRecord
-from gilbench.bench.data.records import PrecisionTarget, RunManifest
+from gilbench.bench.data.records import PrecisionTarget
+from gilbench.bench.data.manifest import RunManifest
 from gilbench.bench.data.results import RunFolder
 from tests.conftest import gilbench_here
 

@@ -14,7 +14,8 @@ from gilbench.bench.data import query
 from gilbench.bench.data.cells import Cell
 from gilbench.bench.data.cells import CellRecord, ProcessRecord
 from gilbench.bench.data.failure import Failure
-from gilbench.bench.data.records import InterpreterDescription, RunManifest
+from gilbench.bench.data.records import InterpreterDescription
+from gilbench.bench.data.manifest import RunManifest
 from gilbench.bench.data.results import RunFolder
 from gilbench.reports import frame
 

@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .records import FORMAT, RunManifest  # noqa: F401  FORMAT: where readers of run folders have found it
+from .manifest import FORMAT, RunManifest  # noqa: F401  FORMAT: where readers of run folders have found it
 
 if TYPE_CHECKING:
     import pyperf
@@ -165,7 +165,7 @@ class RunFolder:
 
     # --- writes -------------------------------------------------------------------------------
     def write_manifest(self, manifest: "RunManifest | dict[str, Any]") -> None:
-        """Write manifest.json through its record (``bench.data.records.RunManifest``): one schema for every writer."""
+        """Write manifest.json through its record (``bench.data.manifest.RunManifest``): one schema for every writer."""
         if not isinstance(manifest, RunManifest):
             manifest = RunManifest.from_dict(manifest)
         write_json_atomic(self.manifest, {**manifest.to_dict(), "format": FORMAT})

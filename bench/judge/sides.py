@@ -15,7 +15,7 @@ from typing import Any
 
 from ..data import query, stats
 from ..data.cells import CellRecord
-from ..data.records import RunManifest
+from ..data.manifest import RunManifest
 from ..data.results import RunFolder, RunFolderError
 from .sequential import Design
 

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from ...bench.data import query
 from ...bench.data.cells import START_COST_WORKLOAD, Timing
 from ...bench.data.durations import format_duration
-from ...bench.data.records import RunManifest
+from ...bench.data.manifest import RunManifest
 from .. import figures
 from ..builds import free_threaded_pairs, gil_effect_pairs
 from ..frame import SKIPPED, RunData, flag, start_cost_workloads
