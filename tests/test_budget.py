@@ -135,7 +135,8 @@ def test_full_grid_and_explicit_grids_are_not_thinned():
     assert thinning_for(matrix, 600.0, False) == (budget.POWERS_OF_FOUR, 600.0)
     assert thinning_for(matrix, None, True) == (budget.FULL, None)
     assert thinning_for(Matrix(profile="default", workers=(1, 32)), None, False) == (budget.FULL, None)
-    assert thinning_for(Matrix(profile="quick"), None, False) == (budget.FULL, None)
+    assert thinning_for(Matrix(profile="quick"), None, False) == (budget.FULL, PROFILES["quick"].budget_s)
+    assert thinning_for(Matrix(profile="quick", workers=(1, 2)), None, False) == (budget.FULL, None)
     plan = full_plan(64)
     level, limit = thinning_for(matrix, None, True)
     assert len(budget.fit(plan, device_costs(plan), limit, level).plan.cells) == FULL_COUNTS[64]
