@@ -143,7 +143,7 @@ PROFILES: dict[str, Profile] = {
             "workload under sequential, threads and processes at 1, 2 and all-cores workers on all cores; each "
             "model's start cost; past 8 CPUs the grid off its diagonal is thinned; the run fitted to 4 min 45 s "
             "(--budget, --full-grid); each figure run to ±3 % (--precision)",
-            Timing(processes=4, values=3, warmups=0),
+            Timing(processes=4, values=2, warmups=0),
             backends=(),
             full_backends=("sequential", "threads", "processes"),
             batch_tasks=4,

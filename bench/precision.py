@@ -41,6 +41,8 @@ FLOOR = 2
 #: the extra processes a plan's estimate counts per cell beyond the first block: one block (quiet cells take
 #: none, noisy ones several)
 EXPECTED_EXTRA = BLOCK
+#: a focus workload's cell weighs this much more than another in the budget's split (``focus_weights``)
+FOCUS_WEIGHT = 4.0
 #: why a cell stopped short of its target
 BUDGET, CAPPED = "budget", "cap"
 
@@ -203,6 +205,13 @@ def share_s(left_s: float, cell_s: float, rest_s: float) -> float:
         return 0.0
     whole = cell_s + rest_s
     return left_s * (cell_s / whole if whole > 0 else 1.0)
+
+
+def focus_weights(workloads: Sequence[str], focus: Sequence[str]) -> list[float]:
+    """Each cell's weight in the budget's split, by its workload: ``FOCUS_WEIGHT`` for a profile's focus
+    workloads (the figures the run is for), 1 for the rest; all 1 where the profile names no focus. Fixed by
+    the plan before any value is read, so the split cannot favour a figure for its value."""
+    return [FOCUS_WEIGHT if focus and w in focus else 1.0 for w in workloads]
 
 
 def expected_processes(first: int, cap: int = CAP) -> int:

@@ -41,7 +41,7 @@ from .machine import describe, gil_enabled
 from . import precision as rule
 from . import query
 from .budget import RunEstimate, estimated_timing
-from .matrix import Cell, Plan, Timing, available_cpus, cpu_list, layout_pad
+from .matrix import PROFILES, Cell, Plan, Timing, available_cpus, cpu_list, layout_pad
 from .memory import MEMORY_INTERVAL_S, TreeMemory
 from .model import CellPrecision, CellRecord, ProcessRecord
 from .records import Failure, PrecisionTarget
@@ -486,12 +486,15 @@ class ToPrecision:
     target: PrecisionTarget
     estimates: list[float]
     deadline: float | None = None
+    #: each cell's weight in the budget's split (plan order; empty: all 1): the profile's focus cells weigh more
+    weights: Sequence[float] = ()
 
     def share(self, i: int, rest: Sequence[int], now: float) -> float | None:
         """Cell ``i``'s share of the budget as it starts, the cells ``rest`` still to run after it (seconds)."""
         if self.deadline is None:
             return None
-        return rule.share_s(self.deadline - now, self.estimates[i], sum(self.estimates[j] for j in rest))
+        weighed = [e * (self.weights[j] if self.weights else 1.0) for j, e in enumerate(self.estimates)]
+        return rule.share_s(self.deadline - now, weighed[i], sum(weighed[j] for j in rest))
 
 
 def measure_order(records: Sequence[CellRecord], active: Sequence[int]) -> list[int]:
@@ -645,7 +648,8 @@ def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: Ru
             target = replace(target, cells_s=round(max(0.0, target.budget_s * (1 - BUDGET_MARGIN) - (
                 whole.total_s - whole.cells_s)), 1))
             manifest["precision"] = target.to_dict()
-        schedule = ToPrecision(target, estimates, None if target.cells_s is None else entered + target.cells_s)
+        schedule = ToPrecision(target, estimates, None if target.cells_s is None else entered + target.cells_s,
+                               rule.focus_weights([c.workload for c in plan.cells], PROFILES[plan.profile].focus))
     progress = life.estimate(estimates, lambda todo, seconds: "" if task_s is not None else (
         f"gilbench: {len(todo)} cells{f' left of {len(plan.cells)}' if resume else ''}, profile {plan.profile}, "
         f"{t.processes} pyperf processes x ({f'{t.warmups} warmup + ' if t.warmups else ''}{t.values} values) "
