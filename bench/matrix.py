@@ -141,7 +141,7 @@ PROFILES: dict[str, Profile] = {
             "workers and cores in powers of two up to max(8, CPUs), a batch of ~0.4 s of work split into as many "
             "tasks as the most workers, every other execution model at workers = cores on all cores; every other "
             "workload under sequential, threads and processes at 1, 2 and all-cores workers on all cores; each "
-            "model's start cost; past 8 CPUs the grid off its diagonal is thinned; the run fitted to 4 min 45 s "
+            "model's start cost; past 8 CPUs the grid off its diagonal is thinned; the run fitted to 4 min 30 s "
             "(--budget, --full-grid); each figure run to ±3 % (--precision)",
             Timing(processes=4, values=2, warmups=0),
             backends=(),
@@ -150,7 +150,7 @@ PROFILES: dict[str, Profile] = {
             focus=("hello-cpu", "hello-sleep"),
             compact_batch_tasks=2,
             thin=True,
-            budget_s=285,
+            budget_s=270,
             precision=0.03,
         ),
         Profile(
