@@ -249,8 +249,8 @@ def test_a_run_of_a_thinned_plan_makes_a_whole_report(tmp_path):
 
     plan = full_plan(64)
     costs = device_costs(plan)
-    fitted = budget.fit(plan, costs, FIFTEEN_MINUTES)
-    assert fitted.level == budget.DIAGONAL
+    fitted = budget.fit(plan, costs, None, budget.DIAGONAL)
+    assert fitted.level == budget.DIAGONAL and fitted.dropped
     folder = RunFolder.create(tmp_path, "thinned", latest=False)
     records, start = [], 1_750_000_000.0
     for cell in fitted.plan.cells:
