@@ -210,7 +210,7 @@ def run_process(
     if memory.polls:
         record.mem_rss, record.mem_uss, record.mem_pss = memory.rss, memory.uss, memory.pss
         record.mem_processes, record.mem_polls = memory.processes, memory.polls
-    elif status == "ok":
+    if status == "ok" and not measured:  # (not "no memory poll": memory_interval=None polls none)
         status = "failed"
         error = Failure("exited", "the worker wrote no measurements")
     if status == "timeout":
@@ -644,9 +644,11 @@ def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: Ru
     schedule = None
     if plan.precision is not None:
         target = plan.precision
-        if target.budget_s is not None:  # the cells' part: the budget less the rest of the run's estimate
+        if target.budget_s is not None:  # the cells' part: the budget less the rest of the run's estimate,
+            # and on --resume less what the finished cells took (the budget is the run's, not each session's)
+            spent = sum(r.ended - r.started for r in records if r.status != "pending" and r.ended > r.started)
             target = replace(target, cells_s=round(max(0.0, target.budget_s * (1 - BUDGET_MARGIN) - (
-                whole.total_s - whole.cells_s)), 1))
+                whole.total_s - whole.cells_s) - spent), 1))
             manifest["precision"] = target.to_dict()
         schedule = ToPrecision(target, estimates, None if target.cells_s is None else entered + target.cells_s,
                                rule.focus_weights([c.workload for c in plan.cells], PROFILES[plan.profile].focus))
