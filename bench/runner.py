@@ -616,6 +616,12 @@ def process_timeouts(plan: Plan, estimates: list[float], timeout: float | None) 
     return [timeout or max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * e / processes) for e in estimates]
 
 
+def finished_seconds(records: Sequence[CellRecord]) -> float:
+    """What the cells that are no longer pending took (a skipped cell, never started, took nothing)."""
+    return sum(r.ended - r.started for r in records
+               if r.status != "pending" and r.started is not None and r.ended is not None)
+
+
 def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: RunFolder | None = None,
         task_s: Mapping[str, float] | None = None) -> Outcome:
     """Run every cell of ``plan`` into a new run folder, or the unfinished cells of ``resume``: the
@@ -646,9 +652,8 @@ def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: Ru
         target = plan.precision
         if target.budget_s is not None:  # the cells' part: the budget less the rest of the run's estimate,
             # and on --resume less what the finished cells took (the budget is the run's, not each session's)
-            spent = sum(r.ended - r.started for r in records if r.status != "pending" and r.ended > r.started)
             target = replace(target, cells_s=round(max(0.0, target.budget_s * (1 - BUDGET_MARGIN) - (
-                whole.total_s - whole.cells_s) - spent), 1))
+                whole.total_s - whole.cells_s) - finished_seconds(records)), 1))
             manifest["precision"] = target.to_dict()
         schedule = ToPrecision(target, estimates, None if target.cells_s is None else entered + target.cells_s,
                                rule.focus_weights([c.workload for c in plan.cells], PROFILES[plan.profile].focus))

@@ -243,6 +243,16 @@ def test_the_cells_share_of_a_budget_is_the_time_left_by_the_estimates():
     assert runner.ToPrecision(PrecisionTarget(0.03, 4), [1.0]).share(0, [], 0.0) is None
 
 
+def test_a_resumed_run_counts_what_its_finished_cells_took_against_the_budget():
+    cell = Cell("hello-cpu", "threads", 2, 2, (0, 1), 4)
+    done = CellRecord(cell, "cpu-bound", status="ok", started=100.0, ended=130.0)
+    failed = CellRecord(cell, "cpu-bound", status="failed", started=130.0, ended=135.5)
+    skipped = CellRecord(cell, "cpu-bound", status="skipped")  # never started: no times at all
+    pending = CellRecord(cell, "cpu-bound")
+    assert runner.finished_seconds([done, failed, skipped, pending]) == pytest.approx(35.5)
+    assert runner.finished_seconds([skipped, pending]) == 0.0  # a new run: nothing spent
+
+
 def test_a_profiles_focus_cells_weigh_more_in_the_budgets_split():
     weights = rule.focus_weights(["hello-cpu", "zlib", "hello-sleep"], PROFILES["default"].focus)
     assert weights == [rule.FOCUS_WEIGHT, 1.0, rule.FOCUS_WEIGHT]
