@@ -14,9 +14,9 @@ is its own CPU time (counted as the run's own, not as noise). Per poll, summed o
 
 A poll every ``MEMORY_INTERVAL_S`` misses an allocation that lives shorter than that; the measured
 process's own peak is also read exactly after the fact (``getrusage`` ``ru_maxrss``, in bench/cell.py).
-RSS is read at every poll (``/proc/PID/statm``: a counter), PSS and USS at every ``FULL_EVERY``-th, the first
-included: smaps_rollup walks each process's page tables under its memory map's lock, and read 20 times a
-second over the tree it cost a CPU-bound cell 2-3 % of its time on 2 cores (docs/results.md).
+Why not more often: a poll is the runner waking and reading the tree, and on a machine whose CPUs the cell
+fills that time comes out of the cell. Every 50 ms it cost hello-cpu/processes x2 +2.8 % on 2 cores (+2.5 %
+reading RSS only, so it is the polling, not smaps_rollup), measured with `gilbench overhead` (docs/results.md).
 """
 
 from __future__ import annotations
@@ -28,9 +28,7 @@ from pathlib import Path
 import psutil
 
 #: seconds between two polls of the measured process tree
-MEMORY_INTERVAL_S = 0.05
-#: every how many polls PSS and USS are read too (smaps_rollup); the others read RSS only
-FULL_EVERY = 4
+MEMORY_INTERVAL_S = 0.2
 
 
 def descendants(pid: int) -> list[int]:
@@ -72,14 +70,11 @@ class TreeMemory:
 
     def poll(self, root: int) -> None:
         """Read the tree of ``root`` once and keep the peaks; a process that ends meanwhile is skipped."""
-        rss, uss, pss, seen = 0, 0, 0, 0
-        full = self.polls % FULL_EVERY == 0
+        rss, uss, pss, seen, full = 0, 0, 0, 0, True
         for pid in [root, *descendants(root)]:
             try:
                 proc = psutil.Process(pid)
                 try:
-                    if not full:
-                        raise NotImplementedError  # an RSS-only poll
                     info = proc.memory_full_info()
                     uss += info.uss
                     pss += getattr(info, "pss", info.uss)

@@ -165,24 +165,6 @@ def test_tree_memory_sees_a_child_that_allocates() -> None:
         parent.wait()
 
 
-def test_tree_memory_reads_pss_at_every_few_polls_and_rss_at_each(monkeypatch) -> None:
-    """smaps_rollup (PSS, USS) is read at the first poll and every FULL_EVERY-th after it, RSS at each."""
-    import psutil
-
-    from gilbench.bench import memory
-
-    full, plain = [], []
-    real_full, real_plain = psutil.Process.memory_full_info, psutil.Process.memory_info
-    monkeypatch.setattr(psutil.Process, "memory_full_info", lambda self: full.append(1) or real_full(self))
-    monkeypatch.setattr(psutil.Process, "memory_info", lambda self: plain.append(1) or real_plain(self))
-    tree = TreeMemory()
-    for _ in range(2 * memory.FULL_EVERY):
-        tree.poll(os.getpid())
-    assert tree.polls == 2 * memory.FULL_EVERY and tree.rss > 1 * MIB
-    if tree.pss is not None:  # where the OS gives PSS: read twice in 2 x FULL_EVERY polls
-        assert len(full) == 2 and len(plain) == 2 * memory.FULL_EVERY - 2
-
-
 @pytest.mark.parametrize("backend", ["threads", "thread-pool", "sequential"])
 def test_worker_threads_report_their_clocks(backend: str) -> None:
     cls = get_backend(backend)
