@@ -201,8 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--output", type=Path, required=True, metavar="DIR",
                        help="folder for the merged report.html (made if missing; not a run folder)")
 
-    overhead = sub.add_parser("overhead", help="measure the sampler's overhead: one cell with and without it, interleaved")
-    overhead.add_argument("--rounds", type=_positive(int, "--rounds"), default=6, help="pairs of runs (default: %(default)s)")
+    overhead = sub.add_parser("overhead", help="measure the watchers' overhead (sampler, memory poller: one cell with "
+                              "each on and off, interleaved) and the runner's cost per process")
+    overhead.add_argument("--rounds", type=_positive(int, "--rounds"), default=6,
+                          help="rounds of the four conditions (default: %(default)s)")
+    overhead.add_argument("--workers", metavar="N[,N]", default="2,16", help="worker counts (default: %(default)s)")
     overhead.add_argument("--workload", default="hello-cpu", help="workload (default: %(default)s)")
     overhead.add_argument("--backend", default="processes", help="backend (default: %(default)s)")
     overhead.add_argument("--interval", type=_positive(float, "--interval"), default=0.1,
@@ -306,7 +309,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "interpreters":
         return commands.interpreters(args.python or [], args.prepare)
     if args.command == "overhead":
-        return commands.overhead(args.workload, args.backend, args.rounds, args.interval)
+        return commands.overhead(args.workload, args.backend, args.rounds, args.interval, args.workers)
     return EXIT_USAGE
 
 

@@ -335,12 +335,13 @@ def merge(runs: Sequence[Path], output: Path) -> int:
     return EXIT_OK
 
 
-def overhead(workload: str, backend: str, rounds: int, interval: float) -> int:
-    """`gilbench overhead`: the sampler's cost on one cell."""
+def overhead(workload: str, backend: str, rounds: int, interval: float, workers: str = "2,16") -> int:
+    """`gilbench overhead`: the watchers' cost on one cell, and the runner's per process."""
+    from .plan.matrix import parse_int_list
     from .measure.overhead import measure
 
     try:
-        return measure(workload, backend, rounds, interval)
+        return measure(workload, backend, rounds, interval, parse_int_list(workers, "--workers"))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 

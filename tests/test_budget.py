@@ -135,7 +135,8 @@ def test_full_grid_and_explicit_grids_are_not_thinned():
     assert thinning_for(matrix, 600.0, False) == (budget.POWERS_OF_FOUR, 600.0)
     assert thinning_for(matrix, None, True) == (budget.FULL, None)
     assert thinning_for(Matrix(profile="default", workers=(1, 32)), None, False) == (budget.FULL, None)
-    assert thinning_for(Matrix(profile="quick"), None, False) == (budget.FULL, None)
+    assert thinning_for(Matrix(profile="quick"), None, False) == (budget.FULL, PROFILES["quick"].budget_s)
+    assert thinning_for(Matrix(profile="quick", workers=(1, 2)), None, False) == (budget.FULL, None)
     plan = full_plan(64)
     level, limit = thinning_for(matrix, None, True)
     assert len(budget.fit(plan, device_costs(plan), limit, level).plan.cells) == FULL_COUNTS[64]
@@ -249,8 +250,8 @@ def test_a_run_of_a_thinned_plan_makes_a_whole_report(tmp_path):
 
     plan = full_plan(64)
     costs = device_costs(plan)
-    fitted = budget.fit(plan, costs, FIFTEEN_MINUTES)
-    assert fitted.level == budget.DIAGONAL
+    fitted = budget.fit(plan, costs, None, budget.DIAGONAL)
+    assert fitted.level == budget.DIAGONAL and fitted.dropped
     folder = RunFolder.create(tmp_path, "thinned", latest=False)
     records, start = [], 1_750_000_000.0
     for cell in fitted.plan.cells:

@@ -248,6 +248,25 @@ def test_the_cells_share_of_a_budget_is_the_time_left_by_the_estimates():
     assert schedules.ToPrecision(PrecisionTarget(0.03, 4), [1.0]).share(0, [], 0.0) is None
 
 
+def test_a_resumed_run_counts_what_its_finished_cells_took_against_the_budget():
+    cell = Cell("hello-cpu", "threads", 2, 2, (0, 1), 4)
+    done = CellRecord(cell, "cpu-bound", status="ok", started=100.0, ended=130.0)
+    failed = CellRecord(cell, "cpu-bound", status="failed", started=130.0, ended=135.5)
+    skipped = CellRecord(cell, "cpu-bound", status="skipped")  # never started: no times at all
+    pending = CellRecord(cell, "cpu-bound")
+    assert run.finished_seconds([done, failed, skipped, pending]) == pytest.approx(35.5)
+    assert run.finished_seconds([skipped, pending]) == 0.0  # a new run: nothing spent
+
+
+def test_a_profiles_focus_cells_weigh_more_in_the_budgets_split():
+    weights = rule.focus_weights(["hello-cpu", "zlib", "hello-sleep"], PROFILES["default"].focus)
+    assert weights == [rule.FOCUS_WEIGHT, 1.0, rule.FOCUS_WEIGHT]
+    assert rule.focus_weights(["hello-cpu", "zlib"], ()) == [1.0, 1.0]  # no focus: the estimates alone split it
+    schedule = schedules.ToPrecision(PrecisionTarget(0.03, 4), [10.0, 10.0, 10.0], deadline=130.0, weights=weights)
+    focus, other = schedule.share(0, [1, 2], now=100.0), schedule.share(1, [2], now=100.0)
+    assert focus == pytest.approx(30.0 * 4 / 9) and other == pytest.approx(30.0 / 5)
+
+
 # --- records and the manifest -------------------------------------------------------------------
 
 def test_a_cells_precision_round_trips_and_old_entries_load_without_one():

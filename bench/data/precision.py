@@ -41,6 +41,12 @@ FLOOR = 2
 #: the extra processes a plan's estimate counts per cell beyond the first block: one block (quiet cells take
 #: none, noisy ones several)
 EXPECTED_EXTRA = BLOCK
+#: a focus workload's cell weighs this much more than another in the budget's split (``focus_weights``)
+FOCUS_WEIGHT = 4.0
+#: the narrowest relative half-width a figure is stated to (``repeat_interval``): 8 quick runs in a row of
+#: hello-sleep/processes x2 here gave speedups 1.930-1.949 (1.0 %), each run's processes agreeing within 0.1-0.7 %;
+#: 0.5 % left 2 of 10 hello cells outside each other's intervals, 1 % none (docs/results.md)
+REPEAT_FLOOR = 0.01
 #: why a cell stopped short of its target
 BUDGET, CAPPED = "budget", "cap"
 
@@ -137,6 +143,37 @@ def speedup_interval(reference: Sequence[float], cell: Sequence[float], seed: in
     return Interval(value, *_percentiles(ratio, confidence)), ratio
 
 
+def repeat_interval(medians: Sequence[float], reference: Sequence[float] | None = None,
+                    confidence: float = CONFIDENCE) -> Interval:
+    """A cell's figure (its time, or with ``reference``, the baseline's process medians, its speedup) and the
+    interval a repeat of the run is expected to give it: the precision the report states and the rule stops on.
+
+    On a log scale, where timing noise acts: Student's t (Welch's degrees of freedom for a speedup) times the
+    standard error of the difference of two runs' figures, sqrt 2 times one run's, so that another run's
+    figure, not only the unseen true one, falls inside as often as the confidence says; never narrower than
+    ``REPEAT_FLOOR``, the shift between runs that no interval over one run's processes sees. A percentile
+    bootstrap over 4 or 5 processes is about their range: 8 quick runs in a row here fell outside each other's
+    bootstrap intervals in 7 of 10 hello cells (docs/results.md). Nan ends with fewer than two processes a cell."""
+    import numpy as np
+    from scipy import stats as st
+
+    cell = finite(medians)
+    base = None if reference is None else finite(reference)
+    value = cell_time(cell) if base is None else cell_time(base) / cell_time(cell)
+    groups = [g for g in (cell, base) if g is not None]
+    if any(g.size < 2 for g in groups) or any((g <= 0).any() for g in groups) or not math.isfinite(value):
+        return Interval(value)
+    parts = [float(np.log(g).var(ddof=1)) / g.size for g in groups]
+    se2 = sum(parts)
+    if se2 > 0:
+        df = se2 ** 2 / sum(p ** 2 / (g.size - 1) for p, g in zip(parts, groups))
+        half = float(st.t.ppf(0.5 + confidence / 2, df)) * math.sqrt(2 * se2)
+    else:
+        half = 0.0
+    half = max(half, math.atanh(REPEAT_FLOOR))  # Interval.relative is tanh(half)
+    return Interval(value, value * math.exp(-half), value * math.exp(half))
+
+
 def baseline_target(target: float, has_speedups: bool) -> float:
     """The precision a baseline's time is taken to: ``target / sqrt(2)`` where speedups rest on it, so that a
     speedup (whose width adds the baseline's and the cell's, about in quadrature) can reach ``target`` with
@@ -187,10 +224,7 @@ def decide(medians: Sequence[float], reference: Sequence[float] | None, aim: flo
     ``reference``, the baseline's process medians, its speedup), and ``next_block``'s answer: (interval, more
     processes to run now, why it stops short). What the runner asks after every block, and what the simulation
     on recorded processes replays."""
-    if reference is None:
-        interval = time_interval(medians, seed, resamples, confidence)
-    else:
-        interval = speedup_interval(reference, medians, seed, resamples, confidence)[0]
+    interval = repeat_interval(medians, reference, confidence)
     ran = int(finite(medians).size)
     more, why = next_block(ran, first, reached(interval, ran, aim), cap, block, share_left_s, per_process_s)
     return interval, more, why
@@ -203,6 +237,13 @@ def share_s(left_s: float, cell_s: float, rest_s: float) -> float:
         return 0.0
     whole = cell_s + rest_s
     return left_s * (cell_s / whole if whole > 0 else 1.0)
+
+
+def focus_weights(workloads: Sequence[str], focus: Sequence[str]) -> list[float]:
+    """Each cell's weight in the budget's split, by its workload: ``FOCUS_WEIGHT`` for a profile's focus
+    workloads (the figures the run is for), 1 for the rest; all 1 where the profile names no focus. Fixed by
+    the plan before any value is read, so the split cannot favour a figure for its value."""
+    return [FOCUS_WEIGHT if focus and w in focus else 1.0 for w in workloads]
 
 
 def expected_processes(first: int, cap: int = CAP) -> int:

@@ -14,6 +14,9 @@ is its own CPU time (counted as the run's own, not as noise). Per poll, summed o
 
 A poll every ``MEMORY_INTERVAL_S`` misses an allocation that lives shorter than that; the measured
 process's own peak is also read exactly after the fact (``getrusage`` ``ru_maxrss``, in bench/measure/cell.py).
+Why not more often: a poll is the runner waking and reading the tree, and on a machine whose CPUs the cell
+fills that time comes out of the cell. Every 50 ms it cost hello-cpu/processes x2 +2.8 % on 2 cores (+2.5 %
+reading RSS only, so it is the polling, not smaps_rollup), measured with `gilbench overhead` (docs/results.md).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from pathlib import Path
 import psutil
 
 #: seconds between two polls of the measured process tree
-MEMORY_INTERVAL_S = 0.05
+MEMORY_INTERVAL_S = 0.2
 
 
 def descendants(pid: int) -> list[int]:

@@ -1,4 +1,4 @@
-"""Times one task of each workload in a child interpreter, for the run's duration estimate only.
+"""Times a few tasks of each workload in a child interpreter (their median), for the run's duration estimate only.
 
 Run as ``python -m gilbench.bench.measure.probe SPEC_JSON``; prints one JSON line per workload as soon as it is timed.
 User code never runs inside the runner: a probe that hangs or misbehaves is simply killed. Workloads
@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import statistics
 import sys
 import time
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
 
 #: the probe may take this long in all; workloads not timed by then get no estimate
 PROBE_LIMIT_S = 20.0
+#: tasks timed per workload (their median is the estimate: one task once is one sample of a noisy machine, and a
+#: moment's neighbour made a whole plan's estimate several times too long), unless TIMES_WITHIN_S is spent first
+TIMES, TIMES_WITHIN_S = 3, 0.5
 
 
 def probe(specs: dict[str, dict[str, Any]], python: str = sys.executable, limit: float = PROBE_LIMIT_S) -> dict[str, float]:
@@ -62,9 +66,12 @@ def main(argv: list[str]) -> int:
             if spec.get("module"):
                 workloads.load_module(spec["module"])
             task = workloads.get(name).task(spec["params"])
-            t0 = time.perf_counter()
-            task(0)
-            print(json.dumps({name: time.perf_counter() - t0}), flush=True)
+            times: list[float] = []
+            while len(times) < TIMES and sum(times) < TIMES_WITHIN_S:
+                t0 = time.perf_counter()
+                task(len(times))
+                times.append(time.perf_counter() - t0)
+            print(json.dumps({name: statistics.median(times)}), flush=True)
         except Exception:  # noqa: BLE001 - a failing task gets no estimate; its cell will report the error
             continue
     return 0

@@ -155,7 +155,7 @@ def run_process(
     if memory.polls:
         record.mem_rss, record.mem_uss, record.mem_pss = memory.rss, memory.uss, memory.pss
         record.mem_processes, record.mem_polls = memory.processes, memory.polls
-    elif status == "ok":
+    if status == "ok" and not measured:  # (not "no memory poll": memory_interval=None polls none)
         status = "failed"
         error = Failure("exited", "the worker wrote no measurements")
     if status == "timeout":

@@ -18,10 +18,11 @@ from typing import Any, Mapping, Sequence
 
 from ... import __version__, workloads
 from ..backends import get_backend
+from ..data import precision as rule
 from ..data.cells import CellRecord, Timing
 from ..data.results import RunFolder
 from ..plan.budget import RunEstimate, estimated_timing
-from ..plan.matrix import Plan, available_cpus
+from ..plan.matrix import PROFILES, Plan, available_cpus
 from ..plan.progress import estimate_cell_seconds
 from .lifecycle import Lane, Lifecycle, Outcome, now_iso, reopen
 from .machine import describe, gil_enabled
@@ -162,6 +163,12 @@ def process_timeouts(plan: Plan, estimates: list[float], timeout: float | None) 
     return [timeout or max(MIN_TIMEOUT_S, TIMEOUT_FACTOR * e / processes) for e in estimates]
 
 
+def finished_seconds(records: Sequence[CellRecord]) -> float:
+    """What the cells that are no longer pending took (a skipped cell, never started, took nothing)."""
+    return sum(r.ended - r.started for r in records
+               if r.status != "pending" and r.started is not None and r.ended is not None)
+
+
 def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: RunFolder | None = None,
         task_s: Mapping[str, float] | None = None) -> Outcome:
     """Run every cell of ``plan`` into a new run folder, or the unfinished cells of ``resume``: the
@@ -190,11 +197,13 @@ def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: Ru
     schedule = None
     if plan.precision is not None:
         target = plan.precision
-        if target.budget_s is not None:  # the cells' part: the budget less the rest of the run's estimate
+        if target.budget_s is not None:  # the cells' part: the budget less the rest of the run's estimate,
+            # and on --resume less what the finished cells took (the budget is the run's, not each session's)
             target = replace(target, cells_s=round(max(0.0, target.budget_s * (1 - BUDGET_MARGIN) - (
-                whole.total_s - whole.cells_s)), 1))
+                whole.total_s - whole.cells_s) - finished_seconds(records)), 1))
             manifest["precision"] = target.to_dict()
-        schedule = ToPrecision(target, estimates, None if target.cells_s is None else entered + target.cells_s)
+        schedule = ToPrecision(target, estimates, None if target.cells_s is None else entered + target.cells_s,
+                               rule.focus_weights([c.workload for c in plan.cells], PROFILES[plan.profile].focus))
     progress = life.estimate(estimates, lambda todo, seconds: "" if task_s is not None else (
         f"gilbench: {len(todo)} cells{f' left of {len(plan.cells)}' if resume else ''}, profile {plan.profile}, "
         f"{t.processes} pyperf processes x ({f'{t.warmups} warmup + ' if t.warmups else ''}{t.values} values) "

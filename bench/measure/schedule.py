@@ -162,12 +162,15 @@ class ToPrecision:
     target: PrecisionTarget
     estimates: list[float]
     deadline: float | None = None
+    #: each cell's weight in the budget's split (plan order; empty: all 1): the profile's focus cells weigh more
+    weights: Sequence[float] = ()
 
     def share(self, i: int, rest: Sequence[int], now: float) -> float | None:
         """Cell ``i``'s share of the budget as it starts, the cells ``rest`` still to run after it (seconds)."""
         if self.deadline is None:
             return None
-        return rule.share_s(self.deadline - now, self.estimates[i], sum(self.estimates[j] for j in rest))
+        weighed = [e * (self.weights[j] if self.weights else 1.0) for j, e in enumerate(self.estimates)]
+        return rule.share_s(self.deadline - now, weighed[i], sum(weighed[j] for j in rest))
 
 
 def measure_order(records: Sequence[CellRecord], active: Sequence[int]) -> list[int]:

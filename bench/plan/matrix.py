@@ -97,13 +97,14 @@ PROFILES: dict[str, Profile] = {
         ),
         Profile(
             "quick",
-            "about two minutes on 2 cores: the hello workloads at 1, 2 and 4 workers on all cores, 4 tasks of "
+            "under two minutes on 2 cores (fitted to 1 min 50 s): the hello workloads at 1, 2 and 4 workers on all cores, 4 tasks of "
             "~100 ms, the start costs, and the experiments at small sizes; each figure run to ±5 % (--precision)",
             Timing(processes=6, values=3, warmups=0),
             workloads=("hello-cpu", "hello-sleep", "noop"),
             workers=(1, 2, 4),
             all_cores_only=True,
             tasks=4,
+            budget_s=110,
             precision=0.05,
         ),
         Profile(
@@ -124,16 +125,16 @@ PROFILES: dict[str, Profile] = {
             "workers and cores in powers of two up to max(8, CPUs), a batch of ~0.4 s of work split into as many "
             "tasks as the most workers, every other execution model at workers = cores on all cores; every other "
             "workload under sequential, threads and processes at 1, 2 and all-cores workers on all cores; each "
-            "model's start cost; past 8 CPUs the grid off its diagonal is thinned, and the run fitted to 20 minutes "
+            "model's start cost; past 8 CPUs the grid off its diagonal is thinned; the run fitted to 4 min 30 s "
             "(--budget, --full-grid); each figure run to ±3 % (--precision)",
-            Timing(processes=4, values=3, warmups=0),
+            Timing(processes=4, values=2, warmups=0),
             backends=(),
             full_backends=("sequential", "threads", "processes"),
             batch_tasks=4,
             focus=("hello-cpu", "hello-sleep"),
             compact_batch_tasks=2,
             thin=True,
-            budget_s=20 * 60,
+            budget_s=270,
             precision=0.03,
         ),
         Profile(
