@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -9,8 +10,10 @@ import pytest
 
 from tests.conftest import gilbench
 
-BACKENDS = Path(__file__).resolve().parent.parent / "bench" / "backends"
-TOY = '''"""A toy execution model, written by tests/test_toy_model.py and removed after it."""
+ROOT = Path(__file__).resolve().parent.parent
+#: what a bare checkout runs from: the ``gilbench`` package and the parts its finder maps
+CHECKOUT_PARTS = ("gilbench", "bench", "workloads", "reports", "experiments")
+TOY = '''"""A toy execution model, written by tests/test_toy_model.py into a temporary copy of the checkout."""
 
 from gilbench.bench.backends.threads import Threads
 
@@ -23,22 +26,28 @@ class ToyModel(Threads):
 
 
 @pytest.fixture
-def toy_module():
-    path = BACKENDS / "toy_model.py"
-    assert not path.exists()
+def toy_checkout(tmp_path: Path) -> Path:
+    """A copy of this checkout with one module added, bench/backends/toy_model.py: the checkout itself, which
+    tests beside this one read (every model is listed, planned and reported), is never written."""
+    checkout = tmp_path / "checkout"
+    for part in CHECKOUT_PARTS:
+        shutil.copytree(ROOT / part, checkout / part)  # with its bytecode caches (copied times keep them valid)
+    path = checkout / "bench" / "backends" / "toy_model.py"
+    assert not (ROOT / "bench" / "backends" / "toy_model.py").exists()
     path.write_text(TOY)
-    try:
-        yield path
-    finally:
-        path.unlink()
+    return checkout
 
 
 @pytest.mark.slow
-def test_a_new_model_module_runs_and_appears_in_the_report(toy_module, tmp_path):
+def test_a_new_model_module_runs_and_appears_in_the_report(toy_checkout, tmp_path):
+    # run from the copy: `python -m gilbench` there imports its gilbench, whose finder maps its parts
     done = gilbench("run", "--profile", "smoke", "--no-experiments", "--workload", "hello-cpu", "--backend",
                     "sequential,toy-model",
-                    "--output", str(tmp_path / "r"))
+                    "--output", str(tmp_path / "r"), cwd=toy_checkout)
     assert done.returncode == 0, done.stderr
+    from gilbench.bench.backends import all_backends
+
+    assert "toy-model" not in all_backends()  # this checkout's models: it never had the module
     run = (tmp_path / "r" / "latest").resolve()
     table = pd.read_csv(run / "results.csv")
     toy = table[table["backend"] == "toy-model"]
