@@ -114,8 +114,10 @@ def test_interrupt_keeps_finished_cells_and_resume_finishes_the_rest(tmp_path, s
     an incomplete report, the resume command, nothing left running. What a stop leaves does not depend on
     the signal, so one of them (SIGTERM: what a CI runner sends on cancel) is resumed to the end."""
     root = tmp_path / "results"
+    # sleeps of 30 ms (smoke's 10 ms x 3): each of the 5 cells still takes about a second (2 pyperf processes),
+    # so the signal, sent within 0.2 s of the first cell's end, finds the next one running
     cmd = [sys.executable, "-m", "gilbench", "run", "--profile", "smoke", "--no-experiments", "--workload",
-           "hello-sleep", "--workers", "1,2", "--scale", "10", "--output", str(root)]
+           "hello-sleep", "--workers", "1,2", "--scale", "3", "--output", str(root)]
     # a shell's background job inherits SIGINT ignored (and Python keeps it so): restore it for the test
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
