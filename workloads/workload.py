@@ -36,6 +36,11 @@ class Workload:
     #: environment variables the tasks read (e.g. the port of a server it started). Never part of the
     #: params: what it yields may change every run.
     fixture: Callable[[], ContextManager[Mapping[str, str]]] | None = None
+    #: builds the data the tasks share (a corpus, a document), once per process: called by ``task`` and
+    #: ``async_task``, so before any timed batch, never at import (a measured process imports every workload
+    #: module to find its one, and building them all cost it ~40 ms of start and a count half its
+    #: instructions)
+    prepare: Callable[[], Any] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -59,11 +64,16 @@ class Workload:
         return params
 
     def task(self, params: Mapping[str, Any]) -> Callable[[int], Any]:
-        """A picklable callable running one task with ``params`` (spawned children can import it)."""
+        """A picklable callable running one task with ``params`` (spawned children can import it); the shared
+        data built first (``prepare``)."""
+        if self.prepare is not None:
+            self.prepare()
         return functools.partial(self.func, **params)
 
     def async_task(self, params: Mapping[str, Any]) -> Callable[[int], Awaitable[Any]]:
         """Like ``task``, for the async variant: calling it with an index returns a coroutine."""
         if self.async_func is None:
             raise ValueError(f"workload {self.name!r} has no async variant")
+        if self.prepare is not None:
+            self.prepare()
         return functools.partial(self.async_func, **params)
