@@ -246,6 +246,7 @@ def _ab_in_process(capsys, monkeypatch, fail_from: int, out: Path) -> tuple[int,
     return code, capsys.readouterr().err
 
 
+@pytest.mark.slow  # ~7 s, an ab run: make test runs it, make check (the fast tier) does not
 def test_ab_on_a_full_disk_ends_with_a_message_and_exit_1_keeping_what_finished(tmp_path, capsys, monkeypatch):
     code, err = _ab_in_process(capsys, monkeypatch, 3, tmp_path / "r")  # the two first manifests are written
     (run,) = (tmp_path / "r").glob("2*")

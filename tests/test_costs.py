@@ -334,6 +334,7 @@ def test_a_run_of_two_placements_shows_them_side_by_side(tmp_path: Path) -> None
     assert {"physical", "siblings"} <= set(csv["placement"]) and len(written) > 1
 
 
+@pytest.mark.slow  # ~5 s, a smoke run: make test runs it, make check (the fast tier) does not
 def test_a_smoke_run_asking_for_two_placements_here_adds_no_cell(tmp_path: Path) -> None:
     """On this machine (no SMT) logical picks the CPUs physical does: the run measures each cell once, records
     why, and its report says so; every wait share is a share, to 0.01 %."""

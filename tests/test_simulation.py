@@ -62,6 +62,7 @@ def _assert_guarantees(curve: dict, threshold, resolving: tuple[str, ...]) -> No
         assert at_t["cells"][cell] >= 0.90, (cell, curve)
 
 
+@pytest.mark.slow  # ~5 s of replays: make test runs it, make check (the fast tier) does not
 def test_quiet_time_5_percent_holds_its_three_guarantees(quiet):
     """Issue 22: at time:5% a 2 % change failed 99.8 % of gates; now a change of M = 2.5 % fails at most
     ALPHA, and 5 % fails in every gate, sequential and threads x2 each catching it."""
@@ -71,6 +72,7 @@ def test_quiet_time_5_percent_holds_its_three_guarantees(quiet):
     assert curve[0.0]["inconclusive"] <= 0.05, curve
 
 
+@pytest.mark.slow  # ~3 s of replays: make test runs it, make check (the fast tier) does not
 def test_quiet_time_10_percent_holds_its_three_guarantees_in_every_cell(quiet):
     curve = _curve(quiet, TIME10, gates=150, seed=12)
     _assert_guarantees(curve, TIME10, CELLS)
