@@ -204,7 +204,7 @@ class CellPrecision:
 
     ``figure`` is "time" (a baseline's, or a cell whose baseline did not finish) or "speedup" (against
     ``against``, its baseline cell's id); ``value``, ``low`` and ``high`` its interval over processes
-    (``bench.data.precision``: the percentile bootstrap at ``confidence``); ``achieved`` the interval's relative
+    (``bench.data.precision.repeat_interval``: where a repeat run's figure falls, at ``confidence``); ``achieved`` the interval's relative
     half-width, ``target`` the one asked (for a baseline, the run's target over sqrt 2 where speedups rest on
     it); ``processes`` how many it took; ``reason`` why it stopped short ("budget" or "cap"; "" when it did
     not)."""

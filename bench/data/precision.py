@@ -6,11 +6,12 @@ reports/, so the one definition lives on this side. Numbers in, numbers out: no 
 started, numpy imported only when called (measured processes import ``bench.plan.matrix``, which names this
 module's neighbours, and must not pay for numpy).
 
-The interval is the percentile bootstrap over processes: a cell's time is the median of its process medians,
-and each replicate resamples those medians with replacement (a speedup: both cells', independently) and
-recomputes the figure. With 2 to 4 processes it is the range over them (the 2.5th and 97.5th percentiles of
-the resampled median are the lowest and the highest process), which is the band the report draws; past 4 it
-narrows as the range cannot, so more processes can bring a figure within a precision.
+Two intervals live here. The band the report draws is the percentile bootstrap over processes
+(``time_interval``, ``speedup_interval``): a cell's time is the median of its process medians, each replicate
+resamples those medians (a speedup: both cells', independently); over 2 to 4 processes it is their range.
+The precision a run states, and the rule stops on, is ``repeat_interval``: where a repeat run's figure would
+fall (t on the log process medians, sqrt 2 for a second run, never under ``REPEAT_FLOOR``), since the
+bootstrap over a few processes missed other runs' figures (docs/results.md).
 
 The stopping rule (``next_block``) reads only the interval's relative width, ``(high - low) / (high + low)``,
 and the count of processes, never where the figure lies: see docs/measuring.md for why that does not bias
