@@ -381,6 +381,7 @@ def test_the_report_says_the_target_the_budget_and_each_figures_interval(tmp_pat
     run = frame.load(_with_precision(tmp_path))
     html = HtmlOutput().render(run)
     assert "<th>precision target</th><td>±3 % at 95 %" in html
+    assert "a baseline&#39;s time (±2.1 % where speedups rest on it)" in html  # the text's figures filled in
     assert "<th>budget</th><td>10 min 00 s; the cells 9 min 00 s of it" in html
     assert "<strong>1 of 10 cells not at\nprecision</strong>" in html
     assert "<td>hello-cpu/threads/w2/c1</td><td>not at precision (±5.2 %): its share of the run&#39;s budget was " \

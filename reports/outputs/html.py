@@ -222,7 +222,7 @@ def precision_rows(run: RunData) -> list[tuple[str, str]]:
     if target is None:
         return []
     aim = (f"±{target.target * 100:g} % at {target.confidence * 100:g} % (where a repeat run's figure would fall: t on "
-           "the log process medians, never under ±1 %): a baseline's time (±{target.target / math.sqrt(2) * 100:.1f} % where "
+           f"the log process medians, never under ±1 %): a baseline's time (±{target.target / math.sqrt(2) * 100:.1f} % where "
            "speedups rest on it), a start cost's own time, every other cell's speedup; a cell ran "
            f"{target.first} processes, then {target.block} at a time while its interval was wider, up to {target.cap}")
     if target.budget_s is None:
