@@ -51,14 +51,14 @@ def _populations() -> list[tuple[str, dict[str, np.ndarray]]]:
     return found
 
 
-def _stop(population: np.ndarray, order: np.ndarray, aim: float, key: str, reference: np.ndarray | None = None,
+def _stop(population: np.ndarray, order: np.ndarray, aim: float, reference: np.ndarray | None = None,
           peek: float | None = None) -> tuple[rule.Interval, int, str]:
     """The rule on ``population`` in ``order``: processes in blocks until it stops; the interval it stated, the
     processes it took and why it stopped short. With ``peek`` the wrong rule: it stops once the figure is at
     least ``peek`` (it reads the value) instead of once its interval is narrow."""
     n = 0
     while True:
-        interval, more, why = rule.decide(population[order[:n]], reference, aim, FIRST, seed=rule.seed_of(key))
+        interval, more, why = rule.decide(population[order[:n]], reference, aim, FIRST)
         if peek is not None:
             more, why = rule.next_block(n, FIRST, n >= rule.MIN_JUDGED and interval.value >= peek)
         if more == 0:
@@ -83,11 +83,11 @@ def replays() -> dict[tuple[str, str], dict[str, list[float]]]:
             truth = np.median(base) / np.median(medians)
             for _ in range(REPLAYS):
                 base_order, order = rng.permutation(base.size), rng.permutation(medians.size)
-                b_interval, b_taken, b_why = _stop(base, base_order, rule.baseline_target(TARGET, True), base_id)
+                b_interval, b_taken, b_why = _stop(base, base_order, rule.baseline_target(TARGET, True))
                 taken = base[base_order[:b_taken]]
-                interval, n, why = _stop(medians, order, TARGET, cid, reference=taken)
+                interval, n, why = _stop(medians, order, TARGET, reference=taken)
                 fixed = np.median(base[base_order[:rule.CAP]]) / np.median(medians[order[:rule.CAP]])
-                peeked = _stop(medians, order, TARGET, cid, reference=taken, peek=truth)[0]
+                peeked = _stop(medians, order, TARGET, reference=taken, peek=truth)[0]
                 for key, (got, all_, fix, holds, count, short) in {
                     cid: (interval.value, truth, fixed, interval.low <= truth <= interval.high, n, why),
                     base_id: (b_interval.value, np.median(base), np.median(base[base_order[:rule.CAP]]),
@@ -163,8 +163,8 @@ def repeats() -> dict[str, list[float]]:
                 runs = []
                 for half in (slice(0, 20), slice(20, 40)):
                     b, m = base[b_order[half]], medians[order[half]]
-                    b_taken = _stop(b, np.arange(b.size), rule.baseline_target(TARGET, True), cid)[1]
-                    interval, n, _ = _stop(m, np.arange(m.size), TARGET, cid, reference=b[:b_taken])
+                    b_taken = _stop(b, np.arange(b.size), rule.baseline_target(TARGET, True))[1]
+                    interval, n, _ = _stop(m, np.arange(m.size), TARGET, reference=b[:b_taken])
                     boot = rule.speedup_interval(b[:b_taken], m[:n], seed=rule.seed_of(cid))[0]
                     runs.append((interval, boot))
                 (stated, boot), (again, _) = runs

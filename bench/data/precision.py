@@ -219,8 +219,8 @@ def next_block(processes: int, first: int, at_target: bool, cap: int = CAP, bloc
 
 
 def decide(medians: Sequence[float], reference: Sequence[float] | None, aim: float, first: int, cap: int = CAP,
-           block: int = BLOCK, seed: int = 0, resamples: int = RESAMPLES, confidence: float = CONFIDENCE,
-           share_left_s: float | None = None, per_process_s: float = 0.0) -> tuple[Interval, int, str]:
+           block: int = BLOCK, confidence: float = CONFIDENCE, share_left_s: float | None = None,
+           per_process_s: float = 0.0) -> tuple[Interval, int, str]:
     """One look at a cell: its figure's interval from its process medians so far (its time, or with
     ``reference``, the baseline's process medians, its speedup), and ``next_block``'s answer: (interval, more
     processes to run now, why it stops short). What the runner asks after every block, and what the simulation

@@ -231,7 +231,7 @@ def run_to_precision(lane: Lane, i: int, timeout: float, canaries: list[float], 
         interval, more, why = rule.decide(
             list(query.process_summaries(record).values()),
             None if base is None else list(query.process_summaries(base).values()), aim, target.first, target.cap,
-            target.block, rule.seed_of(record.id), target.resamples, target.confidence,
+            target.block, target.confidence,
             None if share_s is None else share_s - spent, per_process)
         if more == 0:
             record.precision = CellPrecision("time" if base is None else "speedup", aim, interval.relative, len(ran),
