@@ -40,6 +40,21 @@ def test_registry_and_unknown_backend():
         get_backend("fibers")
 
 
+def test_a_process_that_needs_one_backend_imports_only_its_module():
+    # a measured or counted process looks its backend up by name: the other models' modules (asyncio,
+    # multiprocessing's pools) stay unimported, and each name still finds the class discovery finds
+    import subprocess
+    import sys
+
+    probe = ("import sys; from gilbench.bench.backends import get_backend; b = get_backend('threads'); "
+             "print(b.__module__, sorted(m for m in ('asyncio', 'multiprocessing', 'concurrent.futures') "
+             "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["gilbench.bench.backends.threads", "[]"], done.stdout
+    for name, cls in all_backends().items():
+        assert get_backend(name) is cls
+
+
 def test_assignments_split_every_task_once():
     split = assignments(8, 3)
     assert split == [[0, 3, 6], [1, 4, 7], [2, 5]]

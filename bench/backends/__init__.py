@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 
 from .base import Backend, TaskFailed, assignments
-from ..data.plugins import discover, lookup
+from ..data.plugins import discover, find, lookup
 
 __all__ = ["Backend", "TaskFailed", "assignments", "all_backends", "get_backend"]
 
@@ -23,6 +23,8 @@ def all_backends() -> dict[str, type[Backend]]:
     return dict(_registry())
 
 
+@functools.lru_cache(maxsize=None)
 def get_backend(name: str) -> type[Backend]:
-    """The backend class called ``name``; a ValueError naming the accepted names otherwise."""
-    return lookup(_registry(), name, "backend")
+    """The backend class called ``name``, importing only its module (``find``); a ValueError naming the
+    accepted names otherwise."""
+    return find(__name__, __path__, Backend, name) or lookup(_registry(), name, "backend")

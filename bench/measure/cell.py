@@ -142,9 +142,10 @@ def count(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     cell, _, backend, task = _set_up(args.cell)
     sys.setswitchinterval(SWITCH_INTERVAL_COUNTING_S)
-    from ..backends import mp_pool, processes
+    if backend.uses_processes:  # the others need neither module (nor the multiprocessing it imports)
+        from ..backends import mp_pool, processes
 
-    processes.POLL_S = mp_pool.POLL_S = POLL_COUNTING_S
+        processes.POLL_S = mp_pool.POLL_S = POLL_COUNTING_S
     try:
         backend.prepare(cell.workers, task)
         _check_gil()

@@ -24,10 +24,15 @@ Counters, in the order they are tried (``GILBENCH_COUNTER=perf`` or ``=valgrind`
 
 What is not the task is subtracted: a count runs the cell's own entry point (``python -m
 gilbench.bench.measure.cell --count``: the workload, backend and ``prepare`` of a measured worker) twice,
-with ``WARM_BATCHES`` batches and with ``WARM_BATCHES + COUNT_BATCHES``, and takes the difference
-over ``COUNT_BATCHES x tasks``: interpreter start, imports, the pool's making and ending and the
-first batch's one-time costs cancel, and what is left is the steady batch per task, including the
-model's own cost per batch (threads or processes started and joined), as time measures it.
+with no batch and with ``COUNT_BATCHES``, and takes the difference over ``COUNT_BATCHES x tasks``:
+interpreter start, imports, the pool's making and ending cancel, and what is left is the cell's first
+batch per task, including the model's own cost per batch (threads or processes started and joined),
+as time measures it, and the batch's one-time costs (the adaptive interpreter specializing the task's
+code, first-call caches): measured here at +0.56 % per task for a gate-size hello-cpu ``sequential``
+task, near nothing for ``threads`` and ``processes`` x2; both sides of a gate share it, and a change of
+the task's work shows diluted by at most as much.
+Counting a steady batch instead (two processes of one and two batches) costs three batches under the
+counter instead of one.
 
 What would make equal counts differ is fixed: ``PYTHONHASHSEED=0`` (set iteration, dict layout),
 the measured processes' filtered environment grown to ``ENVIRONMENT_BYTES`` together with the
@@ -57,9 +62,7 @@ from ..data.cells import Cell
 INSTALL_HINT = "apt-get install valgrind"
 #: the oldest Valgrind used: cachegrind's --cache-sim=no and %p out files, and CPUs of the last years
 MIN_VALGRIND = (3, 13)
-#: batches both processes of a count run (the first batch's one-time costs cancel), and the extra batches
-#: the second one runs: what a count is made of
-WARM_BATCHES = 1
+#: the batches the second process of a count runs (the first runs none): what a count is made of
 COUNT_BATCHES = 1
 #: rounds of counts per cell and side in ``gilbench ab``: equal counts differ by far less than 0.1 %
 COUNT_ROUNDS = 3
@@ -180,8 +183,8 @@ class Count:
     """One count of one cell: instructions per task, and the two processes' totals it comes from."""
 
     per_task: float
-    warm: int  # instructions of the process that ran WARM_BATCHES batches (all its processes)
-    full: int  # of the one that ran WARM_BATCHES + COUNT_BATCHES
+    start: int  # instructions of the process that ran no batch (all its processes)
+    full: int  # of the one that ran COUNT_BATCHES
     processes: int  # processes counted in the full run (the measured one and the workers it started)
     seconds: float  # wall seconds of both
     tool: str = ""  # what counted (``tool``): perf, cachegrind or callgrind
@@ -272,7 +275,7 @@ def _fill_caches(cell: Cell, python: str, timeout: float, cwd: Path | None, env:
     ``PYTHONPYCACHEPREFIX`` of ``env``: both counted processes then read the same caches, whatever anything
     else writes into the checkout's own meanwhile (a cache written between them was measured to move a
     count by 0.6 %: one module's compilation spread over 4 tasks)."""
-    client = [python, "-m", "gilbench.bench.measure.cell", "--count", str(WARM_BATCHES + COUNT_BATCHES), "--cell",
+    client = [python, "-m", "gilbench.bench.measure.cell", "--count", str(COUNT_BATCHES), "--cell",
               cell.to_json()]
     writing = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
     ended = run_limited(client, timeout, capture=True, cwd=cwd, env=writing)
@@ -293,17 +296,18 @@ def count_cell(cell: Cell, info: CounterInfo, python: str, timeout: float, *, cw
         extra = {**(extra_env or {}), "PYTHONPYCACHEPREFIX": caches}
         base = env if env is not None else os.environ
         _fill_caches(cell, python, timeout, cwd, fixed_environment(base, [], extra))
-        warm, _ = count_process(cell, WARM_BATCHES, info, python, timeout, cwd=cwd, env=base, extra_env=extra)
-        full, processes = count_process(cell, WARM_BATCHES + COUNT_BATCHES, info, python, timeout, cwd=cwd,
-                                        env=base, extra_env=extra)
-    if full <= warm:
-        raise CountFailed(f"{COUNT_BATCHES} more batch(es) counted no more instructions ({warm:,} and {full:,})")
-    return Count((full - warm) / (COUNT_BATCHES * cell.tasks), warm, full, processes, time.monotonic() - t0,
+        start, _ = count_process(cell, 0, info, python, timeout, cwd=cwd, env=base, extra_env=extra)
+        full, processes = count_process(cell, COUNT_BATCHES, info, python, timeout, cwd=cwd, env=base,
+                                        extra_env=extra)
+    if full <= start:
+        raise CountFailed(f"{COUNT_BATCHES} batch(es) counted no more instructions than none ({start:,} and "
+                          f"{full:,})")
+    return Count((full - start) / (COUNT_BATCHES * cell.tasks), start, full, processes, time.monotonic() - t0,
                  tool(info, cell))
 
 
 def estimate_seconds(info: CounterInfo, cell: Cell, batch_s: float) -> float:
     """About how long one count of ``cell`` takes, from its batch's native wall seconds: two interpreter
-    starts and 2 x WARM_BATCHES + COUNT_BATCHES batches under the counter."""
+    starts and COUNT_BATCHES batches under the counter."""
     how = tool(info, cell)
-    return 2 * START_S[how] + (2 * WARM_BATCHES + COUNT_BATCHES) * batch_s * TYPICAL_SLOWDOWN[how]
+    return 2 * START_S[how] + COUNT_BATCHES * batch_s * TYPICAL_SLOWDOWN[how]
