@@ -10,7 +10,6 @@ checkout's other folders (``tests``, ``scripts``) never become ``gilbench.tests`
 level is never put on ``sys.path`` (where a user's own ``bench`` package would collide with it).
 """
 
-import importlib.abc as _abc
 import importlib.util as _util
 import os as _os
 import sys as _sys
@@ -20,8 +19,12 @@ __version__ = "0.2.0"
 PARTS = ("bench", "workloads", "reports", "experiments")
 
 
-class _CheckoutParts(_abc.MetaPathFinder):
-    """Finds ``gilbench.<part>`` in a checkout's top-level folder of that name, and nothing else."""
+class _CheckoutParts:
+    """Finds ``gilbench.<part>`` in a checkout's top-level folder of that name, and nothing else.
+
+    A meta path finder by protocol (``find_spec``), not by subclassing ``importlib.abc.MetaPathFinder``:
+    importing ``importlib.abc`` imports ``importlib.resources``, ``tempfile`` and ``typing``, 9 ms of every
+    gilbench process's start here (44 million instructions under an instruction counter)."""
 
     def __init__(self, root: str) -> None:
         self.root = root

@@ -9,6 +9,7 @@ import math
 import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -106,6 +107,22 @@ def test_the_counted_environment_has_one_size_whatever_the_paths_and_arguments()
     assert size(short, ["python", "-m", "x"]) == counters.ENVIRONMENT_BYTES
     assert size(long, ["/a/much/longer/python", "-m", "x", "--cell", "{" + "y" * 900 + "}"]) == counters.ENVIRONMENT_BYTES
     assert short["PYTHONHASHSEED"] == "0" and "SECRET" not in short  # the measured processes' variables only
+
+
+def test_a_counted_process_starts_with_only_what_its_cell_needs():
+    # a count's two processes each start an interpreter and gilbench under the counter (most of a count's
+    # cost): the cell's workload and model are looked up by name, and the other workloads' and models'
+    # modules (multiprocessing, asyncio, socket) stay unimported, as do statistics and importlib.abc
+    probe = ("import sys; from gilbench.bench.measure.cell import _set_up; from gilbench.bench.data.cells import Cell; "
+             "_set_up(Cell('hello-cpu', 'threads', 2, 2, (0, 1), 2).to_json()); "
+             "print(sorted(m for m in ('asyncio', 'multiprocessing', 'socket', 'statistics', 'importlib.abc', "
+             "'gilbench.workloads.tcp', 'gilbench.bench.backends.processes') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout
+    from gilbench import workloads
+
+    for name, workload in workloads.all_workloads(installed=False).items():
+        assert workloads.get(name) is workload  # the lookup by name finds what discovery finds
 
 
 def test_models_that_start_processes_are_counted_by_callgrind_the_others_by_cachegrind():

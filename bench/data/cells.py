@@ -12,11 +12,18 @@ from __future__ import annotations
 import json
 import math
 import re
-import statistics
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from .failure import Failure
+
+
+def _median(values: list[float]) -> float:
+    """statistics.median, imported on first use: statistics imports fractions, decimal and random, which a
+    measured or counted process (which imports this module for ``Cell``) would otherwise start with."""
+    import statistics
+
+    return statistics.median(values)
 
 
 @dataclass(frozen=True)
@@ -136,7 +143,7 @@ class ProcessRecord:
     @property
     def median(self) -> float:
         """The process's typical batch: the median of its values (what the report shows)."""
-        return statistics.median(self.values) if self.values else float("nan")
+        return _median(self.values) if self.values else float("nan")
 
     @property
     def best(self) -> float:
@@ -161,7 +168,7 @@ class ProcessRecord:
     def parallelism(self) -> float:
         """Median over its batches of CPU seconds / wall seconds."""
         ratios = [c / w for w, c in zip(self.values, self.cpu) if w > 0]
-        return statistics.median(ratios) if ratios else float("nan")
+        return _median(ratios) if ratios else float("nan")
 
     @property
     def memory(self) -> float:
@@ -183,7 +190,7 @@ class ProcessRecord:
         for a model without worker threads of its own. To 4 decimals (0.01 %): finer is clock granularity,
         and a figure such as 4.7e-05 reads as 4.7 where the exponent is not seen."""
         shares = [1 - c / w for c, w in zip(self.thread_cpu, self.thread_wall) if w > 0]
-        return round(min(1.0, max(0.0, statistics.median(shares))), 4) if shares else float("nan")
+        return round(min(1.0, max(0.0, _median(shares))), 4) if shares else float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
