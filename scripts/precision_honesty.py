@@ -7,6 +7,11 @@ precision") agrees with at least ``--need`` of the others (6 of 7 for 8 runs).
 
     python scripts/precision_honesty.py --runs 8 --profile quick            # runs them, then checks
     python scripts/precision_honesty.py results/run-a results/run-b ...     # checks finished run folders
+    python scripts/precision_honesty.py --replay results/run-a ...          # as the rule states them now
+
+``--replay`` restates each figure's interval with the current rule (``bench.data.precision.decide`` over all
+of the cell's recorded processes, their canaries included), flagged where its ± is above the run's target:
+how a change of the rule would have fared on runs already made.
 
 Each run is ``gilbench run --profile P`` (its report included, as `make bench` runs it) in its own run folder under ``--out``; nothing else should
 measure meanwhile. Prints one line per cell and writes the table as JSON with ``--json``.
@@ -21,7 +26,9 @@ import sys
 import time
 from pathlib import Path
 
-from gilbench.bench.data.cells import CellPrecision
+from gilbench.bench.data import precision as rule
+from gilbench.bench.data import query
+from gilbench.bench.data.cells import CellPrecision, CellRecord
 
 
 def run_once(profile: str, out: Path, name: str, extra: list[str]) -> Path:
@@ -42,6 +49,22 @@ def figures(folder: Path, workloads: tuple[str, ...]) -> dict[str, dict]:
         said = cell.get("precision")
         if cell["id"].split("/")[0] in workloads and said and said["figure"] == "speedup":
             found[cell["id"]] = said
+    return found
+
+
+def restated(folder: Path, workloads: tuple[str, ...]) -> dict[str, dict]:
+    """``figures``, each interval stated again by the current rule from all of the cell's processes."""
+    records = {c["id"]: CellRecord.from_dict(c) for c in json.loads((folder / "manifest.json").read_text())["cells"]}
+    found = {}
+    for cell_id, said in figures(folder, workloads).items():
+        record, base = records[cell_id], records[said["against"]]
+        medians = list(query.process_summaries(record).values())
+        speeds = None if record.kind == "io-bound" else (query.process_canaries(record), query.process_canaries(base))
+        interval, _, _ = rule.decide(medians, list(query.process_summaries(base).values()), said["target"],
+                                     len(medians), canaries=speeds)
+        at = rule.reached(interval, len(medians), said["target"])
+        found[cell_id] = {**said, "value": interval.value, "low": interval.low, "high": interval.high,
+                          "achieved": interval.relative, "reason": "" if at else "wide", "processes": len(medians)}
     return found
 
 
@@ -84,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--need", type=int, help="agreements each run needs (default: runs - 2)")
     parser.add_argument("--workloads", default="hello-cpu,hello-sleep")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--replay", action="store_true", help="restate the intervals with the current rule")
     parser.add_argument("extra", nargs=argparse.REMAINDER, help="after --: more gilbench run options")
     args = parser.parse_args(argv)
     folders = args.folders
@@ -92,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         folders = [run_once(args.profile, args.out, f"{stamp}-{k}", [a for a in args.extra if a != "--"])
                    for k in range(args.runs)]
     need = args.need if args.need is not None else len(folders) - 2
-    table = check([figures(f, tuple(args.workloads.split(","))) for f in folders], need)
+    read = restated if args.replay else figures
+    table = check([read(f, tuple(args.workloads.split(","))) for f in folders], need)
     for row in table:
         print(f"{row['cell']:<34} {'pass' if row['passes'] else 'FAIL'}  each unflagged run inside "
               f">= {row['least_agreement_unflagged']} of the other {row['runs'] - 1} (need {need}); "

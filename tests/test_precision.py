@@ -64,6 +64,26 @@ def test_a_speedup_interval_is_the_one_the_report_fits_use():
     assert math.isnan(rule.speedup_interval(base, [0.5], seed=9)[0].relative)  # one process: no interval
 
 
+def test_a_speedup_interval_covers_its_reading_at_one_machine_speed():
+    # the baseline ran while the machine was 7 % faster (its canaries 7 % shorter): as measured, the speedup
+    # reads 7 % low, and its interval over processes alone does not reach the figure corrected for the speed
+    base, cell = [1.0, 1.01, 0.99, 1.005], [0.535, 0.54, 0.53, 0.537]
+    measured = rule.repeat_interval(cell, base)
+    slow, fast = [0.030, 0.0301, 0.0299, 0.030], [0.028, 0.0281, 0.0279, 0.028]
+    corrected = rule.repeat_interval([c / k for c, k in zip(cell, slow)], [b / k for b, k in zip(base, fast)])
+    assert corrected.low > measured.high  # the two readings do not overlap
+    covered = rule.speed_covered(measured, cell, base, (slow, fast))
+    assert covered.value == measured.value  # the figure is the measured one; only its interval widens
+    assert (covered.low, covered.high) == (measured.low, corrected.high)
+    decided, _, _ = rule.decide(cell, base, 0.03, 4, canaries=(slow, fast))
+    assert decided == covered and decided.relative > 0.03 > measured.relative  # no longer at ±3 %
+    # one machine speed throughout: the readings agree and nothing widens beyond the corrected spread
+    steady = rule.speed_covered(measured, cell, base, (slow, slow))
+    assert steady.relative == pytest.approx(measured.relative, rel=0.05)
+    # a process without a reading: the interval as measured
+    assert rule.speed_covered(measured, cell, base, (slow[:3] + [math.nan], fast)) == measured
+
+
 # --- the rule -----------------------------------------------------------------------------------
 
 def test_a_cell_runs_its_first_block_then_blocks_while_wide_up_to_the_cap():
@@ -189,6 +209,57 @@ def test_a_noisy_cell_takes_blocks_to_the_cap_and_is_flagged_with_the_reason(tmp
     assert len(said) == (rule.CAP - 4) // rule.BLOCK
     assert said[0].startswith("gilbench: hello-cpu/processes/w2/c2: ±") and said[0].endswith(
         "after 4 processes, running 2 more")
+
+
+def test_a_cpu_bound_speedup_whose_baseline_saw_a_faster_machine_is_not_at_precision(tmp_path, fake_processes,
+                                                                                      monkeypatch):
+    # the baseline's processes read a machine 8 % faster (their canaries): the quiet cell's speedup, at ±3 %
+    # as measured, is not known to ±3 % once its reading at one speed is covered too; a sleeping cell's is
+    wrapped = schedules.run_process
+
+    def run_process(cell, *args, **kwargs):
+        outcome = wrapped(cell, *args, **kwargs)
+        if cell.backend == "sequential":
+            outcome.record.canary = 0.03 / 1.08
+        return outcome
+
+    monkeypatch.setattr(schedules, "run_process", run_process)
+    lane = _lane(tmp_path)
+    _run_cell(lane, 2)
+    _run_cell(lane, 1)
+    drifted = lane.records[1].precision
+    assert drifted.processes > 4 and drifted.high > drifted.value * 1.07, drifted
+    sleeping = _lane(tmp_path / "io", workload="hello-sleep")
+    for record in sleeping.records:
+        record.kind = "io-bound"
+    _run_cell(sleeping, 2)
+    _run_cell(sleeping, 1)
+    assert sleeping.records[1].precision.processes == 4 and sleeping.records[1].precision.reached
+
+
+def test_the_honesty_check_restates_recorded_runs_with_the_rule_as_it_is_now(tmp_path, fake_processes):
+    # scripts/precision_honesty.py --replay: a recorded run's figures stated again from all their processes;
+    # a run whose baseline saw a faster machine than its recorded intervals knew is flagged when replayed
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    import precision_honesty
+
+    lane = _lane(tmp_path, backends=("threads", "sequential"))
+    _run_cell(lane, 1)
+    _run_cell(lane, 0)
+    lane.save()
+    folder = lane.folder.path
+    recorded = precision_honesty.figures(folder, ("hello-cpu",))
+    again = precision_honesty.restated(folder, ("hello-cpu",))
+    (cell_id,) = recorded
+    assert again[cell_id]["low"] == pytest.approx(recorded[cell_id]["low"]) and again[cell_id]["reason"] == ""
+    for p in lane.records[1].processes:
+        p.canary = 0.03 / 1.08  # as if the baseline's processes had seen a machine 8 % faster
+    lane.save()
+    drifted = precision_honesty.restated(folder, ("hello-cpu",))[cell_id]
+    assert drifted["reason"] == "wide" and precision_honesty.flagged(drifted)
+    assert drifted["value"] == pytest.approx(recorded[cell_id]["value"])
 
 
 def test_a_cell_whose_share_is_spent_stops_and_says_so(tmp_path, fake_processes):

@@ -13,6 +13,10 @@ The precision a run states, and the rule stops on, is ``repeat_interval``: where
 fall (t on the log process medians, sqrt 2 for a second run, never under ``REPEAT_FLOOR``), since the
 bootstrap over a few processes missed other runs' figures (docs/results.md).
 
+A speedup of a cell that does not sleep (CPU-bound, mixed) is stated to an interval that also covers its
+reading at one machine speed, each process's time over its canary's (``speed_covered``): the cell and its
+baseline run at different times, and a machine whose speed moved between them moves the speedup by as much.
+
 The stopping rule (``next_block``) reads only the interval's relative width, ``(high - low) / (high + low)``,
 and the count of processes, never where the figure lies: see docs/measuring.md for why that does not bias
 the figure, and tests/test_precision_simulation.py for the check on recorded processes.
@@ -175,6 +179,37 @@ def repeat_interval(medians: Sequence[float], reference: Sequence[float] | None 
     return Interval(value, value * math.exp(-half), value * math.exp(half))
 
 
+def _per_canary(times: Sequence[float] | None, canaries: Sequence[float] | None) -> list[float] | None:
+    """Each process's time over its canary reading (the machine's speed as it saw it); None unless every
+    process has a reading."""
+    if times is None or canaries is None or len(times) != len(canaries):
+        return None
+    if not all(math.isfinite(c) and c > 0 for c in canaries):
+        return None
+    return [t / c for t, c in zip(times, canaries)]
+
+
+def speed_covered(interval: Interval, medians: Sequence[float], reference: Sequence[float],
+                  canaries: tuple[Sequence[float], Sequence[float]], confidence: float = CONFIDENCE) -> Interval:
+    """A speedup's ``repeat_interval`` widened to cover the same speedup read on a machine of one speed: each
+    process's median over its canary reading (``canaries``: the cell's and the baseline's, in the order of
+    ``medians`` and ``reference``). Unchanged where a process has no reading.
+
+    Why: a cell's processes run one after another, so a machine that is faster during the baseline than during
+    the cell (another guest, a clock) moves the speedup by as much, and no spread over the cell's own processes
+    shows it. Whether the canary's reading (one CPU, before the workload) is the cell's machine is not known,
+    so the interval holds both readings instead of trusting either: 8 quick runs in a row here, replayed, left
+    4 of 10 hello cells outside each other's intervals as measured, 1 corrected, none covering both
+    (docs/results.md). Where the speed did not move the two readings agree and nothing widens."""
+    cell, base = _per_canary(medians, canaries[0]), _per_canary(reference, canaries[1])
+    if cell is None or base is None:
+        return interval
+    corrected = repeat_interval(cell, base, confidence)
+    if not (interval.bounded and corrected.bounded):
+        return interval
+    return Interval(interval.value, min(interval.low, corrected.low), max(interval.high, corrected.high))
+
+
 def baseline_target(target: float, has_speedups: bool) -> float:
     """The precision a baseline's time is taken to: ``target / sqrt(2)`` where speedups rest on it, so that a
     speedup (whose width adds the baseline's and the cell's, about in quadrature) can reach ``target`` with
@@ -220,12 +255,16 @@ def next_block(processes: int, first: int, at_target: bool, cap: int = CAP, bloc
 
 def decide(medians: Sequence[float], reference: Sequence[float] | None, aim: float, first: int, cap: int = CAP,
            block: int = BLOCK, confidence: float = CONFIDENCE, share_left_s: float | None = None,
-           per_process_s: float = 0.0) -> tuple[Interval, int, str]:
+           per_process_s: float = 0.0,
+           canaries: tuple[Sequence[float], Sequence[float]] | None = None) -> tuple[Interval, int, str]:
     """One look at a cell: its figure's interval from its process medians so far (its time, or with
-    ``reference``, the baseline's process medians, its speedup), and ``next_block``'s answer: (interval, more
-    processes to run now, why it stops short). What the runner asks after every block, and what the simulation
-    on recorded processes replays."""
+    ``reference``, the baseline's process medians, its speedup; with ``canaries``, both cells' processes'
+    canary readings, a speedup's interval covers its reading at one machine speed too: ``speed_covered``), and
+    ``next_block``'s answer: (interval, more processes to run now, why it stops short). What the runner asks
+    after every block, and what the simulation on recorded processes replays."""
     interval = repeat_interval(medians, reference, confidence)
+    if reference is not None and canaries is not None:
+        interval = speed_covered(interval, medians, reference, canaries, confidence)
     ran = int(finite(medians).size)
     more, why = next_block(ran, first, reached(interval, ran, aim), cap, block, share_left_s, per_process_s)
     return interval, more, why

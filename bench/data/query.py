@@ -92,6 +92,11 @@ def process_summaries(record: CellRecord, how: str = "median") -> dict[int, floa
     return {p.index: process_summary(p, how) for p in sorted(record.processes, key=lambda p: p.index) if p.values}
 
 
+def process_canaries(record: CellRecord) -> list[float]:
+    """The canary readings of the cell's processes with values, in ``process_summaries``' order."""
+    return [p.canary for p in sorted(record.processes, key=lambda p: p.index) if p.values]
+
+
 def gil_state(seen: Iterable[Any], described: bool | None) -> bool | None:
     """Whether the GIL was on: as the processes (or cells) that recorded it saw it, on in any counts as
     on; where none did, as the interpreter's description says (None: unknown)."""
