@@ -213,7 +213,9 @@ def test_the_count_test_holds_its_level_on_heavy_tailed_and_skewed_counts():
 def test_a_cell_without_counts_says_so_instead_of_passing():
     row = _instruction_row(_side([None] * 20, kind="io-bound"), _side([None] * 20, kind="io-bound"))
     assert row.verdict == "not comparable" and not row.regression
-    assert row.note == "baseline: no instruction counts"
+    assert row.note.startswith("baseline: no instruction counts: io-bound (only CPU-bound cells are counted")
+    cpu = _instruction_row(_side([None] * 20), _side([None] * 20))  # a CPU-bound cell counted nowhere
+    assert cpu.verdict == "not comparable" and cpu.note == "baseline: no instruction counts"
 
 
 def test_ab_counts_only_cpu_bound_cells_asked_for_and_its_looks_leave_instructions_to_the_counts():

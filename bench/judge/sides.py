@@ -102,6 +102,8 @@ def row_terms(side: RunSide, cid: str, metric: str, summary: str) -> tuple[Terms
     else:
         terms = [(+1, process_logs(record, summary))]
     if any(not t for _, t in terms):
+        if metric == "instructions" and record.kind == "io-bound":
+            return None, "no instruction counts: io-bound (only CPU-bound cells are counted; a wait executes nothing)"
         return None, "no " + {"parallelism": "CPU accounting", "cpu": "CPU accounting", "memory": "memory figures",
                               "instructions": "instruction counts"}.get(metric, "values")
     return terms, ""
