@@ -64,7 +64,7 @@ def test_ab_against_a_git_ref_catches_a_slower_candidate_and_removes_its_worktre
 
 @pytest.mark.slow  # not serial: each round runs its sides in random order, so load elsewhere falls on both alike
 def test_ab_same_code_twice_passes(tmp_path):
-    done = gilbench("ab", ".", ".", *SMALL, "--no-report", "--output", str(tmp_path / "r"), cwd=ROOT)
+    done = gilbench("ab", ".", ".", *ONE_CELL, "--no-report", "--output", str(tmp_path / "r"), cwd=ROOT)
     assert done.returncode == 0, done.stdout + done.stderr
     assert not (tmp_path / "r" / "latest").exists()  # `latest` is for single runs, which `report` can read
     (run,) = (tmp_path / "r").glob("2*")  # --no-report: the comparison, not the sides' own reports

@@ -74,10 +74,11 @@ ENVIRONMENT_BYTES = 32768
 #: how many times a measured process's time limit a counted process may take, per counter (``tool``):
 #: measured here, cachegrind ran a batch about 25x slower than native and callgrind about 100x
 SLOWDOWN = {"perf": 3.0, "cachegrind": 60.0, "callgrind": 250.0}
-#: what a batch and an interpreter start (with gilbench's imports) took under each counter, against native
-#: time, on the development machine: for the estimate only
+#: what a batch took under each counter against native time, and a count's no-batch process (interpreter start,
+#: gilbench's imports, the model's prepare and close) in seconds, on the development machine (2026-12-07:
+#: 2.7 s under cachegrind, 4.1 s for processes x2 under callgrind): for the estimate only
 TYPICAL_SLOWDOWN = {"perf": 1.0, "cachegrind": 25.0, "callgrind": 100.0}
-START_S = {"perf": 0.1, "cachegrind": 3.0, "callgrind": 12.0}
+START_S = {"perf": 0.1, "cachegrind": 2.7, "callgrind": 4.1}
 #: the environment variable that keeps one counter only ("perf" or "valgrind")
 SELECT_VARIABLE = "GILBENCH_COUNTER"
 
