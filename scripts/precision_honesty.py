@@ -61,7 +61,8 @@ def restated(folder: Path, workloads: tuple[str, ...]) -> dict[str, dict]:
         medians = list(query.process_summaries(record).values())
         speeds = None if record.kind == "io-bound" else (query.process_canaries(record), query.process_canaries(base))
         interval, _, _ = rule.decide(medians, list(query.process_summaries(base).values()), said["target"],
-                                     len(medians), canaries=speeds)
+                                     len(medians), confidence=said.get("confidence", rule.CONFIDENCE),
+                                     canaries=speeds)
         at = rule.reached(interval, len(medians), said["target"])
         found[cell_id] = {**said, "value": interval.value, "low": interval.low, "high": interval.high,
                           "achieved": interval.relative, "reason": "" if at else "wide", "processes": len(medians)}

@@ -75,8 +75,11 @@ def test_a_speedup_interval_covers_its_reading_at_one_machine_speed():
     covered = rule.speed_covered(measured, cell, base, (slow, fast))
     assert covered.value == measured.value  # the figure is the measured one; only its interval widens
     assert (covered.low, covered.high) == (measured.low, corrected.high)
-    decided, _, _ = rule.decide(cell, base, 0.03, 4, canaries=(slow, fast))
+    decided, more, why = rule.decide(cell, base, 0.03, 4, canaries=(slow, fast))
     assert decided == covered and decided.relative > 0.03 > measured.relative  # no longer at ±3 %
+    # the two readings alone lie 7 % apart: no number of processes brings that under ±3 %, so it stops now
+    assert rule.speed_gap(measured, corrected) > 0.03 and (more, why) == (0, rule.SPEED)
+    assert rule.decide(cell, base, 0.05, 4, canaries=(slow, fast))[1:] == (2, "")  # under ±5 %: it may get there
     # one machine speed throughout: the readings agree and nothing widens beyond the corrected spread
     steady = rule.speed_covered(measured, cell, base, (slow, slow))
     assert steady.relative == pytest.approx(measured.relative, rel=0.05)
@@ -228,7 +231,9 @@ def test_a_cpu_bound_speedup_whose_baseline_saw_a_faster_machine_is_not_at_preci
     _run_cell(lane, 2)
     _run_cell(lane, 1)
     drifted = lane.records[1].precision
-    assert drifted.processes > 4 and drifted.high > drifted.value * 1.07, drifted
+    assert drifted.high > drifted.value * 1.07, drifted  # it covers the reading at one machine speed
+    assert (drifted.processes, drifted.reason, drifted.reached) == (4, rule.SPEED, False)  # stopped, not run on
+    assert "the machine's speed moved between it and its baseline" in drifted.text()
     sleeping = _lane(tmp_path / "io", workload="hello-sleep")
     for record in sleeping.records:
         record.kind = "io-bound"
@@ -237,12 +242,11 @@ def test_a_cpu_bound_speedup_whose_baseline_saw_a_faster_machine_is_not_at_preci
     assert sleeping.records[1].precision.processes == 4 and sleeping.records[1].precision.reached
 
 
-def test_the_honesty_check_restates_recorded_runs_with_the_rule_as_it_is_now(tmp_path, fake_processes):
+def test_the_honesty_check_restates_recorded_runs_with_the_rule_as_it_is_now(tmp_path, fake_processes,
+                                                                                monkeypatch):
     # scripts/precision_honesty.py --replay: a recorded run's figures stated again from all their processes;
     # a run whose baseline saw a faster machine than its recorded intervals knew is flagged when replayed
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "scripts"))
     import precision_honesty
 
     lane = _lane(tmp_path, backends=("threads", "sequential"))

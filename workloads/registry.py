@@ -142,9 +142,10 @@ def get(name: str) -> Workload:
     """
     if name in _loaded:
         return _loaded[name][0]
-    found = _find(name)
-    if found is not None:
-        return found
+    if not _registry.cache_info().currsize:  # nothing discovered yet: import only the module that names it
+        found = _find(name)
+        if found is not None:
+            return found
     registry = all_workloads(installed=name not in _registry() and name not in _loaded)
     try:
         return registry[name]
@@ -153,6 +154,7 @@ def get(name: str) -> Workload:
                          "as package.module:function") from None
 
 
+@functools.lru_cache(maxsize=None)
 def _find(name: str) -> Workload | None:
     """The built-in workload called ``name``, importing only the modules whose source has it in quotes;
     None when none declares it so (a computed name: discovery decides).
@@ -164,7 +166,7 @@ def _find(name: str) -> Workload | None:
     for module_name in _modules():
         try:
             text = (folder / f"{module_name}.py").read_text(encoding="utf-8")
-        except OSError:
+        except (OSError, UnicodeDecodeError):
             text = f'"{name}"'  # not a plain source file: import it to see
         if f'"{name}"' not in text and f"'{name}'" not in text:
             continue

@@ -20,7 +20,7 @@ from .failure import Failure
 
 def _median(values: list[float]) -> float:
     """statistics.median, imported on first use: statistics imports fractions, decimal and random, which a
-    measured or counted process (which imports this module for ``Cell``) would otherwise start with."""
+    counted process (which imports this module for ``Cell``) would otherwise start with."""
     import statistics
 
     return statistics.median(values)
@@ -202,7 +202,9 @@ class ProcessRecord:
 
 
 #: why a cell stopped short of its precision target, in words (bench.data.precision's reasons)
-SHORT_REASONS = {"budget": "its share of the run's budget was spent", "cap": "it reached the cap on processes"}
+SHORT_REASONS = {"budget": "its share of the run's budget was spent", "cap": "it reached the cap on processes",
+                 "speed": "the machine's speed moved between it and its baseline by more than that (their "
+                          "canaries), which more processes would not narrow"}
 
 
 @dataclass(frozen=True)
@@ -213,7 +215,7 @@ class CellPrecision:
     ``against``, its baseline cell's id); ``value``, ``low`` and ``high`` its interval over processes
     (``bench.data.precision.repeat_interval``: where a repeat run's figure falls, at ``confidence``); ``achieved`` the interval's relative
     half-width, ``target`` the one asked (for a baseline, the run's target over sqrt 2 where speedups rest on
-    it); ``processes`` how many it took; ``reason`` why it stopped short ("budget" or "cap"; "" when it did
+    it); ``processes`` how many it took; ``reason`` why it stopped short ("budget", "cap" or "speed"; "" when it did
     not)."""
 
     figure: str

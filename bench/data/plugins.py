@@ -42,12 +42,12 @@ def find(package: str, path: Iterable[str], base: type[T], name: str,
     for info in pkgutil.iter_modules(list(path)):
         if info.name in skip or info.name.startswith("_"):
             continue
-        source = Path(getattr(info.module_finder, "path", ""), f"{info.name}.py")
+        folder = getattr(info.module_finder, "path", None)
         try:
-            if not wanted.search(source.read_text(encoding="utf-8")):
+            if folder and not wanted.search(Path(folder, f"{info.name}.py").read_text(encoding="utf-8")):
                 continue
-        except OSError:
-            pass  # not a plain source file: import it to see
+        except (OSError, UnicodeDecodeError):
+            pass  # not a plain source file (a zip, a compiled module): import it to see
         module = importlib.import_module(f"{package}.{info.name}")
         for value in vars(module).values():
             if (isinstance(value, type) and issubclass(value, base) and value.__module__ == module.__name__

@@ -13,7 +13,7 @@ The precision a run states, and the rule stops on, is ``repeat_interval``: where
 fall (t on the log process medians, sqrt 2 for a second run, never under ``REPEAT_FLOOR``), since the
 bootstrap over a few processes missed other runs' figures (docs/results.md).
 
-A speedup of a cell that does not sleep (CPU-bound, mixed) is stated to an interval that also covers its
+A speedup of a cell whose workload is not io-bound is stated to an interval that also covers its
 reading at one machine speed, each process's time over its canary's (``speed_covered``): the cell and its
 baseline run at different times, and a machine whose speed moved between them moves the speedup by as much.
 
@@ -52,8 +52,9 @@ FOCUS_WEIGHT = 4.0
 #: hello-sleep/processes x2 here gave speedups 1.930-1.949 (1.0 %), each run's processes agreeing within 0.1-0.7 %;
 #: 0.5 % left 2 of 10 hello cells outside each other's intervals, 1 % none (docs/results.md)
 REPEAT_FLOOR = 0.01
-#: why a cell stopped short of its target
-BUDGET, CAPPED = "budget", "cap"
+#: why a cell stopped short of its target: its budget share, the cap, or a machine speed that moved between it and
+#: its baseline by more than the target (``speed_gap``: more processes would not narrow it)
+BUDGET, CAPPED, SPEED = "budget", "cap", "speed"
 
 
 def finite(samples: Sequence[float]) -> "np.ndarray":
@@ -179,35 +180,53 @@ def repeat_interval(medians: Sequence[float], reference: Sequence[float] | None 
     return Interval(value, value * math.exp(-half), value * math.exp(half))
 
 
-def _per_canary(times: Sequence[float] | None, canaries: Sequence[float] | None) -> list[float] | None:
+def _per_canary(times: Sequence[float] | None, canaries: Sequence[Any] | None) -> list[float] | None:
     """Each process's time over its canary reading (the machine's speed as it saw it); None unless every
     process has a reading."""
     if times is None or canaries is None or len(times) != len(canaries):
         return None
-    if not all(math.isfinite(c) and c > 0 for c in canaries):
+    if not all(isinstance(c, (int, float)) and math.isfinite(c) and c > 0 for c in canaries):
         return None
     return [t / c for t, c in zip(times, canaries)]
 
 
+def speed_reading(medians: Sequence[float], reference: Sequence[float],
+                  canaries: tuple[Sequence[Any], Sequence[Any]], confidence: float = CONFIDENCE) -> Interval | None:
+    """The speedup read on a machine of one speed: ``repeat_interval`` of each process's median over its canary
+    reading (``canaries``: the cell's and the baseline's, in the order of ``medians`` and ``reference``); None
+    where a process has no reading or there is no interval."""
+    cell, base = _per_canary(medians, canaries[0]), _per_canary(reference, canaries[1])
+    if cell is None or base is None:
+        return None
+    corrected = repeat_interval(cell, base, confidence)
+    return corrected if corrected.bounded else None
+
+
 def speed_covered(interval: Interval, medians: Sequence[float], reference: Sequence[float],
-                  canaries: tuple[Sequence[float], Sequence[float]], confidence: float = CONFIDENCE) -> Interval:
-    """A speedup's ``repeat_interval`` widened to cover the same speedup read on a machine of one speed: each
-    process's median over its canary reading (``canaries``: the cell's and the baseline's, in the order of
-    ``medians`` and ``reference``). Unchanged where a process has no reading.
+                  canaries: tuple[Sequence[Any], Sequence[Any]], confidence: float = CONFIDENCE) -> Interval:
+    """A speedup's ``repeat_interval`` widened to cover its reading on a machine of one speed
+    (``speed_reading``); unchanged where there is none. The figure stays the measured one.
 
     Why: a cell's processes run one after another, so a machine that is faster during the baseline than during
     the cell (another guest, a clock) moves the speedup by as much, and no spread over the cell's own processes
     shows it. Whether the canary's reading (one CPU, before the workload) is the cell's machine is not known,
     so the interval holds both readings instead of trusting either: 8 quick runs in a row here, replayed, left
     4 of 10 hello cells outside each other's intervals as measured, 1 corrected, none covering both
-    (docs/results.md). Where the speed did not move the two readings agree and nothing widens."""
-    cell, base = _per_canary(medians, canaries[0]), _per_canary(reference, canaries[1])
-    if cell is None or base is None:
-        return interval
-    corrected = repeat_interval(cell, base, confidence)
-    if not (interval.bounded and corrected.bounded):
+    (docs/results.md). Where the speed did not move the two readings differ only by the canaries' own noise,
+    which the corrected reading's spread adds to the measured one's: the interval widens by that much."""
+    corrected = speed_reading(medians, reference, canaries, confidence)
+    if corrected is None or not interval.bounded:
         return interval
     return Interval(interval.value, min(interval.low, corrected.low), max(interval.high, corrected.high))
+
+
+def speed_gap(interval: Interval, corrected: Interval | None) -> float:
+    """The narrowest ± an interval covering both readings can have, whatever the processes: half the gap
+    between the measured figure and the one at one machine speed, as ``Interval.relative`` says a width
+    (tanh of half the log gap); 0 without a reading at one speed."""
+    if corrected is None or not (interval.value > 0 and corrected.value > 0):
+        return 0.0
+    return math.tanh(abs(math.log(corrected.value / interval.value)) / 2)
 
 
 def baseline_target(target: float, has_speedups: bool) -> float:
@@ -260,12 +279,18 @@ def decide(medians: Sequence[float], reference: Sequence[float] | None, aim: flo
     """One look at a cell: its figure's interval from its process medians so far (its time, or with
     ``reference``, the baseline's process medians, its speedup; with ``canaries``, both cells' processes'
     canary readings, a speedup's interval covers its reading at one machine speed too: ``speed_covered``), and
-    ``next_block``'s answer: (interval, more processes to run now, why it stops short). What the runner asks
-    after every block, and what the simulation on recorded processes replays."""
+    ``next_block``'s answer: (interval, more processes to run now, why it stops short). A speedup whose two
+    readings alone lie further apart than the target (``speed_gap``) stops once judged, with ``SPEED``: more
+    processes would not bring them together. What the runner asks after every block, and what the simulation
+    on recorded processes replays."""
     interval = repeat_interval(medians, reference, confidence)
-    if reference is not None and canaries is not None:
-        interval = speed_covered(interval, medians, reference, canaries, confidence)
     ran = int(finite(medians).size)
+    if reference is not None and canaries is not None:
+        corrected = speed_reading(medians, reference, canaries, confidence)
+        covered = speed_covered(interval, medians, reference, canaries, confidence)
+        if ran >= max(first, MIN_JUDGED) and not reached(covered, ran, aim) and speed_gap(interval, corrected) > aim:
+            return covered, 0, SPEED
+        interval = covered
     more, why = next_block(ran, first, reached(interval, ran, aim), cap, block, share_left_s, per_process_s)
     return interval, more, why
 

@@ -28,9 +28,11 @@ with no batch and with ``COUNT_BATCHES``, and takes the difference over ``COUNT_
 interpreter start, imports, the pool's making and ending cancel, and what is left is the cell's first
 batch per task, including the model's own cost per batch (threads or processes started and joined),
 as time measures it, and the batch's one-time costs (the adaptive interpreter specializing the task's
-code, first-call caches): measured here at +0.56 % per task for a gate-size hello-cpu ``sequential``
-task, near nothing for ``threads`` and ``processes`` x2; both sides of a gate share it, and a change of
-the task's work shows diluted by at most as much.
+code, first-call caches, and whatever the task does only on its first call, such as an import inside
+it): measured here at +0.56 % per task for a gate-size hello-cpu ``sequential`` task, near nothing for
+``threads`` and ``processes`` x2. Both sides of a gate share it, so a change of the task's work shows
+diluted by that share; a workload whose task does much once (imports, loads data) should do it in its
+``prepare``, which both processes run and the difference cancels.
 Counting a steady batch instead (two processes of one and two batches) costs three batches under the
 counter instead of one.
 
