@@ -126,6 +126,11 @@ def test_the_ci_recipe_is_valid_yaml_calling_real_commands():
     steps = recipe["jobs"]["gate"]["steps"]
     commands = " ".join(s.get("run", "") for s in steps)
     assert "gilbench ab" in commands and "--fail-on time:10%" in commands and "GITHUB_STEP_SUMMARY" in commands
+    # the rows that do not care how busy the runner is, with the counter they need installed before them
+    assert "--fail-on cpu:5%" in commands and "--fail-on instructions:1%" in commands
+    installs = [i for i, s in enumerate(steps) if "apt-get install" in s.get("run", "") and "valgrind" in s["run"]]
+    gate = next(i for i, s in enumerate(steps) if "gilbench ab" in s.get("run", ""))
+    assert installs and installs[0] < gate
     assert ".installed-stamp" in commands and ".installed-stamp:" in (ROOT / "Makefile").read_text().replace(
         "$(STAMP):", ".installed-stamp:")
     # every gilbench option the recipe uses is one `gilbench ab` accepts
