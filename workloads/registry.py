@@ -166,9 +166,10 @@ def _find(name: str) -> Workload | None:
     for module_name in _modules():
         try:
             text = (folder / f"{module_name}.py").read_text(encoding="utf-8")
+            named = f'"{name}"' in text or f"'{name}'" in text
         except (OSError, UnicodeDecodeError):
-            text = f'"{name}"'  # not a plain source file: import it to see
-        if f'"{name}"' not in text and f"'{name}'" not in text:
+            named = True  # not a plain source file: import it to see
+        if not named:
             continue
         module = importlib.import_module(f"{__package__}.{module_name}")
         for value in vars(module).values():

@@ -14,19 +14,26 @@ from typing import Iterable, TypeVar
 T = TypeVar("T")
 
 
+def _modules(path: Iterable[str], skip: tuple[str, ...]) -> list[pkgutil.ModuleInfo]:
+    """The plugin modules in ``path``: all but ``skip`` and the private ones."""
+    return [info for info in pkgutil.iter_modules(list(path)) if info.name not in skip and not info.name.startswith("_")]
+
+
+def _classes(module: object, base: type[T]) -> list[type[T]]:
+    """The subclasses of ``base`` that ``module`` defines (not those it imports)."""
+    return [value for value in vars(module).values()
+            if isinstance(value, type) and issubclass(value, base) and value.__module__ == module.__name__]
+
+
 def discover(package: str, path: Iterable[str], base: type[T], skip: tuple[str, ...] = ("base",)) -> dict[str, type[T]]:
     """{cls.name: cls} for each subclass of ``base`` defined in a module of ``package``."""
     found: dict[str, type[T]] = {}
-    for info in pkgutil.iter_modules(list(path)):
-        if info.name in skip or info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{package}.{info.name}")
-        for value in vars(module).values():
-            if isinstance(value, type) and issubclass(value, base) and value.__module__ == module.__name__:
-                name = value.name
-                if name in found:
-                    raise ValueError(f"two {base.__name__} classes are named {name!r}")
-                found[name] = value
+    for info in _modules(path, skip):
+        for value in _classes(importlib.import_module(f"{package}.{info.name}"), base):
+            name = value.name
+            if name in found:
+                raise ValueError(f"two {base.__name__} classes are named {name!r}")
+            found[name] = value
     return dict(sorted(found.items()))
 
 
@@ -39,19 +46,15 @@ def find(package: str, path: Iterable[str], base: type[T], name: str,
     what each of them needs (asyncio, multiprocessing's pools, concurrent.futures), about 15 ms of
     start-up natively and 150 million instructions under an instruction counter, in every process."""
     wanted = re.compile(rf"^\s+name\s*=\s*[\"']{re.escape(name)}[\"']", re.M)
-    for info in pkgutil.iter_modules(list(path)):
-        if info.name in skip or info.name.startswith("_"):
-            continue
+    for info in _modules(path, skip):
         folder = getattr(info.module_finder, "path", None)
         try:
             if folder and not wanted.search(Path(folder, f"{info.name}.py").read_text(encoding="utf-8")):
                 continue
         except (OSError, UnicodeDecodeError):
             pass  # not a plain source file (a zip, a compiled module): import it to see
-        module = importlib.import_module(f"{package}.{info.name}")
-        for value in vars(module).values():
-            if (isinstance(value, type) and issubclass(value, base) and value.__module__ == module.__name__
-                    and getattr(value, "name", None) == name):
+        for value in _classes(importlib.import_module(f"{package}.{info.name}"), base):
+            if getattr(value, "name", None) == name:
                 return value
     return None
 

@@ -214,7 +214,11 @@ def speed_covered(interval: Interval, medians: Sequence[float], reference: Seque
     4 of 10 hello cells outside each other's intervals as measured, 1 corrected, none covering both
     (docs/results.md). Where the speed did not move the two readings differ only by the canaries' own noise,
     which the corrected reading's spread adds to the measured one's: the interval widens by that much."""
-    corrected = speed_reading(medians, reference, canaries, confidence)
+    return _cover(interval, speed_reading(medians, reference, canaries, confidence))
+
+
+def _cover(interval: Interval, corrected: Interval | None) -> Interval:
+    """``interval`` widened to hold ``corrected`` too (its value kept); unchanged without one."""
     if corrected is None or not interval.bounded:
         return interval
     return Interval(interval.value, min(interval.low, corrected.low), max(interval.high, corrected.high))
@@ -287,7 +291,7 @@ def decide(medians: Sequence[float], reference: Sequence[float] | None, aim: flo
     ran = int(finite(medians).size)
     if reference is not None and canaries is not None:
         corrected = speed_reading(medians, reference, canaries, confidence)
-        covered = speed_covered(interval, medians, reference, canaries, confidence)
+        covered = _cover(interval, corrected)  # speed_covered, its reading made once
         if ran >= max(first, MIN_JUDGED) and not reached(covered, ran, aim) and speed_gap(interval, corrected) > aim:
             return covered, 0, SPEED
         interval = covered

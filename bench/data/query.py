@@ -86,15 +86,20 @@ def process_summary(process: ProcessRecord, how: str) -> float:
     raise ValueError(f"no process summary {how!r}")
 
 
+def _with_values(record: CellRecord) -> list[ProcessRecord]:
+    """The cell's processes with values, by index (process k of two cells ran with the same layout pad k, so
+    two cells pair by index)."""
+    return [p for p in sorted(record.processes, key=lambda p: p.index) if p.values]
+
+
 def process_summaries(record: CellRecord, how: str = "median") -> dict[int, float]:
-    """The cell's processes with values: process index -> its summary, by index (process k of two cells
-    ran with the same layout pad k, so two cells pair by index)."""
-    return {p.index: process_summary(p, how) for p in sorted(record.processes, key=lambda p: p.index) if p.values}
+    """The cell's processes with values: process index -> its summary, by index (``_with_values``)."""
+    return {p.index: process_summary(p, how) for p in _with_values(record)}
 
 
 def process_canaries(record: CellRecord) -> list[float]:
     """The canary readings of the cell's processes with values, in ``process_summaries``' order."""
-    return [p.canary for p in sorted(record.processes, key=lambda p: p.index) if p.values]
+    return [p.canary for p in _with_values(record)]
 
 
 def gil_state(seen: Iterable[Any], described: bool | None) -> bool | None:
