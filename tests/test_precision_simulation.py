@@ -31,6 +31,8 @@ import pytest
 
 from gilbench.bench.data import precision as rule
 
+pytestmark = pytest.mark.xdist_group("precision_simulation")  # its module fixtures: made once, on one xdist worker
+
 RECORDINGS = Path(__file__).resolve().parent / "fixtures" / "gate-rounds"
 TARGET = 0.03  # the default profile's
 FIRST = 4  # the default profile's first block

@@ -11,6 +11,8 @@ import pytest
 
 from tests import report_golden
 
+pytestmark = pytest.mark.xdist_group("report_golden")  # its module fixtures: made once, on one xdist worker
+
 matplotlib.use("Agg")
 
 

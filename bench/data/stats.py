@@ -120,8 +120,9 @@ def variance_components(groups: Sequence[Sequence[float]]) -> tuple[float, float
     if k < 2 or n_total <= k:
         return math.nan, float(n_total)
     grand = sum(sum(g) for g in groups) / n_total
-    ss_between = sum(len(g) * (statistics.fmean(g) - grand) ** 2 for g in groups)
-    ss_within = sum((x - statistics.fmean(g)) ** 2 for g in groups for x in g)
+    means = [statistics.fmean(g) for g in groups]
+    ss_between = sum(len(g) * (mean - grand) ** 2 for g, mean in zip(groups, means))
+    ss_within = sum((x - mean) ** 2 for g, mean in zip(groups, means) for x in g)
     ms_between = ss_between / (k - 1)
     ms_within = ss_within / (n_total - k)
     # the average group size, corrected for unequal sizes (n0 of the unbalanced ANOVA)
