@@ -204,7 +204,9 @@ class ProcessRecord:
 #: why a cell stopped short of its precision target, in words (bench.data.precision's reasons)
 SHORT_REASONS = {"budget": "its share of the run's budget was spent", "cap": "it reached the cap on processes",
                  "speed": "the machine's speed moved between it and its baseline by more than that (their "
-                          "canaries), which more processes would not narrow"}
+                          "canaries), which more processes would not narrow",
+                 "floor": "the target is narrower than the shift between runs that no run's processes show "
+                          "(bench.data.precision.REPEAT_FLOOR), which more processes would not narrow"}
 
 
 @dataclass(frozen=True)
@@ -213,10 +215,10 @@ class CellPrecision:
 
     ``figure`` is "time" (a baseline's, or a cell whose baseline did not finish) or "speedup" (against
     ``against``, its baseline cell's id); ``value``, ``low`` and ``high`` its interval over processes
-    (``bench.data.precision.repeat_interval``: where a repeat run's figure falls, at ``confidence``); ``achieved`` the interval's relative
-    half-width, ``target`` the one asked (for a baseline, the run's target over sqrt 2 where speedups rest on
-    it); ``processes`` how many it took; ``reason`` why it stopped short ("budget", "cap" or "speed"; "" when it did
-    not)."""
+    (``bench.data.precision.repeat_interval``: where a repeat run's figure falls, at ``confidence``);
+    ``achieved`` the interval's relative half-width, ``target`` the one asked (for a baseline, the run's target
+    over sqrt 2 where speedups rest on it); ``processes`` how many it took; ``reason`` why it stopped short
+    ("budget", "cap", "speed" or "floor"; "" when it did not)."""
 
     figure: str
     target: float

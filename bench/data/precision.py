@@ -49,14 +49,15 @@ EXPECTED_EXTRA = BLOCK
 #: a focus workload's cell weighs this much more than another in the budget's split (``focus_weights``)
 FOCUS_WEIGHT = 4.0
 #: the narrowest relative half-width a figure is stated to (``repeat_interval``): the shift between runs that no
-#: interval over one run's processes sees and no reading of the machine's speed covers. Three sets of 8 quick
-#: runs in a row here (tests/fixtures/between-runs.json): hello-sleep/processes x4, whose four process starts on
-#: two CPUs are a tenth of its time, moved between runs by up to t * sqrt 2 * sd = 1.49 % with each run's processes
-#: agreeing within 0.2 %; 1 % left it outside 3 of 7 others' intervals in one set (docs/results.md)
-REPEAT_FLOOR = 0.015
-#: why a cell stopped short of its target: its budget share, the cap, or a machine speed that moved between it and
-#: its baseline by more than the target (``speed_gap``: more processes would not narrow it)
-BUDGET, CAPPED, SPEED = "budget", "cap", "speed"
+#: interval over one run's processes sees and no reading of the machine's speed covers. Four sets of 8 quick runs
+#: in a row here (tests/fixtures/between-runs.json): hello-sleep/processes x4, whose four process starts on two CPUs
+#: are a tenth of its time, moved between runs by up to t * sqrt 2 * sd = 1.60 % with each run's processes agreeing
+#: within 0.2 %; the floor is that, rounded up to the next half percent (a test holds it to the recordings)
+REPEAT_FLOOR = 0.02
+#: why a cell stopped short of its target: its budget share, the cap, a machine speed that moved between it and
+#: its baseline by more than the target (``speed_gap``), or a target narrower than ``REPEAT_FLOOR`` (neither of the
+#: last two is narrowed by more processes)
+BUDGET, CAPPED, SPEED, FLOORED = "budget", "cap", "speed", "floor"
 
 
 def finite(samples: Sequence[float]) -> "np.ndarray":
@@ -235,11 +236,21 @@ def speed_gap(interval: Interval, corrected: Interval | None) -> float:
     return math.tanh(abs(math.log(corrected.value / interval.value)) / 2)
 
 
-def baseline_target(target: float, has_speedups: bool) -> float:
+def baseline_target(target: float, has_speedups: bool, floor: float = REPEAT_FLOOR) -> float:
     """The precision a baseline's time is taken to: ``target / sqrt(2)`` where speedups rest on it, so that a
     speedup (whose width adds the baseline's and the cell's, about in quadrature) can reach ``target`` with
-    its own cell at the same width; ``target`` where none does."""
-    return target / math.sqrt(2) if has_speedups else target
+    its own cell at the same width, but never under the ``floor`` (no interval is stated narrower) unless
+    ``target`` itself is; ``target`` where none does."""
+    return max(target / math.sqrt(2), min(target, floor)) if has_speedups else target
+
+
+def under_floor(target: float) -> str:
+    """What a run says before it starts when its target is narrower than ``REPEAT_FLOOR``; "" otherwise."""
+    if target >= REPEAT_FLOOR:
+        return ""
+    return (f"±{target * 100:g} % is narrower than any interval a run states (±{REPEAT_FLOOR * 100:g} %, the shift "
+            "between runs that their processes do not show): each figure stops once judged, flagged "
+            "\"not at precision\"")
 
 
 def reached(interval: Interval, processes: int, target: float) -> bool:
@@ -287,16 +298,20 @@ def decide(medians: Sequence[float], reference: Sequence[float] | None, aim: flo
     canary readings, a speedup's interval covers its reading at one machine speed too: ``speed_covered``), and
     ``next_block``'s answer: (interval, more processes to run now, why it stops short). A speedup whose two
     readings alone lie further apart than the target (``speed_gap``) stops once judged, with ``SPEED``: more
-    processes would not bring them together. What the runner asks after every block, and what the simulation
-    on recorded processes replays."""
+    processes would not bring them together; a target under ``REPEAT_FLOOR`` stops once judged, with
+    ``FLOORED``, for the same reason. What the runner asks after every block, and what the simulation on
+    recorded processes replays."""
     interval = repeat_interval(medians, reference, confidence)
     ran = int(finite(medians).size)
+    judged = ran >= max(first, MIN_JUDGED)
     if reference is not None and canaries is not None:
         corrected = speed_reading(medians, reference, canaries, confidence)
         covered = _cover(interval, corrected)  # speed_covered, its reading made once
-        if ran >= max(first, MIN_JUDGED) and not reached(covered, ran, aim) and speed_gap(interval, corrected) > aim:
+        if judged and not reached(covered, ran, aim) and speed_gap(interval, corrected) > aim:
             return covered, 0, SPEED
         interval = covered
+    if judged and aim < REPEAT_FLOOR and not reached(interval, ran, aim):
+        return interval, 0, FLOORED
     more, why = next_block(ran, first, reached(interval, ran, aim), cap, block, share_left_s, per_process_s)
     return interval, more, why
 

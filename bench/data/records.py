@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Mapping
 
+from .precision import REPEAT_FLOOR
 
 
 class ReadByKey:
@@ -142,7 +143,9 @@ class PrecisionTarget:
     sqrt 2 where speedups rest on it; the speedup otherwise), at ``confidence``; a cell takes ``first``
     processes, then ``block`` at a time, up to ``cap``; ``budget_s`` is the run's budget (None: none, only
     the cap stops a cell) and ``cells_s`` the part of it the cells had (the budget less the estimates of the
-    run's start, the experiments and the report)."""
+    run's start, the experiments and the report). ``floor`` is the narrowest ± a figure was stated to
+    (``bench.data.precision.REPEAT_FLOOR`` when the run was made; a manifest from before it was recorded
+    reads as the ±1 % that applied then)."""
 
     target: float
     first: int
@@ -152,6 +155,7 @@ class PrecisionTarget:
     resamples: int = 500
     budget_s: float | None = None
     cells_s: float | None = None
+    floor: float = REPEAT_FLOOR
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -161,4 +165,4 @@ class PrecisionTarget:
         if not data:
             return None
         names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        return cls(**{"floor": 0.01, **{k: v for k, v in data.items() if k in names}})

@@ -21,6 +21,7 @@ from ...bench.data import query
 from ...bench.data.cells import START_COST_WORKLOAD, Timing
 from ...bench.data.durations import format_duration
 from ...bench.data.manifest import RunManifest
+from ...bench.data.precision import baseline_target
 from .. import figures
 from ..builds import free_threaded_pairs, gil_effect_pairs
 from ..frame import SKIPPED, RunData, flag, start_cost_workloads
@@ -221,9 +222,10 @@ def precision_rows(run: RunData) -> list[tuple[str, str]]:
     target = run.manifest.precision
     if target is None:
         return []
+    baseline = baseline_target(target.target, True, target.floor)
     aim = (f"±{target.target * 100:g} % at {target.confidence * 100:g} % (where a repeat run's figure would fall: t on "
-           f"the log process medians, never under ±1 %): a baseline's time (±{target.target / math.sqrt(2) * 100:.1f} % where "
-           "speedups rest on it), a start cost's own time, every other cell's speedup; a cell ran "
+           f"the log process medians, never under ±{target.floor * 100:g} %): a baseline's time (±{baseline * 100:.1f} % "
+           "where speedups rest on it), a start cost's own time, every other cell's speedup; a cell ran "
            f"{target.first} processes, then {target.block} at a time while its interval was wider, up to {target.cap}")
     if target.budget_s is None:
         budget = "none: only the cap stopped a cell"
