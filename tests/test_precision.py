@@ -89,11 +89,11 @@ def test_a_speedup_interval_covers_its_reading_at_one_machine_speed():
 
 
 def test_the_floor_covers_the_shift_between_runs_that_no_reading_of_the_machine_speed_sees():
-    # four sets of 8 quick runs in a row, recorded here (tests/fixtures/between-runs.json): for each cell that
+    # five sets of 8 quick runs in a row, recorded here (tests/fixtures/between-runs.json): for each cell that
     # the speed cover leaves alone (io-bound), where another run's figure falls, t on the 8 runs' log figures
     # times sqrt 2 (one run against another, as repeat_interval states it), must lie inside the floor; the
     # worst, hello-sleep/processes x4 (four process starts on two CPUs), gave 1.49 % in the third set (1 % was
-    # the floor then) and 1.60 % in the fourth (1.5 % then)
+    # the floor then), 1.60 % in the fourth (1.5 % then) and 1.94 % in the fifth (2 %)
     from scipy import stats as st
 
     recorded = json.loads((Path(__file__).parent / "fixtures" / "between-runs.json").read_text())
@@ -104,7 +104,7 @@ def test_the_floor_covers_the_shift_between_runs_that_no_reading_of_the_machine_
                 continue
             sd = statistics.stdev(math.log(v) for v in values)
             bands[(n, cell)] = math.tanh(st.t.ppf(0.5 + rule.CONFIDENCE / 2, len(values) - 1) * math.sqrt(2) * sd)
-    assert len(bands) == 20
+    assert len(bands) == 25
     worst = max(bands, key=bands.get)
     # the floor is the worst band rounded up to the next half percent: wide enough, and no wider
     assert rule.REPEAT_FLOOR == math.ceil(bands[worst] * 200) / 200, (worst, bands[worst])

@@ -49,9 +49,9 @@ EXPECTED_EXTRA = BLOCK
 #: a focus workload's cell weighs this much more than another in the budget's split (``focus_weights``)
 FOCUS_WEIGHT = 4.0
 #: the narrowest relative half-width a figure is stated to (``repeat_interval``): the shift between runs that no
-#: interval over one run's processes sees and no reading of the machine's speed covers. Four sets of 8 quick runs
+#: interval over one run's processes sees and no reading of the machine's speed covers. Five sets of 8 quick runs
 #: in a row here (tests/fixtures/between-runs.json): hello-sleep/processes x4, whose four process starts on two CPUs
-#: are a tenth of its time, moved between runs by up to t * sqrt 2 * sd = 1.60 % with each run's processes agreeing
+#: are a tenth of its time, moved between runs by up to t * sqrt 2 * sd = 1.94 % with each run's processes agreeing
 #: within 0.2 %; the floor is that, rounded up to the next half percent (a test holds it to the recordings)
 REPEAT_FLOOR = 0.02
 #: why a cell stopped short of its target: its budget share, the cap, a machine speed that moved between it and
