@@ -59,10 +59,9 @@ def restated(folder: Path, workloads: tuple[str, ...]) -> dict[str, dict]:
     for cell_id, said in figures(folder, workloads).items():
         record, base = records[cell_id], records[said["against"]]
         medians = list(query.process_summaries(record).values())
-        speeds = None if record.kind == "io-bound" else (query.process_canaries(record), query.process_canaries(base))
         interval, _, _ = rule.decide(medians, list(query.process_summaries(base).values()), said["target"],
                                      len(medians), confidence=said.get("confidence", rule.CONFIDENCE),
-                                     canaries=speeds)
+                                     canaries=query.speed_canaries(record, base))
         at = rule.reached(interval, len(medians), said["target"])
         found[cell_id] = {**said, "value": interval.value, "low": interval.low, "high": interval.high,
                           "achieved": interval.relative, "reason": "" if at else "wide", "processes": len(medians)}

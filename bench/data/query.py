@@ -102,6 +102,15 @@ def process_canaries(record: CellRecord) -> list[float]:
     return [p.canary for p in _with_values(record)]
 
 
+def speed_canaries(record: CellRecord, base: CellRecord | None) -> tuple[list[float], list[float]] | None:
+    """The canaries a speedup's interval is covered with (``bench.data.precision.decide``): the cell's and its
+    baseline's; None without a baseline, and for an io-bound cell: a sleeping cell's speed is the clock's, not
+    the CPU's, and its canaries say nothing of it."""
+    if base is None or record.kind == "io-bound":
+        return None
+    return process_canaries(record), process_canaries(base)
+
+
 def gil_state(seen: Iterable[Any], described: bool | None) -> bool | None:
     """Whether the GIL was on: as the processes (or cells) that recorded it saw it, on in any counts as
     on; where none did, as the interpreter's description says (None: unknown)."""

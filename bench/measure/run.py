@@ -209,8 +209,8 @@ def run(plan: Plan, options: RunOptions, progress_stream: Any = None, resume: Ru
         f"{t.processes} pyperf processes x ({f'{t.warmups} warmup + ' if t.warmups else ''}{t.values} values) "
         f"each; estimated {whole.summary()}"))
     progress.say(f"gilbench: writing to {folder.path}")
-    if plan.precision is not None and rule.under_floor(plan.precision.target):
-        progress.say(f"gilbench: {rule.under_floor(plan.precision.target)}")
+    if plan.precision is not None and (narrower := rule.under_floor(plan.precision.target)):
+        progress.say(f"gilbench: {narrower}")
 
     sampler = Sampler(folder.samples, options.sample_interval) if options.sampler else None
     with life:

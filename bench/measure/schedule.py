@@ -228,14 +228,11 @@ def run_to_precision(lane: Lane, i: int, timeout: float, canaries: list[float], 
         spent = time.monotonic() - started
         took = [p.ended - p.started for p in ran if p.ended > p.started]
         per_process = statistics.fmean(took) if took else schedule.estimates[i] / max(1, expected)
-        # a sleeping cell's speed is the clock's, not the CPU's: its canaries say nothing of it
-        speeds = (None if base is None or record.kind == "io-bound"
-                  else (query.process_canaries(record), query.process_canaries(base)))
         interval, more, why = rule.decide(
             list(query.process_summaries(record).values()),
             None if base is None else list(query.process_summaries(base).values()), aim, target.first, target.cap,
             target.block, target.confidence,
-            None if share_s is None else share_s - spent, per_process, speeds)
+            None if share_s is None else share_s - spent, per_process, query.speed_canaries(record, base))
         if more == 0:
             record.precision = CellPrecision("time" if base is None else "speedup", aim, interval.relative, len(ran),
                                              interval.value, interval.low, interval.high, why,
