@@ -180,8 +180,7 @@ name = "configured"
     assert bad.returncode == 2 and "other.toml: unknown key 'worker'" in bad.stderr and "Traceback" not in bad.stderr
 
 
-@pytest.mark.slow
-@pytest.mark.serial  # two separate runs must compare as "no regression": their times must not see other tests
+@pytest.mark.slow  # not serial: what is read is which runs are compared, not their verdict (0 or 1)
 def test_named_runs_compare_and_a_results_folder_means_its_latest_run(tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
     for name in ("main", "pr"):
@@ -190,9 +189,9 @@ def test_named_runs_compare_and_a_results_folder_means_its_latest_run(tmp_path: 
         assert done.stdout.strip() == str(Path("results") / name)
     assert os.readlink(tmp_path / "results" / "latest") == "pr"
     done = cli("compare", "results/main", "results/pr", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode in (0, 1) and "hello-cpu/sequential" in done.stdout, done.stderr
     done = cli("compare", "results/main", "results", "--json", "cmp.json", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode in (0, 1), done.stderr
     assert json.loads((tmp_path / "cmp.json").read_text())["cand"] == str((tmp_path / "results" / "pr").resolve())
     done = cli("report", "results", cwd=tmp_path)
     assert done.returncode == 0 and (tmp_path / "results" / "pr" / "report.html").is_file(), done.stderr

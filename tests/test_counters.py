@@ -8,7 +8,6 @@ import json
 import math
 import os
 import random
-import statistics
 import subprocess
 import sys
 import time
@@ -258,50 +257,19 @@ def test_list_says_which_counters_this_machine_has(monkeypatch, tmp_path):
 
 
 # --- counting under Valgrind (counts do not care about load: none of these is serial) -------------
-# A count starts two interpreters under Valgrind (seconds each, most of it the start and imports): each
-# hello-cpu count is made once for this module (``hello_cpu_counts``) and read by every test that needs it,
-# which share one xdist worker for it.
-
-class _HelloCpuCounts:
-    """Counts of hello-cpu cells under this machine's Valgrind, each made on first use and kept: ``copy``
-    asks for another count of the same cell (equal counts to compare)."""
-
-    def __init__(self) -> None:
-        self.info, self.made = _valgrind_only(), {}
-
-    def __call__(self, backend: str = "sequential", workers: int = 1, units: int = 5, copy: int = 0) -> counters.Count:
-        key = (backend, workers, units, copy)
-        if key not in self.made:
-            self.made[key] = counters.count_cell(_cell(backend, workers, units=units), self.info, sys.executable, 600)
-        return self.made[key]
-
-
-@pytest.fixture(scope="module")
-def hello_cpu_counts() -> _HelloCpuCounts:
-    return _HelloCpuCounts()
-
+# A count starts two interpreters under Valgrind (seconds each, most of it the start and imports), so each
+# test makes only the counts it reads: equal counts and twice the work are read from the counts that
+# `gilbench ab` makes of its two sides (test_ab_with_an_instructions_threshold_...).
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("hello-cpu-counts")
 @needs_valgrind
-def test_equal_counts_agree_and_twice_the_work_counts_twice(hello_cpu_counts):
-    small = [hello_cpu_counts(units=5, copy=k).per_task for k in range(2)]
-    spread = (max(small) - min(small)) / statistics.median(small)
-    assert spread <= 0.01, small  # measured: 0 to a few parts per million
-    assert 1e7 < statistics.median(small) < 1e9  # 50,000 loop steps of a few dozen instructions each
-    double = hello_cpu_counts(units=10).per_task
-    assert 1.8 < double / statistics.median(small) < 2.2, (small, double)
-
-
-@pytest.mark.slow
-@pytest.mark.xdist_group("hello-cpu-counts")
-@needs_valgrind
-def test_threads_and_processes_count_the_tasks_work_not_the_parents_once_per_worker(hello_cpu_counts):
+def test_threads_and_processes_count_the_tasks_work_not_the_parents_once_per_worker():
     # under Valgrind threads run one at a time, and a forked worker's counts start at zero (callgrind's
     # --zero-before=PyOS_AfterFork_Child): per task, both are the sequential count plus their own start costs
-    sequential = hello_cpu_counts(units=5)
-    threads = hello_cpu_counts("threads", 2, units=5)
-    processes = hello_cpu_counts("processes", 2, units=5)
+    info = _valgrind_only()
+    sequential, threads, processes = (counters.count_cell(_cell(backend, workers), info, sys.executable, 600)
+                                      for backend, workers in (("sequential", 1), ("threads", 2), ("processes", 2)))
+    assert 1e7 < sequential.per_task < 1e9  # 50,000 loop steps of a few dozen instructions each
     assert processes.tool == "callgrind" and processes.processes >= 3  # the measured process and its 2 workers
     assert 0.99 < threads.per_task / sequential.per_task < 1.05, (sequential, threads)
     # the parent's start-up and imports alone are several times a task: counted once per worker, they would show
@@ -348,25 +316,29 @@ def test_a_longer_sleep_fails_time_and_passes_instructions():
 @pytest.mark.slow
 @needs_valgrind
 def test_ab_with_an_instructions_threshold_counts_the_first_rounds_of_both_sides(tmp_path):
-    # both sides' work scaled alike to a quarter (hello-cpu units 50, about 40 M instructions a task): a
-    # count's two processes then spend most of their instructions starting, not in 3 batches of 200 units
+    # the candidate does twice the base's work (hello-cpu units 100 against 50, about 40 M instructions a
+    # task for the base): a count's two processes then spend most of their instructions starting, not in 3
+    # batches of 200 units. Equal counts (a side's two rounds) agree; twice the work counts twice, and fails.
     done = gilbench("ab", ".", ".", "--profile", "smoke", "--workload", "hello-cpu", "--backend", "sequential",
-                    "--base-scale", "0.25", "--cand-scale", "0.25",
+                    "--base-scale", "0.25", "--cand-scale", "0.5",
                     "--rounds", "9", "--fail-on", "instructions:1%", "--seed", "3", "--no-report",
                     "--output", str(tmp_path / "r"), cwd=ROOT, timeout=900)
-    assert done.returncode in (0, 1), done.stderr
+    assert done.returncode == 1, done.stdout + done.stderr  # an instructions regression
     assert "counting instructions" in done.stderr and "instructions per task" in done.stderr
     (run,) = (tmp_path / "r").glob("2*")
     for side in ("base", "cand"):
         manifest = json.loads((run / side / "manifest.json").read_text())
         (cell,) = manifest["cells"]
         counts = [p["instructions"] for p in cell["processes"]]
-        assert all(c is not None for c in counts[:counters.COUNT_ROUNDS])
         assert all(c is None for c in counts[counters.COUNT_ROUNDS:])
+        counted = counts[:counters.COUNT_ROUNDS]
+        assert all(c is not None for c in counted)
+        assert (max(counted) - min(counted)) / min(counted) <= 0.01, counted  # measured: 0 to a few parts per million
         assert "Valgrind" in manifest["instruction_counter"] or "hardware" in manifest["instruction_counter"]
     (row,) = json.loads((run / "compare.json").read_text())["rows"]
-    assert row["metric"] == "instructions" and row["base"] > 0 and row["cand"] > 0
-    assert abs(row["cand"] / row["base"] - 1) < 0.01  # the same code on both sides: the same count
+    assert row["metric"] == "instructions" and 1e7 < row["base"] < 1e9
+    assert 1.8 < row["cand"] / row["base"] < 2.2, row
+    assert row["regression"] and row["decided"], row
 
 
 

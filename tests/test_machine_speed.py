@@ -19,7 +19,7 @@ from tests import cgroup
 from tests.conftest import gilbench
 
 MATRIX = ["--profile", "smoke", "--workload", "hello-cpu", "--backend", "sequential,processes", "--workers", "2",
-          "--processes", "5", "--scale", "2", "--no-report", "--no-sampler"]
+          "--processes", "5", "--scale", "2", "--no-report", "--no-sampler", "--no-experiments"]
 
 
 def _run(root: Path, quota: float | None) -> Path:

@@ -200,12 +200,18 @@ def test_the_recipe_gates_a_slower_commit_of_a_users_project(venv: Path, tmp_pat
     assert sides == {"2": {"base"}, "3": {"cand"}}
     assert len({pid for pid, _, _, r in calls if r == "3"}) > 10  # workers and their children
 
-    # the machines job: one named run per machine, then one report of them
-    done = subprocess.run(["gilbench", "run", "--name", "main", "--processes", "2", "--no-experiments"],
-                          cwd=project, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
+
+@pytest.mark.slow  # not serial: nothing here is judged, so other tests beside it change nothing
+def test_the_recipes_machines_job_runs_the_project_and_merges_the_machines_runs(venv: Path, tmp_path: Path) -> None:
+    project = toy_project(tmp_path / "toy", tmp_path / "calls.log")
+    env = user_env(venv, tmp_path)
+    # one named run per machine (the second stands for another machine's), then one report of them
+    for name, *more in (("main",), ("other", "--no-report")):
+        done = subprocess.run(["gilbench", "run", "--name", name, "--processes", "2", "--no-experiments", *more],
+                              cwd=project, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
     assert (project / "results" / "main" / "report.html").is_file()
-    done = subprocess.run(["gilbench", "merge", "results/main", str(ab / "cand"), "--output", "merged"],
+    done = subprocess.run(["gilbench", "merge", "results/main", "results/other", "--output", "merged"],
                           cwd=project, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "toy.work:crunch" in (project / "merged" / "report.html").read_text()

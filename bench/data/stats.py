@@ -261,12 +261,21 @@ def signed_rank_p(differences: Sequence[float], alternative: str = "greater") ->
     return sum(counts[t_plus:]) / 2 ** len(nonzero)
 
 
+@functools.lru_cache(maxsize=64)
+def _pairs(n: int) -> tuple:
+    """The (i, j) index arrays of every i <= j below ``n`` (numpy's triu_indices, built once per n: the
+    gate asks for the same few sizes thousands of times in a simulation)."""
+    import numpy as np
+
+    return np.triu_indices(n)
+
+
 def walsh_averages(differences: Sequence[float]) -> "object":
     """Every (d_i + d_j) / 2 with i <= j, sorted (numpy array of n(n+1)/2)."""
     import numpy as np
 
     d = np.asarray(differences, dtype=float)
-    i, j = np.triu_indices(d.size)
+    i, j = _pairs(d.size)
     return np.sort((d[i] + d[j]) / 2)
 
 
