@@ -103,10 +103,10 @@ def _other_python() -> str | None:
 @pytest.mark.skipif(_other_python() is None, reason="no second CPython 3.10-3.13 under pyenv")
 def test_ab_across_two_interpreters(tmp_path):
     venv = tmp_path / "venv"
-    subprocess.run([_other_python(), "-m", "venv", str(venv)], check=True)
-    try:
-        pip = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "pyperf", "psutil"],
-                             capture_output=True, text=True, timeout=300)
+    subprocess.run([_other_python(), "-m", "venv", "--without-pip", str(venv)], check=True)
+    try:  # filled by this pip: 1.7 s, where its own ensurepip and pip took 4.0 s
+        pip = subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q",
+                              "pyperf", "psutil"], capture_output=True, text=True, timeout=300)
     except subprocess.TimeoutExpired:
         pytest.skip("installing pyperf and psutil for the second interpreter took over 5 minutes")
     if pip.returncode:

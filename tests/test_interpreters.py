@@ -406,6 +406,46 @@ def test_an_environment_is_made_once_reused_and_remade_when_broken(tmp_path, mon
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("harness_pip, ensurepip, expected", [
+    (True, True, [["venv", "--without-pip"], ["pip", "--python"]]),  # this pip fills it: no ensurepip
+    (False, True, [["venv"], ["own pip"]]),  # a harness without pip 22.3+: the environment's own pip
+    (False, False, [["venv"]]),  # neither: the reason is the venv's
+])
+def test_an_environment_is_filled_by_this_harness_pip_where_it_can(tmp_path, monkeypatch, harness_pip, ensurepip,
+                                                                   expected):
+    steps = []
+
+    def fake_run(command, timeout, env=None):
+        if command[1:3] == ["-m", "venv"]:
+            steps.append(["venv", *command[3:-1]])
+            if "--without-pip" not in command and not ensurepip:
+                return 1, "ensurepip is not available"
+            Path(command[-1]).mkdir(parents=True)
+            return 0, ""
+        steps.append(["pip", "--python"] if "--python" in command else ["own pip"])
+        assert command[0] == (sys.executable if "--python" in command else str(environments._venv_python(folder)))
+        return 0, ""
+
+    folder = tmp_path / "env"
+    monkeypatch.setattr(environments, "_run", fake_run)
+    monkeypatch.setattr(environments, "_harness_pip", lambda: harness_pip)
+    monkeypatch.setattr(environments, "_imports", lambda *args, **kwargs: (True, ""))
+    reason = environments._make_environment(interp.current(), folder, 60)
+    assert steps == expected
+    if ensurepip or harness_pip:
+        assert reason == "" and (folder / interp.MARKER).is_file()
+    else:
+        assert reason.startswith("cannot make a virtual environment") and "ensurepip is not available" in reason
+
+
+def test_pip_22_3_and_later_fill_another_interpreters_environment(monkeypatch):
+    import pip
+
+    for version, fills in (("22.2.2", False), ("22.3", True), ("23.2.1", True), ("24.1.dev0", True), ("x", False)):
+        monkeypatch.setattr(pip, "__version__", version)
+        assert environments._harness_pip() is fills, version
+
+
 def test_an_environment_that_cannot_be_made_gives_the_reason(tmp_path, monkeypatch):
     monkeypatch.setattr(environments, "REQUIREMENTS", {"gilbench_probe": str(tmp_path / "missing-1.0-py3-none-any.whl")})
     prepared = interp.prepare(interp.current(), tmp_path / "envs", timeout=240)

@@ -116,25 +116,46 @@ def _pin(name: str) -> str:
         return name
 
 
+#: pip's ``--python`` (install into another interpreter's environment) came with pip 22.3
+PIP_PYTHON_OPTION = (22, 3)
+
+
+def _harness_pip() -> bool:
+    """Whether this harness's own pip can install into another interpreter's environment (``--python``)."""
+    try:
+        from pip import __version__
+    except ImportError:
+        return False
+    try:
+        return tuple(int(part) for part in __version__.split(".")[:2]) >= PIP_PYTHON_OPTION
+    except ValueError:
+        return False
+
+
 def _make_environment(interp: Interpreter, folder: Path, timeout: float) -> str:
-    """Make the virtual environment in ``folder`` with the requirements; "" or the reason it failed."""
+    """Make the virtual environment in ``folder`` with the requirements; "" or the reason it failed.
+
+    Where this harness has pip 22.3+, the environment is made without pip and filled by this pip
+    (``pip --python``): bootstrapping pip into it (ensurepip) took 2.3 of its 4 s here. Else, and for an
+    interpreter whose venv cannot be made without pip, by its own ensurepip."""
     shutil.rmtree(folder, ignore_errors=True)
     base_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", GIL_VARIABLE)}
     python = str(_venv_python(folder))
     packages = [_pin(requirement) for requirement in REQUIREMENTS.values()]
-    rc, last = _run([interp.executable, "-m", "venv", str(folder)], timeout, base_env)
-    if rc == 0:
-        install = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", *packages]
-    else:
-        # no ensurepip (Debian's python3.X without python3.X-venv): an environment without pip, filled by
-        # this harness's pip (pip --python, 22.3+)
-        first = last
+    harness_pip = [sys.executable, "-m", "pip", "--python", python, "install", "-q", "--disable-pip-version-check",
+                   *packages]
+    own_pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", *packages]
+    ways = [(["--without-pip"], harness_pip), ([], own_pip)] if _harness_pip() else [([], own_pip)]
+    # no ensurepip (Debian's python3.X without python3.X-venv) fails the second way: the first needs none
+    failed = []
+    for options, install in ways:
+        rc, last = _run([interp.executable, "-m", "venv", *options, str(folder)], timeout, base_env)
+        if rc == 0:
+            break
+        failed.append(last)
         shutil.rmtree(folder, ignore_errors=True)
-        rc, last = _run([interp.executable, "-m", "venv", "--without-pip", str(folder)], timeout, base_env)
-        if rc:
-            return f"cannot make a virtual environment with {interp.executable} -m venv ({first})"
-        install = [sys.executable, "-m", "pip", "--python", python, "install", "-q",
-                   "--disable-pip-version-check", *packages]
+    else:
+        return f"cannot make a virtual environment with {interp.executable} -m venv ({failed[0]})"
     rc, last = _run(install, timeout, base_env)
     if rc:
         what = "timed out" if rc == 124 else "failed"
