@@ -73,6 +73,11 @@ def run(request: RunRequest) -> int:
         plan, task_s = _fitted(plan, request, len(cpus) if cpus else None)
         if request.dry_run:
             return EXIT_OK
+    experiments = request.experiments
+    if resume is not None and experiments is None:  # neither --experiment nor --no-experiments: the run's own
+        from .data.manifest import RunManifest
+
+        experiments = RunManifest.from_dict(resume.read_manifest()).experiments_asked
     options = RunOptions(
         output_root=request.output,
         timeout=request.timeout,
@@ -80,7 +85,7 @@ def run(request: RunRequest) -> int:
         sampler=request.sampler,
         run_name=request.name,
         config=str(config.path) if config else None,
-        experiments=request.experiments,
+        experiments=experiments,
         report=request.report,
     )
     try:

@@ -90,6 +90,15 @@ def test_a_manifest_keeps_keys_it_does_not_know_and_reads_by_key_as_written():
     assert "resumed" not in manifest.to_dict() and "side" not in manifest.to_dict()
 
 
+def test_the_experiments_a_run_asked_for_are_kept_none_included():
+    base = {"format": 2, "cells": [], "status": "running"}
+    for asked in ([], ["convoy"]):
+        manifest = RunManifest.from_dict({**base, "experiments_asked": asked})
+        assert manifest.experiments_asked == tuple(asked) and manifest.to_dict()["experiments_asked"] == asked
+    before = RunManifest.from_dict(base)  # the profile's, and every run from before it was recorded
+    assert before.experiments_asked is None and "experiments_asked" not in before.to_dict()
+
+
 def test_write_manifest_goes_through_the_record(tmp_path):
     folder = RunFolder.create(tmp_path, "r", latest=False)
     folder.write_manifest({"cells": [], "status": "running", "finished": None, "resumed": ["t"], "extra_key": 3})

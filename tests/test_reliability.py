@@ -148,6 +148,7 @@ def test_interrupt_keeps_finished_cells_and_resume_finishes_the_rest(tmp_path, s
     assert done.returncode == 0, done.stderr
     again = manifest(run)
     assert again["status"] == "complete" and all(c["status"] == "ok" for c in again["cells"])
+    assert again["experiments_asked"] == [] and not again.get("experiments")  # --no-experiments kept by --resume
     assert {c["id"]: c["started"] for c in again["cells"] if c["id"] in finished} == finished
     assert "Incomplete run" not in (run / "report.html").read_text()
 

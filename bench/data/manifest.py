@@ -68,6 +68,9 @@ class RunManifest(ReadByKey):
     code_hash: str = ""  # the measured workloads' source (bench.measure.run.code_hash); "" before it was recorded
     #: the precision target and budget the cells were run to (``gilbench run --precision``); None: none
     precision: PrecisionTarget | None = None
+    #: the experiments the run was asked for (--experiment, or () for --no-experiments), which its --resume
+    #: keeps; None: the profile's (and every run from before it was recorded)
+    experiments_asked: tuple[str, ...] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
     #: the manifest as it was read (``from_dict``), for reads by key (``get``)
     source: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
@@ -76,7 +79,7 @@ class RunManifest(ReadByKey):
     def from_dict(cls, data: Mapping[str, Any]) -> "RunManifest":
         known = {f.name for f in fields(cls)} - {"extra", "source"}
         values: dict[str, Any] = {k: v for k, v in data.items() if k in known and v is not None}
-        for name in ("cells", "argv", "placements", "resumed", "experiments"):
+        for name in ("cells", "argv", "placements", "resumed", "experiments", "experiments_asked"):
             if name in values:
                 values[name] = tuple(values[name])
         for name in ("timing", "interpreters", "skipped", "placement_skipped"):
@@ -100,6 +103,8 @@ class RunManifest(ReadByKey):
             value = getattr(self, name)
             if value not in ((), "", None, {}):
                 out[name] = value.to_dict() if isinstance(value, PrecisionTarget) else _plain(value)
+        if self.experiments_asked is not None:  # () is an answer too: none
+            out["experiments_asked"] = list(self.experiments_asked)
         out["format"] = self.format
         return out
 

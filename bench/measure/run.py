@@ -95,6 +95,7 @@ def new_manifest(plan: Plan, options: RunOptions, workloads_dir: Path | None = N
         "canary_slow": CANARY_SLOW,
         "canary_on_cpu": CANARY_ON_CPU,
         **plan.to_dict(),
+        **({} if options.experiments is None else {"experiments_asked": list(options.experiments)}),
     }
 
 
