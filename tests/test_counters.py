@@ -4,6 +4,7 @@ refusing it where nothing can count. The counts under Valgrind skip where Valgri
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -286,9 +287,9 @@ def test_a_longer_sleep_fails_time_and_passes_instructions():
 
     info, python = _valgrind_only(), sys.executable
     seconds = {"base": 0.05, "cand": 0.0525}
-    counts = {side: [counters.count_cell(Cell("hello-sleep", "sequential", 1, 2, (0, 1), 2, {"seconds": s}),
-                                         info, python, 600).per_task for _ in range(2)]
-              for side, s in seconds.items()}
+
+    def count(s: float) -> counters.Count:
+        return counters.count_cell(Cell("hello-sleep", "sequential", 1, 2, (0, 1), 2, {"seconds": s}), info, python, 600)
 
     def sleep_times(s: float) -> list[float]:
         out = []
@@ -298,19 +299,36 @@ def test_a_longer_sleep_fails_time_and_passes_instructions():
             out.append(time.perf_counter() - t0)
         return out
 
+    made = {side: [count(s), count(s)] for side, s in seconds.items()}
     rounds = [(sleep_times(seconds["base"]), sleep_times(seconds["cand"])) for _ in range(20)]
-    sides = {}
-    for i, side in enumerate(("base", "cand")):
-        cell = Cell("hello-sleep", "sequential", 1, 2, (0, 1), 2, {"seconds": 0.05})  # a commit, not a parameter
-        procs = [ProcessRecord(index=k, values=r[i], instructions=counts[side][k] if k < 2 else None)
-                 for k, r in enumerate(rounds)]
-        sides[side] = RunSide(side, {"cpu_model": "x", "logical_cpus": 2}, {"sleep": CellRecord(cell, "io-bound", status="ok", processes=procs)}, "ab")
-    rows = compare(sides["base"], sides["cand"], [Threshold("time", 3.0), INSTRUCTIONS1]).rows
-    by = {(r.metric, r.summary): r for r in rows}
-    assert by["time", "min"].regression and by["time", "min"].verdict == "slower", by["time", "min"]
+
+    def judged() -> dict:
+        sides = {}
+        for i, side in enumerate(("base", "cand")):
+            cell = Cell("hello-sleep", "sequential", 1, 2, (0, 1), 2, {"seconds": 0.05})  # a commit, not a parameter
+            procs = [ProcessRecord(index=k, values=r[i], instructions=made[side][k].per_task if k < 2 else None)
+                     for k, r in enumerate(rounds)]
+            sides[side] = RunSide(side, {"cpu_model": "x", "logical_cpus": 2},
+                                  {"sleep": CellRecord(cell, "io-bound", status="ok", processes=procs)}, "ab")
+        rows = compare(sides["base"], sides["cand"], [Threshold("time", 3.0), INSTRUCTIONS1]).rows
+        by = {(r.metric, r.summary): r for r in rows}
+        assert by["time", "min"].regression and by["time", "min"].verdict == "slower", by["time", "min"]
+        assert not by["instructions", "count"].regression, (made, by["instructions", "count"])
+        return by
+
+    by = judged()
+    # a stray count (once in a loaded suite here, one count of four moved by 100,000 instructions) widens the
+    # row to inconclusive, never to a failure (asserted just above); that side is then counted a third time
+    # and judged on its two counts that agree
+    stray = [side for side, (a, b) in made.items() if abs(a.per_task / b.per_task - 1) > 0.001]
+    for side in stray:
+        made[side] = min(itertools.combinations([*made[side], count(seconds[side])], 2),
+                         key=lambda pair: abs(pair[0].per_task - pair[1].per_task))
+    if stray:
+        by = judged()
     counted = by["instructions", "count"]
-    assert not counted.regression and counted.decided, (counts, counted)
-    assert abs(counted.ratio - 1) < 0.001, counts
+    assert counted.decided, (stray, made, counted)
+    assert abs(counted.ratio - 1) < 0.001, (stray, made)
 
 
 @pytest.mark.slow
