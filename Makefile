@@ -33,11 +33,11 @@ $(BIN)/python:
 
 # Reinstall only when pyproject.toml changes. pip compiles what it installs on one CPU (10 of 23 s here);
 # compileall does the same on every CPU (a file it cannot compile is left to be compiled on import, as pip
-# leaves it), so that no later interpreter compiles pandas or matplotlib again. The libraries' own test
-# suites (pandas/tests and the like: nothing here imports them) are left out: 4.4 s instead of 7.9 s.
+# leaves it), so that no later interpreter compiles pandas or matplotlib again. What nothing here imports
+# is left out (the libraries' own test suites, pip and setuptools): 3.5 s instead of 7.9 s.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -e '.[test]'
-	$(BIN)/python -m compileall -q -j 0 -x '/(tests?|testing)/' $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') > /dev/null || true
+	$(BIN)/python -m compileall -q -j 0 -x '/(tests?|testing)/|/site-packages/(pip|setuptools|pkg_resources)/' $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') > /dev/null || true
 	touch $(STAMP)
 
 bench: $(STAMP)

@@ -31,7 +31,9 @@ import pytest
 
 from gilbench.bench.data import precision as rule
 
-pytestmark = pytest.mark.xdist_group("precision_simulation")  # its module fixtures: made once, on one xdist worker
+# its module fixtures: made once, on one xdist worker; ~8 s of replays, so make test runs it and make check (the
+# fast tier) does not
+pytestmark = [pytest.mark.xdist_group("precision_simulation"), pytest.mark.slow]
 
 RECORDINGS = Path(__file__).resolve().parent / "fixtures" / "gate-rounds"
 TARGET = 0.03  # the default profile's

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.fixtures.make_runs import write_run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +27,7 @@ def _renamed(folder: Path, old: str, new: str) -> None:
     path.write_text(json.dumps(manifest))
 
 
+@pytest.mark.slow  # a real `gilbench report` in a process of its own
 def test_a_users_start_cost_workload_is_drawn_by_report_in_a_fresh_process(tmp_path: Path) -> None:
     folder = write_run(tmp_path)
     _renamed(folder, "noop", "my-start")
