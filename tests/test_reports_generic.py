@@ -78,6 +78,11 @@ def test_frame_has_interpreter_and_family_and_speedups_stay_within_one_interpret
     assert _cell(run, cell_id(GIL, TOY, 2))["main_thread_gap"] == pytest.approx(1.00 / 0.99)
 
 
+def test_the_analyses_sections_are_on_the_page_and_none_failed(html):
+    assert "Which work holds the GIL" in html and "Serial fraction (Amdahl's law)" in html
+    assert "Section failed" not in html
+
+
 def test_skipped_cells_are_listed_with_their_reasons_never_as_failures(run, html):
     skipped = run.skipped
     assert sorted(skipped["id"]) == sorted(cell_id(label, "asyncio", w) for label in fx.INTERPRETERS for w in (1, 2))
