@@ -4,7 +4,6 @@ refusing it where nothing can count. The counts under Valgrind skip where Valgri
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import os
@@ -279,17 +278,29 @@ def test_threads_and_processes_count_the_tasks_work_not_the_parents_once_per_wor
 
 @pytest.mark.slow
 @needs_valgrind
-def test_a_longer_sleep_fails_time_and_passes_instructions():
+def test_a_longer_sleep_fails_time_and_counts_the_same_instructions():
     # hello_sleep sleeping 5 % more (the "waits longer" regression): its time, taken here over 20
     # paired rounds, is slower beyond the tolerance; its count, made by this machine's counter, is the
-    # same (a wait executes nothing), so `--fail-on instructions:1%` passes what `--fail-on time:3%` fails
+    # same: a wait executes nothing, which is why `gilbench ab` counts only CPU-bound cells. One count a
+    # side (the gate's rule on counted rounds is checked on ab's own counts below and on given counts above)
     from gilbench.workloads.hello import hello_sleep
 
     info, python = _valgrind_only(), sys.executable
     seconds = {"base": 0.05, "cand": 0.0525}
 
-    def count(s: float) -> counters.Count:
-        return counters.count_cell(Cell("hello-sleep", "sequential", 1, 2, (0, 1), 2, {"seconds": s}), info, python, 600)
+    def count(s: float) -> float:
+        cell = Cell("hello-sleep", "sequential", 1, 2, (0, 1), 2, {"seconds": s})
+        return counters.count_cell(cell, info, python, 600).per_task
+
+    made = {side: [count(s)] for side, s in seconds.items()}
+    if abs(made["cand"][0] / made["base"][0] - 1) > 0.001:
+        # a stray count (once in a loaded suite here: one count 100,000 instructions off, 65,104 a task
+        # against 14,859) is told from a real difference by counting both sides again
+        for side, s in seconds.items():
+            made[side].append(count(s))
+    closest = min(abs(c / b - 1) for b in made["base"] for c in made["cand"])
+    assert closest < 0.001, made
+    assert 1e3 < made["base"][0] < 1e6, made  # the call and the sleep's system call: no loop runs while it waits
 
     def sleep_times(s: float) -> list[float]:
         out = []
@@ -299,36 +310,18 @@ def test_a_longer_sleep_fails_time_and_passes_instructions():
             out.append(time.perf_counter() - t0)
         return out
 
-    made = {side: [count(s), count(s)] for side, s in seconds.items()}
     rounds = [(sleep_times(seconds["base"]), sleep_times(seconds["cand"])) for _ in range(20)]
-
-    def judged() -> dict:
-        sides = {}
-        for i, side in enumerate(("base", "cand")):
-            cell = Cell("hello-sleep", "sequential", 1, 2, (0, 1), 2, {"seconds": 0.05})  # a commit, not a parameter
-            procs = [ProcessRecord(index=k, values=r[i], instructions=made[side][k].per_task if k < 2 else None)
-                     for k, r in enumerate(rounds)]
-            sides[side] = RunSide(side, {"cpu_model": "x", "logical_cpus": 2},
-                                  {"sleep": CellRecord(cell, "io-bound", status="ok", processes=procs)}, "ab")
-        rows = compare(sides["base"], sides["cand"], [Threshold("time", 3.0), INSTRUCTIONS1]).rows
-        by = {(r.metric, r.summary): r for r in rows}
-        assert by["time", "min"].regression and by["time", "min"].verdict == "slower", by["time", "min"]
-        assert not by["instructions", "count"].regression, (made, by["instructions", "count"])
-        return by
-
-    by = judged()
-    # a stray count (once in a loaded suite here, one count of four moved by 100,000 instructions) widens the
-    # row to inconclusive, never to a failure (asserted just above); that side is then counted a third time
-    # and judged on its two counts that agree
-    stray = [side for side, (a, b) in made.items() if abs(a.per_task / b.per_task - 1) > 0.001]
-    for side in stray:
-        made[side] = min(itertools.combinations([*made[side], count(seconds[side])], 2),
-                         key=lambda pair: abs(pair[0].per_task - pair[1].per_task))
-    if stray:
-        by = judged()
-    counted = by["instructions", "count"]
-    assert counted.decided, (stray, made, counted)
-    assert abs(counted.ratio - 1) < 0.001, (stray, made)
+    sides = {}
+    for i, side in enumerate(("base", "cand")):
+        cell = Cell("hello-sleep", "sequential", 1, 2, (0, 1), 2, {"seconds": 0.05})  # a commit, not a parameter
+        procs = [ProcessRecord(index=k, values=r[i], instructions=made[side][0] if k == 0 else None)
+                 for k, r in enumerate(rounds)]
+        sides[side] = RunSide(side, {"cpu_model": "x", "logical_cpus": 2},
+                              {"sleep": CellRecord(cell, "io-bound", status="ok", processes=procs)}, "ab")
+    rows = compare(sides["base"], sides["cand"], [Threshold("time", 3.0), INSTRUCTIONS1]).rows
+    by = {(r.metric, r.summary): r for r in rows}
+    assert by["time", "min"].regression and by["time", "min"].verdict == "slower", by["time", "min"]
+    assert not by["instructions", "count"].regression, (made, by["instructions", "count"])  # never fails a wait
 
 
 @pytest.mark.slow
