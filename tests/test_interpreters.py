@@ -438,6 +438,28 @@ def test_an_environment_is_filled_by_this_harness_pip_where_it_can(tmp_path, mon
         assert reason.startswith("cannot make a virtual environment") and "ensurepip is not available" in reason
 
 
+def test_a_pyperf_too_new_for_the_interpreter_gives_way_to_the_newest_that_installs_there(tmp_path, monkeypatch):
+    installs = []
+
+    def fake_run(command, timeout, env=None):
+        if command[1:3] == ["-m", "venv"]:
+            Path(command[-1]).mkdir(parents=True)
+            return 0, ""
+        wanted = command[command.index("install") + 1:]
+        installs.append([w for w in wanted if not w.startswith("-")])
+        if any(w.startswith("pyperf==") for w in wanted):  # pyperf 2.11 on Python 3.10: Requires-Python >=3.11
+            return 1, "ERROR: No matching distribution found for pyperf==2.11.0"
+        return 0, ""
+
+    folder = tmp_path / "env"
+    monkeypatch.setattr(environments, "_run", fake_run)
+    monkeypatch.setattr(environments, "_pin", lambda name: "pyperf==2.11.0" if name == "pyperf" else name)
+    monkeypatch.setattr(environments, "_imports", lambda *args, **kwargs: (True, ""))
+    assert environments._make_environment(interp.current(), folder, 60) == ""
+    assert installs == [["pyperf==2.11.0", "psutil"], ["pyperf", "psutil"]]
+    assert json.loads((folder / interp.MARKER).read_text())["packages"] == ["pyperf", "psutil"]
+
+
 def test_pip_22_3_and_later_fill_another_interpreters_environment(monkeypatch):
     import pip
 

@@ -157,6 +157,12 @@ def _make_environment(interp: Interpreter, folder: Path, timeout: float) -> str:
     else:
         return f"cannot make a virtual environment with {interp.executable} -m venv ({failed[0]})"
     rc, last = _run(install, timeout, base_env)
+    loose = [p.split("==")[0] for p in packages]
+    if rc and loose != packages and "matching distribution" in last:
+        # this harness's pyperf needs a newer Python than this one (pyperf 2.11: 3.11+): the newest that
+        # installs here instead (pyperf reads its results files across its versions)
+        install, packages = [*install[:-len(packages)], *loose], loose
+        rc, last = _run(install, timeout, base_env)
     if rc:
         what = "timed out" if rc == 124 else "failed"
         return f"installing {', '.join(packages)} into {folder} {what} ({last})"
