@@ -75,9 +75,7 @@ def run(request: RunRequest) -> int:
             return EXIT_OK
     experiments = request.experiments
     if resume is not None and experiments is None:  # neither --experiment nor --no-experiments: the run's own
-        from .data.manifest import RunManifest
-
-        experiments = RunManifest.from_dict(resume.read_manifest()).experiments_asked
+        experiments = resume.load_manifest().experiments_asked
     options = RunOptions(
         output_root=request.output,
         timeout=request.timeout,

@@ -142,9 +142,8 @@ def _make_environment(interp: Interpreter, folder: Path, timeout: float) -> str:
     base_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", GIL_VARIABLE)}
     python = str(_venv_python(folder))
     packages = [_pin(requirement) for requirement in REQUIREMENTS.values()]
-    harness_pip = [sys.executable, "-m", "pip", "--python", python, "install", "-q", "--disable-pip-version-check",
-                   *packages]
-    own_pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", *packages]
+    harness_pip = [sys.executable, "-m", "pip", "--python", python, "install", "-q", "--disable-pip-version-check"]
+    own_pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     ways = [(["--without-pip"], harness_pip), ([], own_pip)] if _harness_pip() else [([], own_pip)]
     # no ensurepip (Debian's python3.X without python3.X-venv) fails the second way: the first needs none
     failed = []
@@ -156,13 +155,13 @@ def _make_environment(interp: Interpreter, folder: Path, timeout: float) -> str:
         shutil.rmtree(folder, ignore_errors=True)
     else:
         return f"cannot make a virtual environment with {interp.executable} -m venv ({failed[0]})"
-    rc, last = _run(install, timeout, base_env)
+    rc, last = _run([*install, *packages], timeout, base_env)
     loose = [p.split("==")[0] for p in packages]
     if rc and loose != packages and "matching distribution" in last:
         # this harness's pyperf needs a newer Python than this one (pyperf 2.11: 3.11+): the newest that
         # installs here instead (pyperf reads its results files across its versions)
-        install, packages = [*install[:-len(packages)], *loose], loose
-        rc, last = _run(install, timeout, base_env)
+        packages = loose
+        rc, last = _run([*install, *packages], timeout, base_env)
     if rc:
         what = "timed out" if rc == 124 else "failed"
         return f"installing {', '.join(packages)} into {folder} {what} ({last})"
